@@ -1,0 +1,68 @@
+"""fusion-dspy: turn N LLM generations into one better answer — Fusion-of-N and Best-of-N as DSPy modules."""
+
+import os as _os
+
+# litellm otherwise fetches its model price map from the network at import time.
+_os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from fusion_dspy.aggregator import Aggregation, Aggregator  # noqa: E402
+from fusion_dspy.candidates import Candidate, CandidatePool  # noqa: E402
+from fusion_dspy.compose import BestOfN, FusionOfN, NofN  # noqa: E402
+from fusion_dspy.errors import (  # noqa: E402
+    AllCandidatesFailedError,
+    ConfigurationError,
+    FusionError,
+    LocalModelError,
+    SignatureError,
+)
+from fusion_dspy.fuse import Fuser  # noqa: E402
+from fusion_dspy.lm import EMBEDDED_MODELS, local_lm, resolve_lm  # noqa: E402
+from fusion_dspy.prediction import FusedPrediction  # noqa: E402
+from fusion_dspy.render import RenderOptions, render_pool  # noqa: E402
+from fusion_dspy.select import (  # noqa: E402
+    JudgeScorer,
+    MajorityVote,
+    MBRScorer,
+    PairwiseScorer,
+    RewardFn,
+    Scorer,
+    Selector,
+)
+from fusion_dspy.sources import CandidateSource, RepeatSampler, TeacherPool  # noqa: E402
+from fusion_dspy.usage import RunUsage, TokenUsage  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EMBEDDED_MODELS",
+    "Aggregation",
+    "Aggregator",
+    "AllCandidatesFailedError",
+    "BestOfN",
+    "Candidate",
+    "CandidatePool",
+    "CandidateSource",
+    "ConfigurationError",
+    "FusedPrediction",
+    "Fuser",
+    "FusionError",
+    "FusionOfN",
+    "JudgeScorer",
+    "LocalModelError",
+    "MBRScorer",
+    "MajorityVote",
+    "NofN",
+    "PairwiseScorer",
+    "RenderOptions",
+    "RepeatSampler",
+    "RewardFn",
+    "RunUsage",
+    "Scorer",
+    "Selector",
+    "SignatureError",
+    "TeacherPool",
+    "TokenUsage",
+    "local_lm",
+    "render_pool",
+    "resolve_lm",
+]

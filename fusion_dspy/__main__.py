@@ -1,0 +1,3 @@
+from fusion_dspy.cli.main import main
+
+main()

@@ -1,0 +1,64 @@
+"""The candidate pool: N answers to one input, successful or failed, with provenance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from fusion_dspy.usage import TokenUsage
+
+
+class Candidate(BaseModel):
+    """One sampled answer: the wrapped module's output fields plus where and how it was made."""
+
+    index: int = Field(description="Position in sampling order (stable across shuffles).")
+    outputs: dict[str, Any] = Field(default_factory=dict, description="The wrapped module's output fields.")
+    source: str = Field(default="unknown", description="Model (or teacher) that produced it.")
+    rollout_id: int | None = None
+    temperature: float | None = None
+    latency_s: float = 0.0
+    usage: TokenUsage = TokenUsage()
+    error: str | None = Field(default=None, description="Why the call failed; None when it succeeded.")
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def text(self, field: str | None = None) -> str:
+        """The candidate's value for `field` (default: its last output field) as text."""
+        if not self.outputs:
+            return ""
+        key = field if field is not None else list(self.outputs)[-1]
+        value = self.outputs.get(key, "")
+        return value if isinstance(value, str) else str(value)
+
+
+class CandidatePool(BaseModel):
+    """All candidates for one input, in sampling order."""
+
+    candidates: list[Candidate] = Field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self.candidates)
+
+    def __getitem__(self, index: int) -> Candidate:
+        return self.candidates[index]
+
+    @property
+    def succeeded(self) -> list[Candidate]:
+        return [c for c in self.candidates if c.ok]
+
+    @property
+    def failed(self) -> list[Candidate]:
+        return [c for c in self.candidates if not c.ok]
+
+    @property
+    def usage(self) -> TokenUsage:
+        total = TokenUsage()
+        for candidate in self.candidates:
+            total += candidate.usage
+        return total

@@ -1,0 +1,1 @@
+"""The `fusion-dspy` command line."""

@@ -1,0 +1,114 @@
+"""FusionOfN and BestOfN: drop-in DSPy modules that turn N candidates of any program into one answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dspy
+
+from fusion_dspy._async import run_sync
+from fusion_dspy.aggregator import Aggregator
+from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError
+from fusion_dspy.fuse import Fuser
+from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.select.base import Scorer, Selector
+from fusion_dspy.signatures import SignatureType, ensure_task_signature, input_values
+from fusion_dspy.sources.base import CandidateSource
+from fusion_dspy.sources.repeat import RepeatSampler
+from fusion_dspy.usage import RunUsage, TokenUsage
+
+DEFAULT_N = 5
+
+
+class NofN(dspy.Module):
+    """Sample a pool of candidates from `source`, then aggregate them into one prediction."""
+
+    def __init__(
+        self,
+        module: dspy.Module,
+        aggregator: Aggregator,
+        *,
+        n: int | None = None,
+        source: CandidateSource | None = None,
+        signature: str | SignatureType | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(module, dspy.Module):
+            raise ConfigurationError(
+                f"expected a dspy.Module to wrap, got {type(module).__name__}; e.g. dspy.ChainOfThought('question -> answer')."
+            )
+        if source is not None and n is not None:
+            raise ConfigurationError("pass either n= (N samples of one model) or source= (e.g. a TeacherPool), not both.")
+        self.signature = ensure_task_signature(signature, module)
+        self.source = (source or RepeatSampler(n if n is not None else DEFAULT_N)).bind(module)
+        self.aggregator = aggregator.bind(self.signature)
+
+    async def aforward(self, **kwargs: Any) -> FusedPrediction:
+        inputs = input_values(self.signature, kwargs)
+        return await self.afrom_pool(inputs, await self.source.agenerate(inputs))
+
+    async def afrom_pool(self, inputs: dict[str, Any], pool: CandidatePool) -> FusedPrediction:
+        """Aggregate a pool sampled elsewhere — compare fusion and selection on identical candidates."""
+        if not pool.succeeded:
+            raise AllCandidatesFailedError(pool.failed)
+        with dspy.track_usage() as tracker:
+            aggregation = await self.aggregator.aaggregate(inputs, pool)
+        usage = RunUsage(candidates=pool.usage, aggregation=TokenUsage.from_tracker(tracker.usage_data))
+        return FusedPrediction.build(aggregation, pool, usage)
+
+    def forward(self, **kwargs: Any) -> FusedPrediction:
+        return run_sync(self.aforward(**kwargs))
+
+    def from_pool(self, inputs: dict[str, Any], pool: CandidatePool) -> FusedPrediction:
+        return run_sync(self.afrom_pool(inputs, pool))
+
+
+class FusionOfN(NofN):
+    """Fusion-of-N: sample N candidates (concurrently) and let a fusor write one answer from all of them.
+
+    `FusionOfN(dspy.ChainOfThought("question -> answer"), n=5)` answers like the wrapped module
+    (`pred.answer`), with the pool on `pred.candidates`. Pass `source=TeacherPool([...])` to ask several
+    models once each, and `fuser=Fuser(chain_of_thought=True, lm=...)` to configure the fusor.
+    """
+
+    def __init__(
+        self,
+        module: dspy.Module,
+        n: int | None = None,
+        *,
+        source: CandidateSource | None = None,
+        fuser: Fuser | None = None,
+        signature: str | SignatureType | None = None,
+    ) -> None:
+        super().__init__(module, fuser or Fuser(), n=n, source=source, signature=signature)
+
+    @property
+    def fuser(self) -> Fuser:
+        assert isinstance(self.aggregator, Fuser)
+        return self.aggregator
+
+
+class BestOfN(NofN):
+    """Best-of-N: sample N candidates (concurrently) and keep the one `scorer` rates highest.
+
+    Unlike `dspy.BestOfN` it samples in parallel, never returns None, and reports every candidate's score.
+    """
+
+    def __init__(
+        self,
+        module: dspy.Module,
+        n: int | None = None,
+        *,
+        scorer: Scorer | None = None,
+        source: CandidateSource | None = None,
+        signature: str | SignatureType | None = None,
+    ) -> None:
+        from fusion_dspy.select.mbr import MBRScorer
+
+        super().__init__(module, Selector(scorer or MBRScorer()), n=n, source=source, signature=signature)
+
+    @property
+    def scorer(self) -> Scorer:
+        assert isinstance(self.aggregator, Selector)
+        return self.aggregator.scorer

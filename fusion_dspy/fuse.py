@@ -1,0 +1,121 @@
+"""The fusor: an LM that reads every candidate and writes one better answer (Fusion-of-N)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import dspy
+
+from fusion_dspy.aggregator import Aggregation, Aggregator
+from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.lm.resolve import lm_context
+from fusion_dspy.prompts import load_prompt
+from fusion_dspy.render import RenderOptions, label_for, render_pool
+from fusion_dspy.select.base import Scorer
+from fusion_dspy.signatures import SignatureType, ensure_task_signature, fusion_signature
+
+_WHOLE_REFERENCE = re.compile(r"^\W*(?:candidate|answer|response)\s*#?\s*(\d+)\W*$", re.IGNORECASE)
+_PREFIX_REFERENCE = re.compile(r"^\s*(?:candidate\s*)?#?(\d+)\s*[.):]\s+(.+)$", re.IGNORECASE | re.DOTALL)
+_BLOCK_TAG = re.compile(r"</?\s*candidate\s*\d*\s*>", re.IGNORECASE)
+
+
+class Fuser(Aggregator):
+    """Writes one answer from all candidates, with the task's own output fields.
+
+    Its predictor (`predict`, or `predict.predict` with chain of thought) sees the task's inputs plus the
+    rendered candidates, so DSPy optimisers can tune its instructions and demos like any other predictor.
+    When the fusor's output cannot be parsed (or its call fails), `fallback` selects a candidate instead
+    and the result says so.
+    """
+
+    def __init__(
+        self,
+        signature: str | SignatureType | None = None,
+        *,
+        chain_of_thought: bool = False,
+        instructions: str | None = None,
+        render: RenderOptions | None = None,
+        lm: dspy.BaseLM | str | None = None,
+        candidates_field: str = "candidates",
+        fallback: Scorer | None = None,
+    ) -> None:
+        super().__init__()
+        from fusion_dspy.select.mbr import MBRScorer
+
+        self.chain_of_thought = chain_of_thought
+        self.instructions = instructions
+        self.render = render or RenderOptions()
+        self.lm = lm
+        self.candidates_field = candidates_field
+        self.fallback = fallback or MBRScorer()
+        self.predict: dspy.Module | None = None
+        if signature is not None:
+            self.bind(dspy.ensure_signature(signature))
+
+    def bind(self, task: SignatureType) -> Fuser:
+        prompt = load_prompt("fuser")
+        derived = fusion_signature(
+            task,
+            instructions=self.instructions or prompt["instructions"],
+            task_header=prompt["task_header"],
+            candidates_field=self.candidates_field,
+            candidates_description=prompt["candidates_description"],
+        )
+        self.task = task
+        self.predict = dspy.ChainOfThought(derived) if self.chain_of_thought else dspy.Predict(derived)
+        return self
+
+    async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:
+        task = self._bound_task()
+        assert self.predict is not None
+        rendered, shown = render_pool(pool, self.render)
+        try:
+            with dspy.context(**lm_context(self.lm)):
+                prediction = await self.predict.acall(**inputs, **{self.candidates_field: rendered})
+        except Exception as exc:  # noqa: BLE001 - the pool is still good: select from it instead
+            return await self._fall_back(inputs, pool, f"fusor failed ({type(exc).__name__}: {str(exc)[:200]})")
+        outputs = {name: prediction[name] for name in task.output_fields}
+        outputs, resolved = resolve_candidate_references(outputs, shown)
+        return Aggregation(
+            outputs=outputs,
+            method="fused",
+            fallback="the fusor referred to candidates instead of answering; references were resolved" if resolved else None,
+        )
+
+    async def _fall_back(self, inputs: dict[str, Any], pool: CandidatePool, reason: str) -> Aggregation:
+        from fusion_dspy.select.base import Selector
+
+        selection = await Selector(self.fallback).bind(self._bound_task()).aaggregate(inputs, pool)
+        return selection.model_copy(update={"fallback": f"{reason}; selected by {type(self.fallback).__name__}"})
+
+
+def resolve_candidate_references(outputs: dict[str, Any], shown: list[Candidate]) -> tuple[dict[str, Any], bool]:
+    """Undo a small fusor's habit of answering "Candidate 2" or "2. Au" instead of the answer itself."""
+    resolved = False
+    fixed: dict[str, Any] = {}
+    for name, value in outputs.items():
+        fixed[name] = value
+        if not isinstance(value, str):
+            continue
+        cleaned = _BLOCK_TAG.sub("", value).strip()
+        whole = _WHOLE_REFERENCE.match(cleaned)
+        prefix = _PREFIX_REFERENCE.match(cleaned)
+        if whole and (candidate := _by_label(shown, whole.group(1))) and name in candidate.outputs:
+            fixed[name], resolved = candidate.text(name), True
+        elif prefix and (candidate := _by_label(shown, prefix.group(1))) and _same(prefix.group(2), candidate.text(name)):
+            fixed[name], resolved = prefix.group(2).strip(), True
+        elif cleaned != value.strip():
+            fixed[name], resolved = cleaned, True
+    return fixed, resolved
+
+
+def _by_label(shown: list[Candidate], label: str) -> Candidate | None:
+    for position, candidate in enumerate(shown):
+        if label_for(position) == label:
+            return candidate
+    return None
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.lower().split()).strip(" .") == " ".join(b.lower().split()).strip(" .")

@@ -1,0 +1,74 @@
+"""Turn what a user wrote (`local`, a litellm model string, an LM object, nothing) into a DSPy LM."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dspy
+
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.lm.weights import EMBEDDED_MODELS
+
+MODEL_ENV = "FUSION_DSPY_MODEL"
+API_BASE_ENV = "FUSION_DSPY_API_BASE"
+LOCAL_API_KEY = "local"
+LOCAL_MAX_TOKENS = 512
+
+MODEL_FORMS = (
+    "'local' (embedded Qwen2.5-1.5B), 'local-small' (embedded Qwen2.5-0.5B), a litellm model string such as "
+    "'openai/gpt-4o-mini' or 'anthropic/claude-3-5-haiku-latest', or 'openai/<name>' with --api-base URL "
+    "for any OpenAI-compatible server (vLLM, llama.cpp, Ollama)"
+)
+
+
+def local_lm(name: str = "local", **kwargs: Any) -> dspy.LM:
+    """A DSPy LM backed by the embedded model, served in-process on CPU. No API key, no network."""
+    from fusion_dspy.lm.server import local_server
+
+    server = local_server(name)
+    options: dict[str, Any] = {"max_tokens": LOCAL_MAX_TOKENS, "num_retries": 1, **kwargs}
+    return dspy.LM(f"openai/{name}", api_base=server.base_url, api_key=LOCAL_API_KEY, **options)
+
+
+def remote_lm(model: str, api_base: str | None = None, **kwargs: Any) -> dspy.LM:
+    """A DSPy LM for a litellm model string, checked up front so a typo fails before any call."""
+    if not model.strip():
+        raise ConfigurationError(f"empty model name; use one of: {MODEL_FORMS}.")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    try:
+        litellm.get_llm_provider(model, api_base=api_base)
+    except Exception as exc:  # litellm raises its own BadRequestError subclasses
+        raise ConfigurationError(f"unknown model {model!r} ({str(exc).splitlines()[0][:120]}). Accepted: {MODEL_FORMS}.") from exc
+    options: dict[str, Any] = dict(kwargs)
+    if api_base:
+        options["api_base"] = api_base
+        options.setdefault("api_key", os.environ.get("OPENAI_API_KEY") or LOCAL_API_KEY)
+    return dspy.LM(model, **options)
+
+
+def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = None, **kwargs: Any) -> dspy.BaseLM:
+    """An LM object as is; a name resolved; nothing → $FUSION_DSPY_MODEL, then dspy's configured LM, then `local`."""
+    if isinstance(spec, dspy.BaseLM):
+        return spec
+    if spec is not None and not isinstance(spec, str):
+        raise ConfigurationError(f"a model must be a string or a dspy LM; got {type(spec).__name__}.")
+    if spec is None:
+        spec = os.environ.get(MODEL_ENV) or None
+        api_base = api_base or os.environ.get(API_BASE_ENV) or None
+        if spec is None and dspy.settings.lm is not None:
+            return dspy.settings.lm
+    if spec is None and api_base:
+        raise ConfigurationError(f"an API base ({api_base}) needs a model name too, e.g. --model openai/<served-model>.")
+    if spec is None or spec in EMBEDDED_MODELS:
+        return local_lm(spec or "local", **kwargs)
+    return remote_lm(spec, api_base, **kwargs)
+
+
+def lm_context(lm: str | dspy.BaseLM | None) -> dict[str, Any]:
+    """`dspy.context(**...)` overrides that route a component to its own LM, or to the default one."""
+    if lm is not None:
+        return {"lm": resolve_lm(lm)}
+    return {} if dspy.settings.lm is not None else {"lm": resolve_lm(None)}

@@ -1,0 +1,81 @@
+"""How a candidate pool is written into the fusor's (or judge's) prompt.
+
+Candidates are untrusted text. Each one goes into its own numbered, delimited block; any text inside it that
+looks like a block delimiter or a DSPy field marker is neutralised, so a candidate cannot close its block or
+open a new prompt section. Order is shuffled with a seed and sources are hidden by default, against position
+and identity bias.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from fusion_dspy.candidates import Candidate, CandidatePool
+
+BLOCK_OPEN = "<candidate {label}>"
+BLOCK_CLOSE = "</candidate {label}>"
+
+_DELIMITER_LIKE = re.compile(r"<\s*(/?)\s*(candidate)", re.IGNORECASE)
+_FIELD_MARKER = re.compile(r"\[\[\s*##|##\s*\]\]")
+
+
+class RenderOptions(BaseModel):
+    """Knobs for rendering a pool; the defaults guard against position and identity bias."""
+
+    shuffle: bool = True
+    seed: int = 0
+    show_sources: bool = False
+    fields: list[str] | None = None
+    max_chars_per_candidate: int | None = None
+
+
+def label_for(position: int) -> str:
+    """1-based block label; numbers match how people and models count."""
+    return str(position + 1)
+
+
+def neutralise(text: str) -> str:
+    """Make delimiter look-alikes and DSPy field markers inert while keeping them readable."""
+    text = _DELIMITER_LIKE.sub(lambda m: f"‹{m.group(1)}{m.group(2)}", text)
+    return _FIELD_MARKER.sub(lambda m: m.group(0).replace("#", "＃"), text)
+
+
+def order(pool: CandidatePool, options: RenderOptions) -> list[Candidate]:
+    """The successful candidates in the order they are shown (seeded shuffle)."""
+    shown = list(pool.succeeded)
+    if options.shuffle:
+        random.Random(options.seed).shuffle(shown)
+    return shown
+
+
+def _format_value(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def candidate_body(candidate: Candidate, options: RenderOptions) -> str:
+    """The candidate's output fields as neutralised text (field names shown when there are several)."""
+    fields = [f for f in (options.fields or list(candidate.outputs)) if f in candidate.outputs]
+    parts = [f"source: {neutralise(candidate.source)}"] if options.show_sources else []
+    for name in fields:
+        body = neutralise(_format_value(candidate.outputs[name]).strip())
+        if options.max_chars_per_candidate is not None and len(body) > options.max_chars_per_candidate:
+            body = body[: options.max_chars_per_candidate] + " …[truncated]"
+        parts.append(body if len(fields) == 1 else f"{name}:\n{body}")
+    return "\n".join(parts)
+
+
+def render_candidate(candidate: Candidate, label: str, options: RenderOptions) -> str:
+    opening, closing = BLOCK_OPEN.format(label=label), BLOCK_CLOSE.format(label=label)
+    return f"{opening}\n{candidate_body(candidate, options)}\n{closing}"
+
+
+def render_pool(pool: CandidatePool, options: RenderOptions | None = None) -> tuple[str, list[Candidate]]:
+    """Render the successful candidates as delimited blocks; also return them in shown order."""
+    options = options or RenderOptions()
+    shown = order(pool, options)
+    blocks = [render_candidate(c, label_for(i), options) for i, c in enumerate(shown)]
+    return "\n\n".join(blocks), shown

@@ -1,0 +1,22 @@
+"""Selection (Best-of-N): scorers and the selector that keeps the best candidate."""
+
+from fusion_dspy.select.base import Scorer, Selector
+from fusion_dspy.select.judge import JudgeScorer
+from fusion_dspy.select.majority import MajorityVote
+from fusion_dspy.select.mbr import MBRScorer, chrf
+from fusion_dspy.select.normalize import final_number, normalize_text
+from fusion_dspy.select.pairwise import PairwiseScorer
+from fusion_dspy.select.reward import RewardFn
+
+__all__ = [
+    "JudgeScorer",
+    "MBRScorer",
+    "MajorityVote",
+    "PairwiseScorer",
+    "RewardFn",
+    "Scorer",
+    "Selector",
+    "chrf",
+    "final_number",
+    "normalize_text",
+]

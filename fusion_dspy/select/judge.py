@@ -1,0 +1,52 @@
+"""Pointwise LLM judge: a bounded integer score per candidate, all candidates judged concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import dspy
+
+from fusion_dspy.lm.resolve import lm_context
+from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.prompts import load_prompt
+from fusion_dspy.render import RenderOptions, candidate_body
+from fusion_dspy.select.base import Scorer
+from fusion_dspy.signatures import SignatureType, describe_inputs
+
+_PROMPT = load_prompt("judge")
+MIN_SCORE, MAX_SCORE = 1, 10
+
+
+class JudgeResponse(dspy.Signature):
+    task: str = dspy.InputField(desc=_PROMPT["task_description"])
+    response: str = dspy.InputField(desc=_PROMPT["response_description"])
+    score: int = dspy.OutputField(desc=_PROMPT["score_description"], ge=MIN_SCORE, le=MAX_SCORE)
+
+
+JudgeResponse = JudgeResponse.with_instructions(_PROMPT["instructions"])
+
+
+class JudgeScorer(Scorer):
+    """An LM rates each candidate from 1 to 10; out-of-range scores are clamped, unparseable ones score None."""
+
+    def __init__(self, lm: dspy.BaseLM | str | None = None, render: RenderOptions | None = None) -> None:
+        super().__init__()
+        self.lm = lm
+        self.render = render or RenderOptions(shuffle=False)
+        self.judge = dspy.Predict(JudgeResponse)
+
+    async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
+        description = describe_inputs(task, inputs)
+        return list(await asyncio.gather(*(self._score_one(description, c) for c in pool)))
+
+    async def _score_one(self, description: str, candidate: Candidate) -> float | None:
+        if not candidate.ok:
+            return None
+        try:
+            with dspy.context(**lm_context(self.lm)):
+                verdict = await self.judge.acall(task=description, response=candidate_body(candidate, self.render))
+            return float(min(MAX_SCORE, max(MIN_SCORE, int(verdict.score))))
+        except Exception:  # noqa: BLE001 - an unjudgeable candidate ranks last, the others still count
+            return None
+

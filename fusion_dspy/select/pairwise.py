@@ -1,0 +1,72 @@
+"""Pairwise LLM judge: every pair compared in both orders (cancels position bias); score = share of wins."""
+
+from __future__ import annotations
+
+import asyncio
+from itertools import permutations
+from typing import Any, Literal
+
+import dspy
+
+from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.lm.resolve import lm_context
+from fusion_dspy.prompts import load_prompt
+from fusion_dspy.render import RenderOptions, candidate_body
+from fusion_dspy.select.base import Scorer
+from fusion_dspy.signatures import SignatureType, describe_inputs
+
+_PROMPT = load_prompt("pairwise")
+Verdict = Literal["A", "B", "tie"]
+
+
+class ComparePair(dspy.Signature):
+    task: str = dspy.InputField(desc=_PROMPT["task_description"])
+    response_a: str = dspy.InputField(desc=_PROMPT["response_a_description"])
+    response_b: str = dspy.InputField(desc=_PROMPT["response_b_description"])
+    verdict: Verdict = dspy.OutputField(desc=_PROMPT["verdict_description"])
+
+
+ComparePair = ComparePair.with_instructions(_PROMPT["instructions"])
+
+
+class PairwiseScorer(Scorer):
+    """Each ordered pair (i, j) of successful candidates is judged once: a win is 1, a tie ½ to each.
+
+    With k candidates that is k·(k−1) concurrent judge calls. A comparison that fails counts for neither side.
+    """
+
+    def __init__(self, lm: dspy.BaseLM | str | None = None, render: RenderOptions | None = None) -> None:
+        super().__init__()
+        self.lm = lm
+        self.render = render or RenderOptions(shuffle=False)
+        self.compare = dspy.Predict(ComparePair)
+
+    async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
+        description = describe_inputs(task, inputs)
+        alive = pool.succeeded
+        pairs = list(permutations(alive, 2))
+        verdicts = await asyncio.gather(*(self._judge(description, a, b) for a, b in pairs))
+        wins = {c.index: 0.0 for c in alive}
+        for (a, b), verdict in zip(pairs, verdicts, strict=True):
+            if verdict == "A":
+                wins[a.index] += 1.0
+            elif verdict == "B":
+                wins[b.index] += 1.0
+            elif verdict == "tie":
+                wins[a.index] += 0.5
+                wins[b.index] += 0.5
+        games = max(1, 2 * (len(alive) - 1))
+        return [wins[c.index] / games if c.ok else None for c in pool]
+
+    async def _judge(self, description: str, a: Candidate, b: Candidate) -> Verdict | None:
+        try:
+            with dspy.context(**lm_context(self.lm)):
+                result = await self.compare.acall(
+                    task=description,
+                    response_a=candidate_body(a, self.render),
+                    response_b=candidate_body(b, self.render),
+                )
+            verdict: Verdict = result.verdict
+            return verdict
+        except Exception:  # noqa: BLE001 - a failed comparison counts for neither side
+            return None

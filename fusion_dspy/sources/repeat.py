@@ -1,0 +1,79 @@
+"""N samples of one program from one model, concurrently, each with its own rollout id."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import dspy
+
+from fusion_dspy._async import gather_bounded
+from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.sources._sampling import model_name, sample_candidate
+from fusion_dspy.sources.base import CandidateSource
+
+ROLLOUTS_PER_SEED = 10_000
+
+
+class RepeatSampler(CandidateSource):
+    """Sample the bound program `n` times at `temperature`.
+
+    Sample i uses rollout id `seed * 10_000 + i`, so samples are distinct in the DSPy cache and the same
+    seed reproduces the same pool from a warm cache.
+    """
+
+    def __init__(
+        self,
+        n: int = 5,
+        *,
+        module: dspy.Module | None = None,
+        lm: dspy.BaseLM | str | None = None,
+        temperature: float = 0.8,
+        seed: int = 0,
+        concurrency: int | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
+        super().__init__(module, concurrency)
+        validate_n(n)
+        if temperature < 0:
+            raise ConfigurationError(f"temperature must be ≥ 0; got {temperature}.")
+        if seed < 0:
+            raise ConfigurationError(f"seed must be ≥ 0; got {seed}.")
+        self.n = n
+        self.lm = lm
+        self.temperature = temperature
+        self.seed = seed
+        self.timeout_s = timeout_s
+
+    @property
+    def size(self) -> int:
+        return self.n
+
+    async def agenerate(self, inputs: dict[str, Any]) -> CandidatePool:
+        from fusion_dspy.lm.resolve import resolve_lm
+
+        module = self._bound_module()
+        base = resolve_lm(self.lm)
+        first = self.seed * ROLLOUTS_PER_SEED
+
+        factories = [
+            partial(
+                sample_candidate,
+                module,
+                inputs,
+                lm=base.copy(rollout_id=first + i, temperature=self.temperature),
+                index=i,
+                rollout_id=first + i,
+                temperature=self.temperature,
+                source=model_name(base),
+                timeout_s=self.timeout_s,
+            )
+            for i in range(self.n)
+        ]
+        return CandidatePool(candidates=await gather_bounded(factories, self.concurrency))
+
+
+def validate_n(n: int) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigurationError(f"n must be an integer ≥ 1; got {n!r}. Use n=5 (the paper's setting) to start.")

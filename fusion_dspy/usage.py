@@ -1,0 +1,50 @@
+"""Token accounting that survives across candidates, aggregators and whole runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class TokenUsage(BaseModel):
+    """Tokens and LM calls spent on one piece of work (cache hits cost nothing)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    lm_calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            lm_calls=self.lm_calls + other.lm_calls,
+        )
+
+    @classmethod
+    def from_tracker(cls, usage_data: dict[str, list[dict[str, Any]]]) -> TokenUsage:
+        """Sum the raw entries of a `dspy.track_usage()` tracker, one entry per LM call."""
+        total = cls()
+        for entries in usage_data.values():
+            for entry in entries:
+                total += cls(
+                    prompt_tokens=int(entry.get("prompt_tokens") or 0),
+                    completion_tokens=int(entry.get("completion_tokens") or 0),
+                    lm_calls=1,
+                )
+        return total
+
+
+class RunUsage(BaseModel):
+    """Where the tokens of one N-candidate call went."""
+
+    candidates: TokenUsage = TokenUsage()
+    aggregation: TokenUsage = TokenUsage()
+
+    @property
+    def total(self) -> TokenUsage:
+        return self.candidates + self.aggregation
