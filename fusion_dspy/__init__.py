@@ -5,21 +5,21 @@ import os as _os
 # litellm otherwise fetches its model price map from the network at import time.
 _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from fusion_dspy.aggregator import Aggregation, Aggregator  # noqa: E402
-from fusion_dspy.candidates import Candidate, CandidatePool  # noqa: E402
-from fusion_dspy.compose import BestOfN, FusionOfN, NofN  # noqa: E402
-from fusion_dspy.errors import (  # noqa: E402
+from fusion_dspy.aggregator import Aggregation, Aggregator
+from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.compose import BestOfN, FusionOfN, NofN
+from fusion_dspy.errors import (
     AllCandidatesFailedError,
     ConfigurationError,
     FusionError,
     LocalModelError,
     SignatureError,
 )
-from fusion_dspy.fuse import Fuser  # noqa: E402
-from fusion_dspy.lm import EMBEDDED_MODELS, local_lm, resolve_lm  # noqa: E402
-from fusion_dspy.prediction import FusedPrediction  # noqa: E402
-from fusion_dspy.render import RenderOptions, render_pool  # noqa: E402
-from fusion_dspy.select import (  # noqa: E402
+from fusion_dspy.fuse import Fuser
+from fusion_dspy.lm import EMBEDDED_MODELS, local_lm, resolve_lm
+from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.render import RenderOptions, render_pool
+from fusion_dspy.select import (
     JudgeScorer,
     MajorityVote,
     MBRScorer,
@@ -28,8 +28,8 @@ from fusion_dspy.select import (  # noqa: E402
     Scorer,
     Selector,
 )
-from fusion_dspy.sources import CandidateSource, RepeatSampler, TeacherPool  # noqa: E402
-from fusion_dspy.usage import RunUsage, TokenUsage  # noqa: E402
+from fusion_dspy.sources import CandidateSource, RepeatSampler, TeacherPool
+from fusion_dspy.usage import RunUsage, TokenUsage
 
 __version__ = "0.1.0"
 

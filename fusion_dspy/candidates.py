@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -42,7 +43,7 @@ class CandidatePool(BaseModel):
     def __len__(self) -> int:
         return len(self.candidates)
 
-    def __iter__(self):  # type: ignore[override]
+    def __iter__(self) -> Iterator[Candidate]:  # type: ignore[override]
         return iter(self.candidates)
 
     def __getitem__(self, index: int) -> Candidate:

@@ -36,10 +36,13 @@ class NofN(dspy.Module):
         super().__init__()
         if not isinstance(module, dspy.Module):
             raise ConfigurationError(
-                f"expected a dspy.Module to wrap, got {type(module).__name__}; e.g. dspy.ChainOfThought('question -> answer')."
+                f"expected a dspy.Module to wrap, got {type(module).__name__}; "
+                "e.g. FusionOfN(dspy.ChainOfThought('question -> answer'), n=5)."
             )
         if source is not None and n is not None:
-            raise ConfigurationError("pass either n= (N samples of one model) or source= (e.g. a TeacherPool), not both.")
+            raise ConfigurationError(
+                "pass either n= (N samples of one model) or source= (e.g. a TeacherPool), not both."
+            )
         self.signature = ensure_task_signature(signature, module)
         self.source = (source or RepeatSampler(n if n is not None else DEFAULT_N)).bind(module)
         self.aggregator = aggregator.bind(self.signature)

@@ -13,7 +13,7 @@ from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.prompts import load_prompt
 from fusion_dspy.render import RenderOptions, label_for, render_pool
 from fusion_dspy.select.base import Scorer
-from fusion_dspy.signatures import SignatureType, ensure_task_signature, fusion_signature
+from fusion_dspy.signatures import SignatureType, fusion_signature
 
 _WHOLE_REFERENCE = re.compile(r"^\W*(?:candidate|answer|response)\s*#?\s*(\d+)\W*$", re.IGNORECASE)
 _PREFIX_REFERENCE = re.compile(r"^\s*(?:candidate\s*)?#?(\d+)\s*[.):]\s+(.+)$", re.IGNORECASE | re.DOTALL)
@@ -80,7 +80,9 @@ class Fuser(Aggregator):
         return Aggregation(
             outputs=outputs,
             method="fused",
-            fallback="the fusor referred to candidates instead of answering; references were resolved" if resolved else None,
+            fallback="the fusor referred to candidates instead of answering; references were resolved"
+            if resolved
+            else None,
         )
 
     async def _fall_back(self, inputs: dict[str, Any], pool: CandidatePool, reason: str) -> Aggregation:
@@ -103,7 +105,9 @@ def resolve_candidate_references(outputs: dict[str, Any], shown: list[Candidate]
         prefix = _PREFIX_REFERENCE.match(cleaned)
         if whole and (candidate := _by_label(shown, whole.group(1))) and name in candidate.outputs:
             fixed[name], resolved = candidate.text(name), True
-        elif prefix and (candidate := _by_label(shown, prefix.group(1))) and _same(prefix.group(2), candidate.text(name)):
+        elif (
+            prefix and (candidate := _by_label(shown, prefix.group(1))) and _same(prefix.group(2), candidate.text(name))
+        ):
             fixed[name], resolved = prefix.group(2).strip(), True
         elif cleaned != value.strip():
             fixed[name], resolved = cleaned, True

@@ -19,7 +19,19 @@ import dspy
 from dspy._vendor.lm15.types import Message, Request, Response, TextPart, Usage
 
 Answer = Mapping[str, Any] | str
-Responder = Callable[[str], Answer] | Sequence[Answer] | Mapping[str, Answer]
+Responder = Callable[[str], Answer] | Sequence[Answer] | Answer
+
+
+def by_substring(table: Mapping[str, Answer]) -> Callable[[str], Answer]:
+    """A responder that answers with the first entry whose key occurs in the prompt."""
+
+    def respond(prompt: str) -> Answer:
+        for key, answer in table.items():
+            if key in prompt:
+                return answer
+        raise LookupError(f"no scripted answer matches the prompt; keys: {list(table)}")
+
+    return respond
 
 
 def format_fields(fields: Mapping[str, Any]) -> str:
@@ -53,7 +65,7 @@ class _Script:
     responder: Responder
     delay_s: float = 0.0
     fail_when: Callable[[int, str], bool] | None = None
-    error_factory: Callable[[], Exception] = lambda: ConnectionError("scripted failure")
+    error_factory: Callable[[], Exception] = lambda: ConnectionError("connection refused (scripted failure)")
     calls: list[CallRecord] = field(default_factory=list)
     _served: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,10 +79,8 @@ class _Script:
         responder = self.responder
         if callable(responder):
             answer = responder(prompt)
-        elif isinstance(responder, Mapping):
-            answer = next((a for key, a in responder.items() if key in prompt), None)
-            if answer is None:
-                raise LookupError(f"no scripted answer matches the prompt; keys: {list(responder)}")
+        elif isinstance(responder, str | Mapping):
+            answer = responder
         else:
             answer = responder[number % len(responder)]
         return answer if isinstance(answer, str) else format_fields(answer)
@@ -122,8 +132,8 @@ class _AsyncEngine:
 
 
 class ScriptedLM(dspy.LM):
-    """A `dspy.LM` that answers from `responder`: a function of the prompt, a list served in order, or a
-    mapping from prompt substring to answer. An answer is raw text or a dict of output fields.
+    """A `dspy.LM` that answers from `responder`: one fixed answer, a list served in turn, or a function of
+    the prompt (see `by_substring`). An answer is raw text or a dict of output fields.
     """
 
     def __init__(
@@ -152,7 +162,9 @@ class ScriptedLM(dspy.LM):
 
     def max_overlap(self) -> int:
         """The largest number of calls that were in flight at the same moment."""
-        events = sorted([(c.start, 1) for c in self.calls] + [(c.end, -1) for c in self.calls], key=lambda e: (e[0], e[1]))
+        events = sorted(
+            [(c.start, 1) for c in self.calls] + [(c.end, -1) for c in self.calls], key=lambda e: (e[0], e[1])
+        )
         running = peak = 0
         for _, step in events:
             running += step

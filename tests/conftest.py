@@ -12,6 +12,10 @@ from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.testing import ScriptedLM
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    dspy.configure_cache(enable_disk_cache=False)
+
+
 def is_fusor_prompt(prompt: str) -> bool:
     return "<candidate 1>" in prompt
 

@@ -39,9 +39,13 @@ def _parse(handle: TextIO, field: str, source: str) -> Iterator[PromptItem]:
             try:
                 row: dict[str, Any] = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ConfigurationError(f"{source}:{number}: invalid JSON ({exc.msg}); fix the line or use plain text lines.") from exc
+                raise ConfigurationError(
+                    f"{source}:{number}: invalid JSON ({exc.msg}); fix the line or use plain text lines."
+                ) from exc
             if not isinstance(row.get(field), str) or not row[field].strip():
-                raise ConfigurationError(f"{source}:{number}: no non-empty string field {field!r}; choose it with --field.")
+                raise ConfigurationError(
+                    f"{source}:{number}: no non-empty string field {field!r}; choose it with --field."
+                )
             yield PromptItem(id=str(row.get("id", number)), prompt=row[field])
         else:
             yield PromptItem(id=str(number), prompt=line)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import sys
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec
 
 import typer
 from rich.console import Console
@@ -17,6 +18,8 @@ from fusion_dspy.cli.run import Mode, RunConfig, Runner
 from fusion_dspy.errors import ConfigurationError, FusionError
 from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV, MODEL_FORMS
 from fusion_dspy.select.registry import SCORERS
+
+P = ParamSpec("P")
 
 app = typer.Typer(
     help="Turn N LLM generations into one better answer: Fusion-of-N (fuse) and Best-of-N (select).",
@@ -36,24 +39,68 @@ def _root() -> None:
     """
 
 
+def friendly_errors(command: Callable[P, None]) -> Callable[P, None]:
+    """Known errors become one clear line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except FusionError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted; a batch with --output resumes where it stopped when rerun.")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
 @app.command()
+@friendly_errors
 def run(
     prompt: Annotated[str | None, typer.Argument(help="The prompt. Omit it and use --input for a batch.")] = None,
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="Candidates to sample (the paper uses 5).")] = 5,
-    mode: Annotated[Mode, typer.Option(help="fuse: write one answer from all candidates; select: keep the best one; both.")] = Mode.fuse,
-    model: Annotated[str | None, typer.Option(envvar=MODEL_ENV, help=f"Candidate model: {MODEL_FORMS}. Default: local.")] = None,
+    mode: Annotated[
+        Mode, typer.Option(help="fuse: write one answer from all candidates; select: keep the best one; both.")
+    ] = Mode.fuse,
+    model: Annotated[
+        str | None, typer.Option(envvar=MODEL_ENV, help=f"Candidate model: {MODEL_FORMS}. Default: local.")
+    ] = None,
     fusor_model: Annotated[str | None, typer.Option(help="Model that fuses (and judges). Default: --model.")] = None,
-    api_base: Annotated[str | None, typer.Option(envvar=API_BASE_ENV, help="Base URL of an OpenAI-compatible server, used with --model openai/<name>.")] = None,
-    scorer: Annotated[str, typer.Option(help=f"Best-of-N scorer: {', '.join(SCORERS)} (mbr and majority make no LM calls).")] = "mbr",
+    api_base: Annotated[
+        str | None,
+        typer.Option(
+            envvar=API_BASE_ENV, help="Base URL of an OpenAI-compatible server, used with --model openai/<name>."
+        ),
+    ] = None,
+    scorer: Annotated[
+        str, typer.Option(help=f"Best-of-N scorer: {', '.join(SCORERS)} (mbr and majority make no LM calls).")
+    ] = "mbr",
     temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature of the candidates.")] = 0.8,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call (embedded model default: 512).")] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed for rollout ids and candidate order; same seed, same pool from the cache.")] = 0,
-    cot: Annotated[bool, typer.Option("--cot", help="Reason step by step before answering (candidates and fusor).")] = False,
-    concurrency: Annotated[int | None, typer.Option(min=1, help="Most candidate calls in flight at once (default: all n).")] = None,
-    input: Annotated[str | None, typer.Option("--input", "-i", help="Batch: a file of prompts (text lines or JSONL), or - for stdin.")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Token limit per call (embedded model default: 512).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed for rollout ids and candidate order; same seed, same pool from the cache.")
+    ] = 0,
+    cot: Annotated[
+        bool, typer.Option("--cot", help="Reason step by step before answering (candidates and fusor).")
+    ] = False,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Most candidate calls in flight at once (default: all n).")
+    ] = None,
+    input: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help="Batch: a file of prompts (text lines or JSONL), or - for stdin."),
+    ] = None,
     field: Annotated[str, typer.Option(help="Batch: the JSONL field that holds the prompt.")] = "prompt",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Batch: JSONL results; rerun the same command to resume.")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON (one line per prompt).")] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Batch: JSONL results; rerun the same command to resume.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON (one line per prompt).")
+    ] = False,
 ) -> None:
     """Sample N candidates for a prompt and print the fused (and/or selected) answer.
 
@@ -67,7 +114,9 @@ def run(
     if scorer not in SCORERS:
         raise ConfigurationError(f"unknown --scorer {scorer!r}; choose one of {', '.join(SCORERS)}.")
     if input is None and (prompt is None or not prompt.strip()):
-        raise ConfigurationError('the prompt is empty: pass one, e.g. fusion-dspy run "Why is the sky blue?", or use --input FILE.')
+        raise ConfigurationError(
+            'the prompt is empty: pass one, e.g. fusion-dspy run "Why is the sky blue?", or use --input FILE.'
+        )
     if input is not None and prompt is not None:
         raise ConfigurationError("pass either a PROMPT or --input FILE, not both.")
     if output is not None and input is None:
@@ -104,7 +153,13 @@ def _run_batch(runner: Runner, source: str, field: str, output: Path | None, jso
     if writer and len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already in {output}")
     failures = 0
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, console=err, transient=False) as progress:
         task = progress.add_task("prompts", total=len(todo))
         for item in todo:
@@ -116,19 +171,13 @@ def _run_batch(runner: Runner, source: str, field: str, output: Path | None, jso
                 print(record.model_dump_json(), flush=True)
             progress.update(task, advance=1, description=f"prompts ({failures} failed)" if failures else "prompts")
     if failures:
-        err.print(f"[yellow]{failures} of {len(todo)} prompts failed; their rows carry the error. Rerun to retry them.[/]")
+        err.print(
+            f"[yellow]{failures} of {len(todo)} prompts failed; their rows carry the error. Rerun to retry them.[/]"
+        )
 
 
 def main() -> None:
-    """Entry point: known errors become one clear line and exit code 2, never a traceback."""
-    try:
-        app()
-    except FusionError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("interrupted; a batch with --output resumes where it stopped when rerun.")
-        sys.exit(130)
+    app()
 
 
 if __name__ == "__main__":

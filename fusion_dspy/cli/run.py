@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -20,7 +20,7 @@ from fusion_dspy.sources.repeat import RepeatSampler, validate_n
 from fusion_dspy.usage import TokenUsage
 
 
-class Mode(str, Enum):
+class Mode(StrEnum):
     fuse = "fuse"
     select = "select"
     both = "both"
@@ -92,7 +92,9 @@ class Runner:
         self.config = config
         self.model_name = str(getattr(lm, "model", lm))
         self.source = source.bind(program)
-        self.fusion = FusionOfN(program, source=source, fuser=Fuser(lm=fusor_lm, chain_of_thought=config.chain_of_thought))
+        self.fusion = FusionOfN(
+            program, source=source, fuser=Fuser(lm=fusor_lm, chain_of_thought=config.chain_of_thought)
+        )
         self.best = BestOfN(program, source=source, scorer=scorer_by_name(config.scorer, fusor_lm))
 
     async def arun(self, item_id: str, prompt: str) -> RunRecord:

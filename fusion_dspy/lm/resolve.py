@@ -41,7 +41,10 @@ def remote_lm(model: str, api_base: str | None = None, **kwargs: Any) -> dspy.LM
     try:
         litellm.get_llm_provider(model, api_base=api_base)
     except Exception as exc:  # litellm raises its own BadRequestError subclasses
-        raise ConfigurationError(f"unknown model {model!r} ({str(exc).splitlines()[0][:120]}). Accepted: {MODEL_FORMS}.") from exc
+        provider = model.split("/")[0] if "/" in model else model
+        raise ConfigurationError(
+            f"unknown model {model!r}: litellm knows no provider {provider!r}. Accepted: {MODEL_FORMS}."
+        ) from exc
     options: dict[str, Any] = dict(kwargs)
     if api_base:
         options["api_base"] = api_base
@@ -61,7 +64,9 @@ def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = 
         if spec is None and dspy.settings.lm is not None:
             return dspy.settings.lm
     if spec is None and api_base:
-        raise ConfigurationError(f"an API base ({api_base}) needs a model name too, e.g. --model openai/<served-model>.")
+        raise ConfigurationError(
+            f"an API base ({api_base}) needs a model name too, e.g. --model openai/<served-model>."
+        )
     if spec is None or spec in EMBEDDED_MODELS:
         return local_lm(spec or "local", **kwargs)
     return remote_lm(spec, api_base, **kwargs)

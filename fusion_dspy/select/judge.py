@@ -7,8 +7,8 @@ from typing import Any
 
 import dspy
 
-from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.prompts import load_prompt
 from fusion_dspy.render import RenderOptions, candidate_body
 from fusion_dspy.select.base import Scorer
@@ -18,13 +18,13 @@ _PROMPT = load_prompt("judge")
 MIN_SCORE, MAX_SCORE = 1, 10
 
 
-class JudgeResponse(dspy.Signature):
+class _JudgeFields(dspy.Signature):
     task: str = dspy.InputField(desc=_PROMPT["task_description"])
     response: str = dspy.InputField(desc=_PROMPT["response_description"])
     score: int = dspy.OutputField(desc=_PROMPT["score_description"], ge=MIN_SCORE, le=MAX_SCORE)
 
 
-JudgeResponse = JudgeResponse.with_instructions(_PROMPT["instructions"])
+JudgeResponse = _JudgeFields.with_instructions(_PROMPT["instructions"])
 
 
 class JudgeScorer(Scorer):
@@ -49,4 +49,3 @@ class JudgeScorer(Scorer):
             return float(min(MAX_SCORE, max(MIN_SCORE, int(verdict.score))))
         except Exception:  # noqa: BLE001 - an unjudgeable candidate ranks last, the others still count
             return None
-

@@ -19,14 +19,14 @@ _PROMPT = load_prompt("pairwise")
 Verdict = Literal["A", "B", "tie"]
 
 
-class ComparePair(dspy.Signature):
+class _PairFields(dspy.Signature):
     task: str = dspy.InputField(desc=_PROMPT["task_description"])
     response_a: str = dspy.InputField(desc=_PROMPT["response_a_description"])
     response_b: str = dspy.InputField(desc=_PROMPT["response_b_description"])
     verdict: Verdict = dspy.OutputField(desc=_PROMPT["verdict_description"])
 
 
-ComparePair = ComparePair.with_instructions(_PROMPT["instructions"])
+ComparePair = _PairFields.with_instructions(_PROMPT["instructions"])
 
 
 class PairwiseScorer(Scorer):

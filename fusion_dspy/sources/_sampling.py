@@ -66,7 +66,7 @@ async def sample_candidate(
                 call = call_module(with_lm_everywhere(module, lm), inputs)
                 prediction = await asyncio.wait_for(call, timeout_s) if timeout_s else await call
             outputs = prediction_outputs(prediction)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = f"TimeoutError: no answer within {timeout_s} s"
         except Exception as exc:  # noqa: BLE001 - a failed candidate is data, not a crash
             error = f"{type(exc).__name__}: {exc}".strip()

@@ -33,7 +33,9 @@ class TeacherPool(CandidateSource):
     ) -> None:
         super().__init__(module, concurrency)
         if not teachers:
-            raise ConfigurationError("TeacherPool needs at least one teacher, e.g. TeacherPool(['local', 'openai/gpt-4o-mini']).")
+            raise ConfigurationError(
+                "TeacherPool needs at least one teacher, e.g. TeacherPool(['local', 'openai/gpt-4o-mini'])."
+            )
         if samples_per_teacher < 1:
             raise ConfigurationError(f"samples_per_teacher must be ≥ 1; got {samples_per_teacher}.")
         self.teachers = list(teachers)

@@ -1,0 +1,47 @@
+"""Fusion as one step of a larger DSPy program.
+
+Step 1 answers a question with Fusion-of-N (N chain-of-thought samples, fused); step 2 turns the fused answer
+into a one-line summary. Both steps are ordinary DSPy modules, so the whole pipeline can be evaluated,
+optimised and saved like any other program.
+
+    python examples/compose_pipeline.py "Why do leaves change colour in autumn?" --model local -n 3
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import dspy
+
+import fusion_dspy as fd
+
+
+class AnswerThenSummarise(dspy.Module):
+    def __init__(self, n: int = 3) -> None:
+        super().__init__()
+        self.answer = fd.FusionOfN(dspy.ChainOfThought("question -> answer"), n=n)
+        self.summarise = dspy.Predict("answer -> one_line_summary")
+
+    def forward(self, question: str) -> dspy.Prediction:
+        fused = self.answer(question=question)
+        summary = self.summarise(answer=fused.answer).one_line_summary
+        return dspy.Prediction(answer=fused.answer, summary=summary, candidates=len(fused.candidates.succeeded))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("question", nargs="?", default="Why do leaves change colour in autumn?")
+    parser.add_argument("--model", default="local", help="'local', 'local-small' or a litellm model string")
+    parser.add_argument("-n", type=int, default=3, help="candidates to fuse")
+    parser.add_argument("--max-tokens", type=int, default=256)
+    args = parser.parse_args()
+
+    lm = fd.resolve_lm(args.model, max_tokens=args.max_tokens)
+    with dspy.context(lm=lm):
+        result = AnswerThenSummarise(n=args.n)(question=args.question)
+    print(f"Fused answer (from {result.candidates} candidates):\n{result.answer}\n")
+    print(f"Summary: {result.summary}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fusion_dspy.cli import run as run_module
+from fusion_dspy.cli.main import app
+from fusion_dspy.testing import ScriptedLM
+from tests.conftest import is_fusor_prompt
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def scripted_model(monkeypatch):
+    """Route every model the CLI resolves to one scripted LM."""
+
+    def respond(prompt):
+        if is_fusor_prompt(prompt):
+            return {"response": "FUSED ANSWER"}
+        return {"response": "draft for " + prompt.split("[[ ## prompt ## ]]")[-1].split("\n")[1]}
+
+    lm = ScriptedLM(respond)
+    monkeypatch.setattr(run_module, "resolve_lm", lambda spec=None, **kw: lm)
+    return lm
+
+
+def test_run_prints_candidates_and_fused_answer(scripted_model):
+    result = runner.invoke(app, ["run", "Why is the sky blue?", "-n", "3"])
+    assert result.exit_code == 0, result.output
+    assert "3 candidates" in result.output
+    assert "draft for Why is the sky blue?" in result.output
+    assert "FUSED ANSWER" in result.output
+
+
+def test_run_both_json(scripted_model):
+    result = runner.invoke(app, ["run", "hello", "-n", "2", "--mode", "both", "--scorer", "majority", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["fused"]["response"] == "FUSED ANSWER"
+    assert record["selected"]["response"] == "draft for hello"
+    assert record["selected"]["chosen"] == 0
+    assert len(record["candidates"]) == 2
+
+
+def test_batch_writes_jsonl_and_resumes(scripted_model, tmp_path):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("one\ntwo\nthree\n")
+    out = tmp_path / "out.jsonl"
+    out.write_text(json.dumps({"id": "2", "prompt": "two", "candidates": []}) + "\n")
+    result = runner.invoke(app, ["run", "-i", str(prompts), "-o", str(out), "-n", "2"])
+    assert result.exit_code == 0, result.output
+    assert "resuming: 1 of 3" in result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["id"] for r in rows) == ["1", "2", "3"]
+    assert all(r["fused"]["response"] == "FUSED ANSWER" for r in rows if r["id"] != "2")
+    fusor_calls = [c for c in scripted_model.calls if is_fusor_prompt(c.prompt)]
+    assert len(fusor_calls) == 2
+
+
+def test_batch_from_stdin(scripted_model):
+    result = runner.invoke(app, ["run", "-i", "-", "-n", "1"], input='{"prompt": "from stdin"}\n')
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["prompt"] == "from stdin"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", ""], "the prompt is empty"),
+        (["run"], "the prompt is empty"),
+        (["run", "x", "--model", "nonexistent-provider/m"], "unknown model"),
+        (["run", "x", "--scorer", "oracle"], "unknown --scorer"),
+        (["run", "x", "-o", "out.jsonl"], "--output is for batches"),
+        (["run", "-i", "/nonexistent/prompts.txt"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message_not_a_traceback(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_n_below_one_is_rejected_by_the_parser():
+    result = runner.invoke(app, ["run", "x", "-n", "0"])
+    assert result.exit_code == 2
+    assert "greater than or equal to 1" in result.output
+
+
+def test_unreachable_server_fails_with_a_hint():
+    result = runner.invoke(
+        app, ["run", "x", "-n", "1", "--model", "openai/m", "--api-base", "http://127.0.0.1:9/v1", "--json"]
+    )
+    assert result.exit_code == 1
+    record = json.loads(result.stdout)
+    assert "--api-base" in record["error"]
+    assert record["candidates"][0]["error"]
+
+
+def test_help_teaches():
+    result = runner.invoke(app, ["run", "--help"])
+    assert result.exit_code == 0
+    for text in ["Examples", "--mode", "--fusor-model", "--api-base", "resume"]:
+        assert text in result.output

@@ -1,0 +1,49 @@
+import dspy
+import pytest
+
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.lm.resolve import lm_context, resolve_lm
+from fusion_dspy.testing import ScriptedLM
+
+
+def test_lm_objects_pass_through_and_configured_lm_is_the_default(monkeypatch):
+    monkeypatch.delenv("FUSION_DSPY_MODEL", raising=False)
+    lm = ScriptedLM("x")
+    assert resolve_lm(lm) is lm
+    with dspy.context(lm=lm):
+        assert resolve_lm(None) is lm
+        assert lm_context(None) == {}
+
+
+def test_litellm_model_strings_resolve_without_calls():
+    lm = resolve_lm("openai/gpt-4o-mini", temperature=0.1)
+    assert lm.model == "openai/gpt-4o-mini"
+    assert lm.kwargs["temperature"] == 0.1
+
+
+def test_openai_compatible_base_url(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    lm = resolve_lm("openai/served", api_base="http://127.0.0.1:8000/v1")
+    assert lm.kwargs["api_base"] == "http://127.0.0.1:8000/v1"
+
+
+def test_environment_selects_the_default_model(monkeypatch):
+    monkeypatch.setenv("FUSION_DSPY_MODEL", "openai/from-env")
+    assert resolve_lm(None).model == "openai/from-env"
+
+
+@pytest.mark.parametrize("bad", ["nonexistent-provider/model", "", "   "])
+def test_unknown_models_name_the_accepted_forms(bad):
+    with pytest.raises(ConfigurationError, match="local-small"):
+        resolve_lm(bad)
+
+
+def test_api_base_without_model_is_refused(monkeypatch):
+    monkeypatch.delenv("FUSION_DSPY_MODEL", raising=False)
+    with pytest.raises(ConfigurationError, match="--model openai/"):
+        resolve_lm(None, api_base="http://127.0.0.1:8000/v1")
+
+
+def test_non_string_models_are_refused():
+    with pytest.raises(ConfigurationError, match="string or a dspy LM"):
+        resolve_lm(42)  # type: ignore[arg-type]

@@ -1,0 +1,135 @@
+import dspy
+import pytest
+
+import fusion_dspy as fd
+from fusion_dspy.select.registry import scorer_by_name
+from fusion_dspy.testing import ScriptedLM
+from tests.conftest import pool_of
+
+QA = dspy.ensure_signature("question -> answer")
+INPUTS = {"question": "What is the boiling point of water at sea level in Celsius?"}
+
+
+def pick(scorer, pool, lm=None):
+    selector = fd.Selector(scorer).bind(QA)
+    if lm is None:
+        return selector.aggregate(INPUTS, pool)
+    with dspy.context(lm=lm):
+        return selector.aggregate(INPUTS, pool)
+
+
+def test_majority_vote_picks_the_most_common_normalised_answer():
+    result = pick(fd.MajorityVote(), pool_of("Ninety", "100 degrees.", "100 Degrees", None, "ninety", "100 degrees"))
+    assert result.chosen == 1
+    assert result.scores == [0.4, 0.6, 0.6, None, 0.4, 0.6]
+
+
+def test_majority_vote_by_final_number_ignores_wording_and_thousands_commas():
+    pool = pool_of("It is 1,200.", "1300", "The total is 1200", "so 1200.0")
+    result = pick(fd.MajorityVote(normalize="number"), pool)
+    assert result.chosen == 0
+    assert result.outputs == {"answer": "It is 1,200."}
+    assert result.scores == [0.75, 0.25, 0.75, 0.75]
+
+
+def test_majority_vote_rejects_unknown_normaliser():
+    with pytest.raises(ValueError, match="normalize"):
+        fd.MajorityVote(normalize="roman")
+
+
+def test_mbr_picks_the_consensus_candidate():
+    pool = pool_of(
+        "Water boils at 100 degrees Celsius at sea level.",
+        "At sea level water boils at 100 degrees Celsius.",
+        "Bananas are yellow and rich in potassium.",
+        "Water boils at 100 degrees Celsius.",
+    )
+    result = pick(fd.MBRScorer(), pool)
+    assert result.chosen in (0, 3)
+    assert result.scores[2] == min(result.scores)
+
+
+def test_mbr_with_one_candidate_and_custom_similarity():
+    assert pick(fd.MBRScorer(), pool_of(None, "only")).chosen == 1
+    exact = fd.MBRScorer(similarity=lambda a, b: float(a == b))
+    assert pick(exact, pool_of("x", "y", "y")).chosen == 1
+
+
+def test_reward_fn_sync_async_and_failures():
+    def length(inputs, prediction):
+        if prediction.answer == "boom":
+            raise RuntimeError("reward model down")
+        return len(prediction.answer)
+
+    async def shortest(inputs, prediction):
+        return -len(prediction.answer)
+
+    pool = pool_of("a", "abc", "boom", "ab")
+    result = pick(fd.RewardFn(length), pool)
+    assert result.chosen == 1 and result.scores[2] is None
+    assert pick(fd.RewardFn(shortest), pool).chosen == 0
+
+
+def judge_lm(scores: dict[str, int]) -> ScriptedLM:
+    def respond(prompt):
+        response = prompt.split("[[ ## response ## ]]")[-1]
+        return {"score": next(s for text, s in scores.items() if text in response)}
+
+    return ScriptedLM(respond)
+
+
+def test_judge_scorer_picks_the_highest_rated_and_clamps():
+    lm = judge_lm({"boils at 100": 9, "90 degrees": 2, "hundred": 15})
+    result = pick(fd.JudgeScorer(), pool_of("It boils at 100 C", "90 degrees", "a hundred"), lm)
+    assert result.scores == [9.0, 2.0, 10.0]
+    assert result.chosen == 2
+    assert len(lm.calls) == 3
+    assert lm.max_overlap() >= 1
+
+
+def test_judge_failure_scores_none_and_selection_falls_back():
+    lm = ScriptedLM("not a score at all")
+    result = pick(fd.JudgeScorer(), pool_of("x", "y"), lm)
+    assert result.scores == [None, None]
+    assert result.chosen == 0
+    assert "could not score" in result.fallback
+
+
+def pairwise_lm(rank: list[str]) -> ScriptedLM:
+    """Prefers the response that appears earlier in `rank`, whatever the order shown."""
+
+    def respond(prompt):
+        a = prompt.split("[[ ## response_a ## ]]")[-1].split("[[ ## response_b ## ]]")[0]
+        b = prompt.split("[[ ## response_b ## ]]")[-1]
+        pos_a = next(i for i, t in enumerate(rank) if t in a)
+        pos_b = next(i for i, t in enumerate(rank) if t in b)
+        return {"verdict": "A" if pos_a < pos_b else "B" if pos_b < pos_a else "tie"}
+
+    return ScriptedLM(respond)
+
+
+def test_pairwise_judges_both_orders_and_picks_the_winner():
+    lm = pairwise_lm(["best", "middle", "worst"])
+    result = pick(fd.PairwiseScorer(), pool_of("worst", "best", None, "middle"), lm)
+    assert result.chosen == 1
+    assert result.scores == [0.0, 1.0, None, 0.5]
+    assert len(lm.calls) == 6
+
+
+def test_pairwise_position_bias_cancels_out():
+    always_a = ScriptedLM({"verdict": "A"})
+    result = pick(fd.PairwiseScorer(), pool_of("x", "y", "z"), always_a)
+    assert result.scores == [0.5, 0.5, 0.5]
+    assert result.chosen == 0
+
+
+def test_scorers_by_name():
+    assert isinstance(scorer_by_name("judge"), fd.JudgeScorer)
+    assert isinstance(scorer_by_name("mbr"), fd.MBRScorer)
+    with pytest.raises(fd.ConfigurationError, match="choose one of"):
+        scorer_by_name("oracle")
+
+
+def test_llm_scorers_expose_their_predictors_for_optimisation():
+    best = fd.BestOfN(dspy.Predict("question -> answer"), n=2, scorer=fd.JudgeScorer())
+    assert [n for n, _ in best.named_predictors()] == ["source.module", "aggregator.scorer.judge"]
