@@ -1,6 +1,6 @@
 """Tokens per second of the embedded models on this machine: one request alone, then k at once.
 
-    python benchmarks/local_model_speed.py --models local-small,local --tokens 96 --parallel 5
+python benchmarks/local_model_speed.py --models local-small,local --tokens 96 --parallel 5
 """
 
 from __future__ import annotations
@@ -9,9 +9,6 @@ import argparse
 import asyncio
 import time
 
-import fusion_dspy  # noqa: F401  (sets litellm's offline price map before litellm is imported)
-import litellm
-
 from fusion_dspy.lm.resolve import LOCAL_API_KEY
 from fusion_dspy.lm.server import local_server
 
@@ -19,6 +16,8 @@ PROMPT = "Write a detailed paragraph about the history of the bicycle."
 
 
 async def generate(base_url: str, name: str, tokens: int, seed: int) -> tuple[int, int]:
+    import litellm  # after fusion_dspy, which points litellm at its offline price map
+
     response = await litellm.acompletion(
         model=f"openai/{name}",
         api_base=base_url,
