@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -69,7 +70,7 @@ class Fuser(Aggregator):
     async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:
         task = self._bound_task()
         assert self.predict is not None
-        rendered, shown = render_pool(pool, self.render)
+        rendered, shown = render_pool(pool, self.render, salt=json.dumps(inputs, sort_keys=True, default=str))
         try:
             with dspy.context(**lm_context(self.lm)):
                 prediction = await self.predict.acall(**inputs, **{self.candidates_field: rendered})

@@ -8,6 +8,7 @@ and identity bias.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from typing import Any
@@ -44,11 +45,16 @@ def neutralise(text: str) -> str:
     return _FIELD_MARKER.sub(lambda m: m.group(0).replace("#", "＃"), text)
 
 
-def order(pool: CandidatePool, options: RenderOptions) -> list[Candidate]:
-    """The successful candidates in the order they are shown (seeded shuffle)."""
+def order(pool: CandidatePool, options: RenderOptions, salt: str = "") -> list[Candidate]:
+    """The successful candidates in the order they are shown.
+
+    The shuffle is seeded by `options.seed` and `salt` (the fusor passes its inputs), so one input always
+    gets the same order while different inputs get different ones: no sample position is favoured overall.
+    """
     shown = list(pool.succeeded)
     if options.shuffle:
-        random.Random(options.seed).shuffle(shown)
+        digest = hashlib.sha256(f"{options.seed}\x00{salt}".encode()).digest()
+        random.Random(digest).shuffle(shown)
     return shown
 
 
@@ -73,9 +79,11 @@ def render_candidate(candidate: Candidate, label: str, options: RenderOptions) -
     return f"{opening}\n{candidate_body(candidate, options)}\n{closing}"
 
 
-def render_pool(pool: CandidatePool, options: RenderOptions | None = None) -> tuple[str, list[Candidate]]:
+def render_pool(
+    pool: CandidatePool, options: RenderOptions | None = None, salt: str = ""
+) -> tuple[str, list[Candidate]]:
     """Render the successful candidates as delimited blocks; also return them in shown order."""
     options = options or RenderOptions()
-    shown = order(pool, options)
+    shown = order(pool, options, salt)
     blocks = [render_candidate(c, label_for(i), options) for i, c in enumerate(shown)]
     return "\n\n".join(blocks), shown

@@ -22,6 +22,14 @@ def test_shuffle_is_seeded_and_changes_order():
     assert [c.index for c in shown_a] != [c.index for c in shown_b]
     assert sorted(c.index for c in shown_a) == list(range(8))
     assert first != other
+    _, shown_c = render_pool(pool, RenderOptions(seed=1), salt="another input")
+    assert [c.index for c in shown_c] != [c.index for c in shown_a]
+
+
+def test_no_sample_position_is_favoured_across_inputs():
+    pool = pool_of(*[f"answer {i}" for i in range(5)])
+    first_shown = [render_pool(pool, salt=f"input {k}")[1][0].index for k in range(200)]
+    assert all(first_shown.count(i) > 20 for i in range(5))
 
 
 def test_sources_hidden_by_default_and_shown_on_request():
