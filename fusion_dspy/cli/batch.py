@@ -49,38 +49,3 @@ def _parse(handle: TextIO, field: str, source: str) -> Iterator[PromptItem]:
             yield PromptItem(id=str(row.get("id", number)), prompt=row[field])
         else:
             yield PromptItem(id=str(number), prompt=line)
-
-
-class ResultWriter:
-    """Appends one JSON line per finished prompt and flushes it, so a killed run loses at most the row in flight."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._drop_torn_tail()
-        self.done = self._finished_ids()
-
-    def _drop_torn_tail(self) -> None:
-        """A kill during a write can leave half a line; cut it so the next row starts on its own line."""
-        if not self.path.is_file() or self.path.stat().st_size == 0:
-            return
-        data = self.path.read_bytes()
-        if not data.endswith(b"\n"):
-            self.path.write_bytes(data[: data.rfind(b"\n") + 1])
-
-    def _finished_ids(self) -> set[str]:
-        if not self.path.is_file():
-            return set()
-        done: set[str] = set()
-        with self.path.open(encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    done.add(str(json.loads(line)["id"]))
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    continue
-        return done
-
-    def write(self, row: BaseModel) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(row.model_dump_json() + "\n")
-            handle.flush()

@@ -59,14 +59,19 @@ class PairwiseScorer(Scorer):
         return [wins[c.index] / games if c.ok else None for c in pool]
 
     async def _judge(self, description: str, a: Candidate, b: Candidate) -> Verdict | None:
-        try:
-            with dspy.context(**lm_context(self.lm)):
-                result = await self.compare.acall(
-                    task=description,
-                    response_a=candidate_body(a, self.render),
-                    response_b=candidate_body(b, self.render),
-                )
-            verdict: Verdict = result.verdict
-            return verdict
-        except Exception:  # noqa: BLE001 - a failed comparison counts for neither side
-            return None
+        return await compare_pair(
+            self.compare, self.lm, description, candidate_body(a, self.render), candidate_body(b, self.render)
+        )
+
+
+async def compare_pair(
+    compare: dspy.Predict, lm: dspy.BaseLM | str | None, task: str, response_a: str, response_b: str
+) -> Verdict | None:
+    """One judgement of A against B; None when the judge fails or answers off-format."""
+    try:
+        with dspy.context(**lm_context(lm)):
+            result = await compare.acall(task=task, response_a=response_a, response_b=response_b)
+        verdict: Verdict = result.verdict
+        return verdict
+    except Exception:  # noqa: BLE001 - a failed comparison counts for neither side
+        return None

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from fusion_dspy.cli.batch import PromptItem, ResultWriter, read_prompts
+from fusion_dspy.cli.batch import PromptItem, read_prompts
 from fusion_dspy.errors import ConfigurationError
 
 
@@ -29,13 +29,3 @@ def test_bad_batch_input_names_the_fix(tmp_path):
     broken.write_text('{"prompt": \n')
     with pytest.raises(ConfigurationError, match="invalid JSON"):
         read_prompts(str(broken))
-
-
-def test_writer_knows_what_is_done_and_drops_a_torn_last_line(tmp_path):
-    out = tmp_path / "out.jsonl"
-    out.write_text('{"id": "1", "prompt": "a"}\n{"id": "2", "pro')
-    writer = ResultWriter(out)
-    assert writer.done == {"1"}
-    writer.write(PromptItem(id="2", prompt="b"))
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["1", "2"]

@@ -1,0 +1,133 @@
+"""`fusion-dspy run`: one prompt or a batch, fused and/or selected."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
+from fusion_dspy.cli.batch import read_prompts
+from fusion_dspy.cli.display import show_record
+from fusion_dspy.cli.run import Mode, RunConfig, Runner, RunRecord
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV, MODEL_FORMS
+from fusion_dspy.select.registry import SCORERS
+
+
+@app.command()
+@friendly_errors
+def run(
+    prompt: Annotated[str | None, typer.Argument(help="The prompt. Omit it and use --input for a batch.")] = None,
+    n: Annotated[int, typer.Option("-n", "--n", min=1, help="Candidates to sample (the paper uses 5).")] = 5,
+    mode: Annotated[
+        Mode, typer.Option(help="fuse: write one answer from all candidates; select: keep the best one; both.")
+    ] = Mode.fuse,
+    model: Annotated[
+        str | None, typer.Option(envvar=MODEL_ENV, help=f"Candidate model: {MODEL_FORMS}. Default: local.")
+    ] = None,
+    fusor_model: Annotated[str | None, typer.Option(help="Model that fuses (and judges). Default: --model.")] = None,
+    api_base: Annotated[
+        str | None,
+        typer.Option(
+            envvar=API_BASE_ENV, help="Base URL of an OpenAI-compatible server, used with --model openai/<name>."
+        ),
+    ] = None,
+    scorer: Annotated[
+        str, typer.Option(help=f"Best-of-N scorer: {', '.join(SCORERS)} (mbr and majority make no LM calls).")
+    ] = "mbr",
+    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature of the candidates.")] = 0.8,
+    max_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Token limit per call (embedded model default: 512).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed for rollout ids and candidate order; same seed, same pool from the cache.")
+    ] = 0,
+    cot: Annotated[
+        bool, typer.Option("--cot", help="Reason step by step before answering (candidates and fusor).")
+    ] = False,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, help="Most candidate calls in flight at once (default: all n).")
+    ] = None,
+    input: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help="Batch: a file of prompts (text lines or JSONL), or - for stdin."),
+    ] = None,
+    field: Annotated[str, typer.Option(help="Batch: the JSONL field that holds the prompt.")] = "prompt",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Batch: JSONL results; rerun the same command to resume.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON (one line per prompt).")
+    ] = False,
+) -> None:
+    """Sample N candidates for a prompt and print the fused (and/or selected) answer.
+
+    \b
+    Examples:
+      fusion-dspy run "Why is the sky blue?" -n 3
+      fusion-dspy run "Traduis en anglais : le chat dort." --mode both --scorer judge
+      fusion-dspy run -i prompts.jsonl -o results.jsonl --model openai/gpt-4o-mini
+      fusion-dspy run "Hi" --model openai/qwen --api-base http://localhost:8000/v1
+    """
+    if scorer not in SCORERS:
+        raise ConfigurationError(f"unknown --scorer {scorer!r}; choose one of {', '.join(SCORERS)}.")
+    if input is None and (prompt is None or not prompt.strip()):
+        raise ConfigurationError(
+            'the prompt is empty: pass one, e.g. fusion-dspy run "Why is the sky blue?", or use --input FILE.'
+        )
+    if input is not None and prompt is not None:
+        raise ConfigurationError("pass either a PROMPT or --input FILE, not both.")
+    if output is not None and input is None:
+        raise ConfigurationError("--output is for batches; add --input FILE (or use --json for a single prompt).")
+    config = RunConfig(
+        n=n, mode=mode, model=model, fusor_model=fusor_model, api_base=api_base, scorer=scorer,
+        temperature=temperature, max_tokens=max_tokens, seed=seed, chain_of_thought=cot, concurrency=concurrency,
+    )  # fmt: skip
+    with err.status("Preparing the model (the first run of the embedded model assembles and verifies its weights)…"):
+        runner = Runner(config)
+    if input is None:
+        assert prompt is not None
+        _run_one(runner, prompt, json_output)
+    else:
+        _run_batch(runner, input, field, output, json_output)
+
+
+def _run_one(runner: Runner, prompt: str, json_output: bool) -> None:
+    hint = " (about a minute on 2 CPU cores)" if runner.model_name.startswith("openai/local") else ""
+    with err.status(f"Sampling {runner.config.n} candidates from {runner.model_name} and aggregating{hint}…"):
+        record = asyncio.run(runner.arun("1", prompt))
+    if json_output:
+        out.print_json(record.model_dump_json()) if out.is_terminal else print(record.model_dump_json())
+    else:
+        show_record(out, record)
+    if record.error:
+        raise typer.Exit(1)
+
+
+def _run_batch(runner: Runner, source: str, field: str, output: Path | None, json_output: bool) -> None:
+    items = read_prompts(source, field)
+    writer = JsonlLog(output, RunRecord) if output else None
+    todo = [item for item in items if writer is None or item.id not in writer or writer.rows[item.id].error]
+    if writer and len(todo) < len(items):
+        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already in {output}")
+    failures = 0
+    with progress_bar() as progress:
+        task = progress.add_task("prompts", total=len(todo))
+        for item in todo:
+            record = asyncio.run(runner.arun(item.id, item.prompt))
+            failures += record.error is not None
+            if writer:
+                writer.append(record)
+            if json_output or writer is None:
+                print(record.model_dump_json(), flush=True)
+            progress.update(task, advance=1, description=f"prompts ({failures} failed)" if failures else "prompts")
+    if writer:
+        writer.compact()
+    if failures:
+        err.print(
+            f"[yellow]{failures} of {len(todo)} prompts failed; their rows carry the error. Rerun to retry them.[/]"
+        )

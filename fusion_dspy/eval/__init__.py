@@ -1,0 +1,43 @@
+"""Evaluation: FusionOfN vs BestOfN (each scorer) vs a single sample vs the oracle, on identical stored pools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fusion_dspy.eval.config import DEFAULT_SCORERS, EvalConfig
+from fusion_dspy.eval.report import EvalReport
+from fusion_dspy.eval.runner import Advance, Evaluation, _quiet
+from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, paired
+from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord
+from fusion_dspy.usage import TokenUsage
+
+
+async def run_evaluation(config: EvalConfig, advance: Advance = _quiet) -> tuple[EvalReport, list[Path]]:
+    """Run (or resume) every language of `config`, then write report.md, report.json and figure.png."""
+    evaluation = Evaluation(config)
+    results = {}
+    pool_usage = TokenUsage()
+    for language in config.languages:
+        examples, records = await evaluation.run_language(language, advance)
+        results[language] = records
+        pools = evaluation.pools(language)
+        for example in examples:
+            pool_usage += pools.rows[example.id].pool.usage
+    report = EvalReport.build(config, evaluation.task.description, results, pool_usage)
+    return report, report.write(config.out_dir)
+
+
+__all__ = [
+    "DEFAULT_SCORERS",
+    "Estimate",
+    "EvalConfig",
+    "EvalReport",
+    "Evaluation",
+    "MethodRecord",
+    "PoolKey",
+    "PoolRecord",
+    "WinTieLoss",
+    "bootstrap",
+    "paired",
+    "run_evaluation",
+]

@@ -1,0 +1,47 @@
+"""What one evaluation run compares, on which data, with which models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.select.registry import SCORERS
+
+DEFAULT_SCORERS = ("majority", "mbr", "judge", "pairwise")
+
+
+class EvalConfig(BaseModel):
+    """One `fusion-dspy eval` run. Pools depend on (task, language, model, n, temperature, seed) only."""
+
+    task: str
+    languages: list[str]
+    out_dir: Path
+    n: int = 5
+    limit: int | None = 50
+    model: str | None = None
+    fusor_model: str | None = None
+    judge_model: str | None = None
+    api_base: str | None = None
+    scorers: list[str] = Field(default_factory=lambda: list(DEFAULT_SCORERS))
+    temperature: float = 0.8
+    max_tokens: int | None = None
+    seed: int = 0
+    concurrency: int = 4
+    data_dir: str | None = None
+
+    def model_post_init(self, context: object) -> None:
+        if not self.languages:
+            raise ConfigurationError("no languages given; pass e.g. --langs de,ja,zh.")
+        unknown = [s for s in self.scorers if s not in SCORERS]
+        if unknown:
+            raise ConfigurationError(f"unknown scorer(s) {unknown}; choose from {', '.join(SCORERS)}.")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigurationError(f"--limit must be ≥ 1 (or omitted for the whole set); got {self.limit}.")
+        if self.concurrency < 1:
+            raise ConfigurationError(f"--concurrency must be ≥ 1; got {self.concurrency}.")
+
+    @property
+    def methods(self) -> list[str]:
+        return ["single", *(f"bon:{s}" for s in self.scorers), "fusion", "oracle"]

@@ -1,0 +1,162 @@
+"""The evaluation harness: one pool per example, every method on identical candidates, everything stored."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dspy
+
+from fusion_dspy.compose import BestOfN, FusionOfN, NofN
+from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError, FusionError
+from fusion_dspy.eval.config import EvalConfig
+from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log, pool_log, slugify
+from fusion_dspy.fuse import Fuser
+from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.lm.resolve import resolve_lm
+from fusion_dspy.programs import task_by_name
+from fusion_dspy.select.majority import MajorityVote
+from fusion_dspy.select.registry import scorer_by_name
+from fusion_dspy.sources.repeat import RepeatSampler, validate_n
+
+Advance = Callable[[str, int | None], None]
+
+
+def _quiet(label: str, total: int | None) -> None:
+    return None
+
+
+class Evaluation:
+    """Runs `config` language by language; `advance(label, total)` reports progress (total on the first call)."""
+
+    def __init__(self, config: EvalConfig) -> None:
+        validate_n(config.n)
+        self.config = config
+        lm_options: dict[str, Any] = {"api_base": config.api_base}
+        if config.max_tokens is not None:
+            lm_options["max_tokens"] = config.max_tokens
+        self.lm = resolve_lm(config.model, **lm_options)
+        fusor = resolve_lm(config.fusor_model, **lm_options) if config.fusor_model else self.lm
+        judge = resolve_lm(config.judge_model, **lm_options) if config.judge_model else fusor
+        self.fusor_lm, self.judge_lm = fusor.copy(temperature=0.0), judge.copy(temperature=0.0)
+        self.task = task_by_name(config.task)(data_dir=config.data_dir, judge_lm=self.judge_lm)
+        unknown = [lang for lang in config.languages if lang not in self.task.languages]
+        if unknown:
+            raise ConfigurationError(
+                f"task {config.task!r} has no language(s) {unknown}; choose from {', '.join(self.task.languages)}."
+            )
+        program = self.task.program()
+        self.program = program
+        self.sampler = RepeatSampler(config.n, lm=self.lm, temperature=config.temperature, seed=config.seed).bind(
+            program
+        )
+        self.aggregators: dict[str, NofN] = {
+            "fusion": FusionOfN(
+                program, n=config.n, fuser=Fuser(lm=self.fusor_lm, chain_of_thought=self.task.chain_of_thought)
+            )
+        }
+        for name in config.scorers:
+            scorer = (
+                MajorityVote(normalize=self.task.vote_normalizer)
+                if name == "majority"
+                else scorer_by_name(name, self.judge_lm)
+            )
+            self.aggregators[f"bon:{name}"] = BestOfN(program, n=config.n, scorer=scorer)
+
+    def pool_key(self, language: str) -> PoolKey:
+        model = str(getattr(self.lm, "model", "lm"))
+        return PoolKey(task=self.config.task, language=language, model=model, n=self.config.n,
+                       temperature=self.config.temperature, seed=self.config.seed)  # fmt: skip
+
+    def pools(self, language: str) -> JsonlLog[PoolRecord]:
+        return pool_log(self.config.out_dir, self.pool_key(language))
+
+    @property
+    def aggregator_slug(self) -> str:
+        return f"fusor-{slugify(self.fusor_lm.model)}-judge-{slugify(self.judge_lm.model)}"
+
+    async def run_language(
+        self, language: str, advance: Advance = _quiet
+    ) -> tuple[list[dspy.Example], dict[str, list[MethodRecord]]]:
+        """Pools then methods for one language; returns the examples and each method's records in example order."""
+        examples = self.task.load(language, self.config.limit, self.config.seed)
+        key = self.pool_key(language)
+        pools = self.pools(language)
+        methods = method_log(self.config.out_dir, key, self.aggregator_slug)
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        missing = [ex for ex in examples if ex.id not in pools]
+        advance(f"{language}: candidate pools", len(examples))
+        for _ in range(len(examples) - len(missing)):
+            advance(f"{language}: candidate pools", None)
+
+        failures: list[str] = []
+
+        async def make_pool(example: dspy.Example) -> None:
+            async with gate:
+                try:
+                    record = await self._pool(example)
+                except Exception as exc:  # noqa: BLE001 - reported below; the other pools are kept
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                else:
+                    if record.pool.succeeded:
+                        pools.append(record)
+                    else:
+                        failures.append(str(AllCandidatesFailedError(record.pool.failed)))
+            advance(f"{language}: candidate pools", None)
+
+        await asyncio.gather(*(make_pool(ex) for ex in missing))
+        if failures:
+            raise FusionError(
+                f"{len(failures)} of {len(examples)} {language} examples got no usable candidates "
+                f"(first: {failures[0][:300]}). The {len(pools.rows)} pools made so far are stored; "
+                "fix the model or server and rerun the same command to continue."
+            )
+
+        todo = [(ex, m) for ex in examples for m in self.config.methods if f"{m}|{ex.id}" not in methods]
+        advance(f"{language}: methods", len(examples) * len(self.config.methods))
+        for _ in range(len(examples) * len(self.config.methods) - len(todo)):
+            advance(f"{language}: methods", None)
+
+        async def run(example: dspy.Example, method: str) -> None:
+            async with gate:
+                methods.append(await self._method(method, example, pools.rows[example.id]))
+            advance(f"{language}: methods", None)
+
+        await asyncio.gather(*(run(ex, m) for ex, m in todo))
+        records = {m: [methods.rows[f"{m}|{ex.id}"] for ex in examples] for m in self.config.methods}
+        return examples, records
+
+    async def _pool(self, example: dspy.Example) -> PoolRecord:
+        inputs = example.inputs().toDict()
+        pool = await self.sampler.agenerate(inputs)
+        baseline = None
+        if self.task.needs_baseline:
+            with dspy.context(lm=self.lm.copy(temperature=0.0)):
+                baseline = str((await self.program.acall(**inputs))[self.task.output_field])
+        return PoolRecord(id=example.id, pool=pool, baseline=baseline)
+
+    async def _method(self, method: str, example: dspy.Example, record: PoolRecord) -> MethodRecord:
+        scored = example.copy(baseline=record.baseline)
+        ok = record.pool.succeeded
+        start = time.perf_counter()
+        if method == "single":
+            chosen = ok[0]
+            result = MethodRecord(id=example.id, method=method, outputs=chosen.outputs, score=0.0, chosen=chosen.index)
+        elif method == "oracle":
+            scores = await asyncio.gather(*(self.task.ascore(scored, c.outputs) for c in ok))
+            best = max(range(len(ok)), key=lambda i: (scores[i], -ok[i].index))
+            return MethodRecord(
+                id=example.id, method=method, outputs=ok[best].outputs, score=scores[best], chosen=ok[best].index
+            )
+        else:
+            prediction = await self.aggregators[method].afrom_pool(example.inputs().toDict(), record.pool)
+            result = MethodRecord(
+                id=example.id, method=method, outputs=dict(prediction.items()), score=0.0,
+                usage=prediction.usage.aggregation, chosen=prediction.chosen, fallback=prediction.fallback,
+            )  # fmt: skip
+        result.wall_s = time.perf_counter() - start
+        result.score = await self.task.ascore(scored, result.outputs)
+        return result

@@ -1,0 +1,65 @@
+"""Candidate pools and method predictions as data: generated once, stored as JSONL, reused by every re-run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.usage import TokenUsage
+
+
+class PoolKey(BaseModel):
+    """What makes two pools the same: task, language, sampling model, n, temperature, seed."""
+
+    task: str
+    language: str
+    model: str
+    n: int
+    temperature: float
+    seed: int
+
+    def slug(self) -> str:
+        return f"{slugify(self.model)}-n{self.n}-t{self.temperature:g}-s{self.seed}"
+
+
+class PoolRecord(BaseModel):
+    """One example's candidate pool and (for judged tasks) its baseline answer.
+
+    Inputs are not stored: they are reloaded from the dataset by id, so stored pools hold model outputs only
+    (benchmark text keeps its own licence and provenance).
+    """
+
+    id: str
+    pool: CandidatePool
+    baseline: str | None = None
+
+
+class MethodRecord(BaseModel):
+    """One method's answer for one example, its score, and what it cost beyond the pool."""
+
+    id: str
+    method: str
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    score: float
+    usage: TokenUsage = TokenUsage()
+    wall_s: float = 0.0
+    chosen: int | None = None
+    fallback: str | None = None
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "default"
+
+
+def pool_log(out_dir: Path, key: PoolKey) -> JsonlLog[PoolRecord]:
+    return JsonlLog(out_dir / "pools" / key.task / key.language / f"{key.slug()}.jsonl", PoolRecord)
+
+
+def method_log(out_dir: Path, key: PoolKey, aggregator_slug: str) -> JsonlLog[MethodRecord]:
+    path = out_dir / "predictions" / key.task / key.language / key.slug() / f"{aggregator_slug}.jsonl"
+    return JsonlLog(path, MethodRecord, key=lambda r: f"{r.method}|{r.id}")

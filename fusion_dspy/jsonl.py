@@ -1,0 +1,68 @@
+"""Append-only JSONL files of pydantic rows keyed by id: what makes long jobs resumable.
+
+Every row is flushed as it is written, so a killed job loses at most the row in flight; a torn last line
+(a kill mid-write) is cut off on open, so the next row starts cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+Row = TypeVar("Row", bound=BaseModel)
+
+
+class JsonlLog(Generic[Row]):
+    """Rows of `model` in `path`, indexed by `key(row)` (default: the row's `id`)."""
+
+    def __init__(self, path: Path, model: type[Row], key: Callable[[Row], str] | None = None) -> None:
+        self.path = path
+        self.model = model
+        self.key = key or (lambda row: str(getattr(row, "id")))  # noqa: B009
+        self._drop_torn_tail()
+        self.rows: dict[str, Row] = self._read()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.rows
+
+    def _drop_torn_tail(self) -> None:
+        if not self.path.is_file() or self.path.stat().st_size == 0:
+            return
+        data = self.path.read_bytes()
+        if not data.endswith(b"\n"):
+            self.path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+    def _read(self) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
+        if not self.path.is_file():
+            return rows
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    row = self.model.model_validate(json.loads(line))
+                except (json.JSONDecodeError, ValidationError):
+                    continue
+                rows[self.key(row)] = row
+        return rows
+
+    def compact(self) -> None:
+        """Rewrite the file with one row per key (the latest), atomically; a no-op when there are no repeats."""
+        if not self.path.is_file():
+            return
+        with self.path.open(encoding="utf-8") as handle:
+            if sum(1 for _ in handle) == len(self.rows):
+                return
+        partial = self.path.with_suffix(self.path.suffix + ".compacting")
+        partial.write_text("".join(row.model_dump_json() + "\n" for row in self.rows.values()), encoding="utf-8")
+        partial.replace(self.path)
+
+    def append(self, row: Row) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(row.model_dump_json() + "\n")
+            handle.flush()
+        self.rows[self.key(row)] = row

@@ -1,0 +1,86 @@
+"""A benchmark task: a DSPy signature, a program, a loader and a metric — everything the eval harness needs."""
+
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import dspy
+
+from fusion_dspy._async import run_sync
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.metrics.judge import PairwiseJudge
+from fusion_dspy.signatures import SignatureType, describe_inputs
+
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "bn": "Bengali", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
+    "hi": "Hindi", "it": "Italian", "ja": "Japanese", "ko": "Korean", "pt": "Portuguese", "ru": "Russian",
+    "sw": "Swahili", "te": "Telugu", "th": "Thai", "zh": "Chinese",
+}  # fmt: skip
+
+
+class Task(ABC):
+    """One benchmark. Subclasses set the class attributes and implement `rows`, `example` and `ascore`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    languages: ClassVar[tuple[str, ...]]
+    signature: ClassVar[SignatureType]
+    chain_of_thought: ClassVar[bool] = False
+    vote_normalizer: ClassVar[str] = "text"
+    needs_baseline: ClassVar[bool] = False
+    pass_threshold: ClassVar[float] = 0.5
+
+    def __init__(self, data_dir: str | Path | None = None, judge_lm: dspy.BaseLM | str | None = None) -> None:
+        self.data_dir = data_dir
+        self.judge = PairwiseJudge(judge_lm)
+
+    def program(self) -> dspy.Module:
+        """The program whose samples form the candidate pool."""
+        return dspy.ChainOfThought(self.signature) if self.chain_of_thought else dspy.Predict(self.signature)
+
+    @property
+    def output_field(self) -> str:
+        return list(self.signature.output_fields)[-1]
+
+    @abstractmethod
+    def rows(self, language: str) -> list[dict[str, Any]]:
+        """Raw rows for `language` from the loader."""
+
+    @abstractmethod
+    def example(self, row: dict[str, Any], language: str) -> dspy.Example:
+        """One row as a DSPy example with its inputs marked and an `id`."""
+
+    @abstractmethod
+    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        """Score in [0, 1] of one prediction's outputs."""
+
+    def load(self, language: str, limit: int | None = None, seed: int = 0) -> list[dspy.Example]:
+        """Examples for `language`: all of them, or a seeded random subset of `limit` (same seed, same subset)."""
+        if language not in self.languages:
+            raise ConfigurationError(
+                f"task {self.name!r} has no language {language!r}; choose from {', '.join(self.languages)}."
+            )
+        rows = self.rows(language)
+        if limit is not None and limit < len(rows):
+            keep = sorted(random.Random(f"{self.name}:{language}:{seed}").sample(range(len(rows)), limit))
+            rows = [rows[i] for i in keep]
+        return [self.example(row, language) for row in rows]
+
+    def metric(self, example: dspy.Example, prediction: dspy.Prediction, trace: Any = None) -> float | bool:
+        """DSPy metric: the score, or pass/fail when an optimiser is tracing."""
+        score = run_sync(self.ascore(example, dict(prediction.items())))
+        return score >= self.pass_threshold if trace is not None else score
+
+    async def judged_against_baseline(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        """Pairwise judge win-rate of these outputs against the example's baseline answer (both orders)."""
+        baseline = example.get("baseline")
+        if baseline is None:
+            raise ConfigurationError(
+                f"task {self.name!r} scores against a baseline answer; set example.baseline "
+                "(the eval harness does this with one greedy sample)."
+            )
+        task_text = describe_inputs(self.signature, example.inputs().toDict())
+        return await self.judge.awin_rate(task_text, str(outputs.get(self.output_field, "")), str(baseline))

@@ -1,0 +1,56 @@
+"""Translation from English (WMT24++, NTREX-128), scored with chrF++ against the reference."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import dspy
+
+from fusion_dspy.data import load_ntrex, load_wmt24pp
+from fusion_dspy.metrics.text import chrf_pp
+from fusion_dspy.programs.base import LANGUAGE_NAMES, Task
+
+
+class Translate(dspy.Signature):
+    """Translate the source text from English into the target language. Output only the translation."""
+
+    source_text: str = dspy.InputField()
+    target_language: str = dspy.InputField()
+    translation: str = dspy.OutputField()
+
+
+WMT24PP_LOCALES = {
+    "ar": "ar_EG", "de": "de_DE", "es": "es_MX", "fr": "fr_FR", "it": "it_IT",
+    "ja": "ja_JP", "ko": "ko_KR", "pt": "pt_BR", "ru": "ru_RU", "zh": "zh_CN",
+}  # fmt: skip
+NTREX_CODES = {
+    "ar": "arb", "de": "deu", "es": "spa", "fr": "fra", "hi": "hin", "it": "ita",
+    "ja": "jpn", "ko": "kor", "pt": "por-BR", "ru": "rus", "sw": "swa", "zh": "zho-CN",
+}  # fmt: skip
+
+
+class TranslationTask(Task):
+    name: ClassVar[str] = "translation"
+    description: ClassVar[str] = "WMT24++ en→X (canary and bad sources dropped), chrF++ against the reference"
+    languages: ClassVar[tuple[str, ...]] = tuple(WMT24PP_LOCALES)
+    signature = Translate
+
+    def rows(self, language: str) -> list[dict[str, Any]]:
+        return load_wmt24pp(WMT24PP_LOCALES[language], self.data_dir)
+
+    def example(self, row: dict[str, Any], language: str) -> dspy.Example:
+        return dspy.Example(
+            id=row["id"], source_text=row["source"], target_language=LANGUAGE_NAMES[language], reference=row["target"]
+        ).with_inputs("source_text", "target_language")
+
+    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        return chrf_pp(str(outputs.get("translation", "")), example.reference)
+
+
+class NtrexTranslationTask(TranslationTask):
+    name: ClassVar[str] = "translation_ntrex"
+    description: ClassVar[str] = "NTREX-128 newstest2019 en→X, chrF++ against the reference"
+    languages: ClassVar[tuple[str, ...]] = tuple(NTREX_CODES)
+
+    def rows(self, language: str) -> list[dict[str, Any]]:
+        return load_ntrex(NTREX_CODES[language], self.data_dir)
