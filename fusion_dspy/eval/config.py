@@ -31,7 +31,8 @@ class EvalConfig(BaseModel):
     concurrency: int = 4
     data_dir: str | None = None
 
-    def model_post_init(self, context: object) -> None:
+    def check(self) -> None:
+        """Raise a ConfigurationError naming the fix for the first invalid setting."""
         if not self.languages:
             raise ConfigurationError("no languages given; pass e.g. --langs de,ja,zh.")
         unknown = [s for s in self.scorers if s not in SCORERS]

@@ -33,6 +33,7 @@ class Evaluation:
 
     def __init__(self, config: EvalConfig) -> None:
         validate_n(config.n)
+        config.check()
         self.config = config
         lm_options: dict[str, Any] = {"api_base": config.api_base}
         if config.max_tokens is not None:
