@@ -39,6 +39,7 @@ class CandidatePool(BaseModel):
     """All candidates for one input, in sampling order."""
 
     candidates: list[Candidate] = Field(default_factory=list)
+    wall_s: float = Field(default=0.0, description="Seconds it took to sample the whole pool.")
 
     def __len__(self) -> int:
         return len(self.candidates)

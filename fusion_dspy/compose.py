@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import dspy
@@ -55,9 +56,15 @@ class NofN(dspy.Module):
         """Aggregate a pool sampled elsewhere — compare fusion and selection on identical candidates."""
         if not pool.succeeded:
             raise AllCandidatesFailedError(pool.failed)
+        start = time.perf_counter()
         with dspy.track_usage() as tracker:
             aggregation = await self.aggregator.aaggregate(inputs, pool)
-        usage = RunUsage(candidates=pool.usage, aggregation=TokenUsage.from_tracker(tracker.usage_data))
+        usage = RunUsage(
+            candidates=pool.usage,
+            aggregation=TokenUsage.from_tracker(tracker.usage_data),
+            sampling_s=pool.wall_s,
+            aggregation_s=time.perf_counter() - start,
+        )
         return FusedPrediction.build(aggregation, pool, usage)
 
     def forward(self, **kwargs: Any) -> FusedPrediction:

@@ -32,6 +32,14 @@ class RenderOptions(BaseModel):
     show_sources: bool = False
     fields: list[str] | None = None
     max_chars_per_candidate: int | None = None
+    max_chars_total: int | None = 24_000
+
+    def per_candidate_limit(self, count: int) -> int | None:
+        """Each field of a candidate keeps at most this many characters: the per-candidate cap, or an equal
+        share of the total budget (so N long candidates still fit the fusor's context)."""
+        share = self.max_chars_total // max(count, 1) if self.max_chars_total else None
+        limits = [x for x in (self.max_chars_per_candidate, share) if x is not None]
+        return min(limits) if limits else None
 
 
 def label_for(position: int) -> str:
@@ -62,21 +70,26 @@ def _format_value(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
-def candidate_body(candidate: Candidate, options: RenderOptions) -> str:
-    """The candidate's output fields as neutralised text (field names shown when there are several)."""
+def candidate_body(candidate: Candidate, options: RenderOptions, limit: int | None = None) -> str:
+    """The candidate's output fields as neutralised text (field names shown when there are several).
+
+    A field longer than `limit` characters (default: the per-candidate cap) keeps its head and says how
+    much was cut, so the fusor knows the text is incomplete.
+    """
+    limit = limit if limit is not None else options.max_chars_per_candidate
     fields = [f for f in (options.fields or list(candidate.outputs)) if f in candidate.outputs]
     parts = [f"source: {neutralise(candidate.source)}"] if options.show_sources else []
     for name in fields:
         body = neutralise(_format_value(candidate.outputs[name]).strip())
-        if options.max_chars_per_candidate is not None and len(body) > options.max_chars_per_candidate:
-            body = body[: options.max_chars_per_candidate] + " …[truncated]"
+        if limit is not None and len(body) > limit:
+            body = f"{body[:limit]} …[truncated {len(body) - limit} characters]"
         parts.append(body if len(fields) == 1 else f"{name}:\n{body}")
     return "\n".join(parts)
 
 
-def render_candidate(candidate: Candidate, label: str, options: RenderOptions) -> str:
+def render_candidate(candidate: Candidate, label: str, options: RenderOptions, limit: int | None = None) -> str:
     opening, closing = BLOCK_OPEN.format(label=label), BLOCK_CLOSE.format(label=label)
-    return f"{opening}\n{candidate_body(candidate, options)}\n{closing}"
+    return f"{opening}\n{candidate_body(candidate, options, limit)}\n{closing}"
 
 
 def render_pool(
@@ -85,5 +98,6 @@ def render_pool(
     """Render the successful candidates as delimited blocks; also return them in shown order."""
     options = options or RenderOptions()
     shown = order(pool, options, salt)
-    blocks = [render_candidate(c, label_for(i), options) for i, c in enumerate(shown)]
+    limit = options.per_candidate_limit(len(shown))
+    blocks = [render_candidate(c, label_for(i), options, limit) for i, c in enumerate(shown)]
     return "\n\n".join(blocks), shown

@@ -40,10 +40,12 @@ class TokenUsage(BaseModel):
 
 
 class RunUsage(BaseModel):
-    """Where the tokens of one N-candidate call went."""
+    """Where the tokens and seconds of one N-candidate call went."""
 
     candidates: TokenUsage = TokenUsage()
     aggregation: TokenUsage = TokenUsage()
+    sampling_s: float = 0.0
+    aggregation_s: float = 0.0
 
     @property
     def total(self) -> TokenUsage:

@@ -6,13 +6,14 @@ from fusion_dspy.programs.chat import Respond, respond_program
 from fusion_dspy.programs.factual import FactualTask
 from fusion_dspy.programs.math_reasoning import MathTask
 from fusion_dspy.programs.open_ended import MtBenchTask, OpenEndedTask
-from fusion_dspy.programs.summarization import SummarizationTask
+from fusion_dspy.programs.summarization import SummarizationTask, XlsumSummarizationTask
 from fusion_dspy.programs.translation import NtrexTranslationTask, TranslationTask
 
 TASKS: dict[str, type[Task]] = {
     task.name: task
     for task in [
         TranslationTask, NtrexTranslationTask, MathTask, FactualTask, OpenEndedTask, MtBenchTask, SummarizationTask,
+        XlsumSummarizationTask,
     ]
 }  # fmt: skip
 

@@ -11,7 +11,9 @@ from typing import Any, ClassVar
 
 import dspy
 
-from fusion_dspy.data import load_ntrex_documents
+from fusion_dspy.data import load_ntrex_documents, load_xlsum
+from fusion_dspy.data.loaders import XLSUM_CONFIGS
+from fusion_dspy.metrics.text import rouge_l
 from fusion_dspy.programs.base import LANGUAGE_NAMES, Task
 
 
@@ -42,3 +44,23 @@ class SummarizationTask(Task):
 
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return await self.judged_against_baseline(example, outputs)
+
+
+class XlsumSummarizationTask(SummarizationTask):
+    """XLSum by hub id (online only), scored by ROUGE-L against the reference summary."""
+
+    name: ClassVar[str] = "summarization_xlsum"
+    description: ClassVar[str] = "XLSum test (hub only, never stored), ROUGE-L against the reference summary"
+    languages: ClassVar[tuple[str, ...]] = tuple(XLSUM_CONFIGS)
+    needs_baseline: ClassVar[bool] = False
+
+    def rows(self, language: str) -> list[dict[str, Any]]:
+        return load_xlsum(language)
+
+    def example(self, row: dict[str, Any], language: str) -> dspy.Example:
+        return dspy.Example(
+            id=row["id"], document=row["document"], target_language=LANGUAGE_NAMES[language], reference=row["summary"]
+        ).with_inputs("document", "target_language")
+
+    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        return rouge_l(str(outputs.get("summary", "")), example.reference)

@@ -66,5 +66,21 @@ def test_multi_field_candidates_name_their_fields():
 
 def test_long_candidates_are_truncated_by_policy():
     text, _ = render_pool(pool_of("x" * 100), RenderOptions(max_chars_per_candidate=10))
-    assert "x" * 10 + " …[truncated]" in text
+    assert "x" * 10 + " …[truncated 90 characters]" in text
     assert "x" * 11 not in text
+
+
+def test_a_huge_candidate_gets_an_equal_share_of_the_total_budget():
+    huge = "word " * 50_000
+    text, _ = render_pool(pool_of(huge, "short answer", "another"), RenderOptions(max_chars_total=3_000))
+    assert len(text) < 3_000 + 300
+    assert "short answer" in text and "another" in text
+    assert "…[truncated 248999 characters]" in text
+    unlimited, _ = render_pool(pool_of(huge), RenderOptions(max_chars_total=None))
+    assert "truncated" not in unlimited
+
+
+def test_non_text_outputs_are_rendered_as_text():
+    pool = CandidatePool(candidates=[Candidate(index=0, outputs={"items": ["a", "b"], "count": 2, "note": None})])
+    text, _ = render_pool(pool)
+    assert "items:\n['a', 'b']" in text and "count:\n2" in text and "note:\nNone" in text

@@ -8,6 +8,7 @@ from fusion_dspy.data.loaders import (
     load_ntrex,
     load_ntrex_documents,
     load_wmt24pp,
+    load_xlsum,
 )
 from fusion_dspy.data.locate import DATA_DIR_ENV, DataNotFoundError, find_data_dir
 
@@ -22,4 +23,5 @@ __all__ = [
     "load_ntrex",
     "load_ntrex_documents",
     "load_wmt24pp",
+    "load_xlsum",
 ]

@@ -146,6 +146,24 @@ def load_geofactx(language: str, data_dir: str | Path | None = None) -> Rows:
     return [{"question": r["question"], "answers": list(r["answer_list"])} for r in rows if r["language"] == name]
 
 
+XLSUM_CONFIGS = {
+    "ar": "arabic", "en": "english", "es": "spanish", "fr": "french", "hi": "hindi", "ja": "japanese",
+    "ko": "korean", "pt": "portuguese", "ru": "russian", "sw": "swahili", "th": "thai", "zh": "chinese_simplified",
+}  # fmt: skip
+
+
+def load_xlsum(language: str, split: str = "test") -> Rows:
+    """XLSum (`id`, `document`, `summary`) from the hub only: its licence forbids redistributing a local copy."""
+    if language not in XLSUM_CONFIGS:
+        raise DataNotFoundError(f"XLSum has no language {language!r} here; choose from {sorted(XLSUM_CONFIGS)}.")
+
+    def hub() -> datasets.Dataset:
+        return datasets.load_dataset("csebuetnlp/xlsum", XLSUM_CONFIGS[language], split=split)
+
+    rows = _local_or_hub(f"XLSum ({language})", None, _json, hub)
+    return [{"id": str(r["id"]), "document": r["text"], "summary": r["summary"]} for r in rows]
+
+
 def load_arena_hard(data_dir: str | Path | None = None, version: str = "v0.1") -> Rows:
     """Arena-Hard questions (English): `id`, `prompt`."""
     local = _path(data_dir, "arena_hard", f"question_{version}.jsonl")

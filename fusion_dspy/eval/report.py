@@ -123,16 +123,17 @@ class EvalReport(BaseModel):
 
         columns = [*self.languages, MEAN]
         width = 0.8 / len(self.methods)
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(columns) + 2), 4))
+        fig, ax = plt.subplots(figsize=(max(7.0, 1.6 * len(columns) + 3.5), 4))
         for i, method in enumerate(self.methods):
             estimates = [self.scores[method][col] for col in columns]
             xs = [j + (i - (len(self.methods) - 1) / 2) * width for j in range(len(columns))]
             errors = [[e.mean - e.low for e in estimates], [e.high - e.mean for e in estimates]]
             ax.bar(xs, [e.mean for e in estimates], width, yerr=errors, capsize=2, label=method)
         ax.set_xticks(range(len(columns)), columns)
+        ax.set_ylim(0, 1.05)
         ax.set_ylabel("score (95% CI)")
         ax.set_title(f"{self.config.task}: n={self.config.n}, {self.config.model or 'local'}")
-        ax.legend(fontsize="small", ncols=2)
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import dspy
 
-from fusion_dspy.candidates import Candidate
+from fusion_dspy._async import gather_bounded
+from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.usage import TokenUsage
 
 
@@ -80,3 +82,10 @@ async def sample_candidate(
         usage=TokenUsage.from_tracker(tracker.usage_data),
         error=error,
     )
+
+
+async def timed_pool(factories: Sequence[Callable[[], Awaitable[Candidate]]], concurrency: int | None) -> CandidatePool:
+    """Run the candidate calls (at most `concurrency` at once) and time the whole pool."""
+    start = time.perf_counter()
+    candidates = await gather_bounded(factories, concurrency)
+    return CandidatePool(candidates=candidates, wall_s=time.perf_counter() - start)

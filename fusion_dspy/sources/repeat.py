@@ -7,10 +7,9 @@ from typing import Any
 
 import dspy
 
-from fusion_dspy._async import gather_bounded
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.sources._sampling import model_name, sample_candidate
+from fusion_dspy.sources._sampling import model_name, sample_candidate, timed_pool
 from fusion_dspy.sources.base import CandidateSource
 
 ROLLOUTS_PER_SEED = 10_000
@@ -71,7 +70,7 @@ class RepeatSampler(CandidateSource):
             )
             for i in range(self.n)
         ]
-        return CandidatePool(candidates=await gather_bounded(factories, self.concurrency))
+        return await timed_pool(factories, self.concurrency)
 
 
 def validate_n(n: int) -> None:

@@ -7,10 +7,9 @@ from typing import Any
 
 import dspy
 
-from fusion_dspy._async import gather_bounded
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.sources._sampling import model_name, sample_candidate
+from fusion_dspy.sources._sampling import model_name, sample_candidate, timed_pool
 from fusion_dspy.sources.base import CandidateSource
 
 
@@ -71,4 +70,4 @@ class TeacherPool(CandidateSource):
                         timeout_s=self.timeout_s,
                     )
                 )
-        return CandidatePool(candidates=await gather_bounded(factories, self.concurrency))
+        return await timed_pool(factories, self.concurrency)

@@ -14,6 +14,7 @@ from fusion_dspy.data import (
     load_ntrex,
     load_ntrex_documents,
     load_wmt24pp,
+    load_xlsum,
     loaders,
 )
 
@@ -66,6 +67,11 @@ def test_missing_data_names_the_fix_without_waiting_for_the_hub(tmp_path: Path):
         load_mgsm("de", data_dir=tmp_path)
     with pytest.raises(DataNotFoundError, match="not a folder"):
         load_mgsm("de", data_dir=tmp_path / "nope")
+
+
+def test_xlsum_is_hub_only_and_fails_clearly_offline():
+    with pytest.raises(DataNotFoundError, match="XLSum"):
+        load_xlsum("en")
 
 
 def test_data_dir_from_the_environment(monkeypatch, tmp_path):

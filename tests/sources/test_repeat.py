@@ -71,3 +71,12 @@ def test_invalid_arguments_name_the_fix():
         fd.RepeatSampler(2, concurrency=0)
     with pytest.raises(fd.ConfigurationError, match="bind"):
         fd.RepeatSampler(2, lm=ScriptedLM("x")).generate({"question": "q"})
+
+
+def test_a_module_that_returns_no_prediction_fails_its_candidates_clearly():
+    class Broken(dspy.Module):
+        def forward(self, question):
+            return "just a string"
+
+    pool = fd.RepeatSampler(2, lm=ScriptedLM("unused")).bind(Broken()).generate({"question": "q"})
+    assert [c.error for c in pool] == ["TypeError: the module returned str, expected a dspy.Prediction"] * 2

@@ -1,0 +1,193 @@
+"""Speed benchmark: fusion-dspy against a latency-controlled local server and the embedded model.
+
+Prints a table and writes benchmarks/results.json. Every number is a ratio against a baseline measured in the
+same run (a physical limit, a raw litellm call, or dspy.BestOfN), so it means the same on a busy machine.
+
+    python benchmarks/run.py            # ~2-4 minutes on 2 cores; --skip-local to leave out the embedded model
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import dspy
+
+import fusion_dspy as fd
+from fusion_dspy.testing import FakeModelServer
+
+RESULTS = Path(__file__).with_name("results.json")
+QA = "question -> answer"
+
+
+def fake_lm(server: FakeModelServer, cache: bool = False) -> dspy.LM:
+    return dspy.LM("openai/fake", api_base=server.base_url, api_key="fake", cache=cache, num_retries=0)
+
+
+def single_call(latency: float, n: int, repeats: int) -> dict[str, float]:
+    """One FusionOfN(n) call: wall ÷ (slowest sample + fusor call); the floor is 2 × latency here."""
+    walls = []
+    with FakeModelServer(latency_s=latency) as server, dspy.context(lm=fake_lm(server)):
+        program = fd.FusionOfN(dspy.Predict(QA), n=n)
+        for i in range(repeats):
+            start = time.perf_counter()
+            program(question=f"single {i}")
+            walls.append(time.perf_counter() - start)
+    wall = statistics.median(walls)
+    return {"single_wall_s": wall, "single_ratio": wall / (2 * latency)}
+
+
+def batch(latency: float, n: int, prompts: int, concurrency: int) -> dict[str, float]:
+    """`prompts` FusionOfN(n) calls at once, server with C slots: wall ÷ ceil(prompts·(n+1)/C)·latency."""
+    with FakeModelServer(latency_s=latency, max_concurrency=concurrency) as server, dspy.context(lm=fake_lm(server)):
+        program = fd.FusionOfN(dspy.Predict(QA), n=n)
+
+        async def run_all() -> None:
+            await asyncio.gather(*(program.acall(question=f"batch {i}") for i in range(prompts)))
+
+        start = time.perf_counter()
+        asyncio.run(run_all())
+        wall = time.perf_counter() - start
+        requests = server.stats.requests
+    limit = math.ceil(prompts * (n + 1) / concurrency) * latency
+    return {"batch_wall_s": wall, "batch_limit_s": limit, "batch_ratio": wall / limit, "batch_requests": requests}
+
+
+def versus_dspy(latency: float, n: int, repeats: int) -> dict[str, float]:
+    """Best-of-n: our BestOfN (parallel samples) against dspy.BestOfN (serial), same server, same selection cost."""
+    ours, theirs = [], []
+    with FakeModelServer(latency_s=latency) as server, dspy.context(lm=fake_lm(server)):
+        best = fd.BestOfN(dspy.Predict(QA), n=n, scorer=fd.MajorityVote())
+        serial = dspy.BestOfN(dspy.Predict(QA), N=n, reward_fn=lambda args, pred: 0.0, threshold=1.0)
+        for i in range(repeats):
+            start = time.perf_counter()
+            best(question=f"versus {i}")
+            ours.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            serial(question=f"versus {i}")
+            theirs.append(time.perf_counter() - start)
+    return {
+        "bestofn_ours_s": statistics.median(ours),
+        "bestofn_dspy_s": statistics.median(theirs),
+        "speedup_vs_dspy_bestofn": statistics.median(theirs) / statistics.median(ours),
+    }
+
+
+def overhead(calls: int) -> dict[str, float]:
+    """Per-call overhead of a sample through fusion-dspy (DSPy adapter included) over a raw litellm call,
+    and over a bare HTTP POST (the least any client can spend)."""
+    import httpx
+    import litellm
+
+    with FakeModelServer(latency_s=0.0) as server:
+        with httpx.Client() as client:
+            body = {"model": "fake", "messages": [{"role": "user", "content": "question: http"}]}
+            start = time.perf_counter()
+            for _ in range(calls):
+                client.post(f"{server.base_url}/chat/completions", json=body).raise_for_status()
+            http = (time.perf_counter() - start) / calls
+        messages = [{"role": "user", "content": "question: warm-up"}]
+        litellm.completion(model="openai/fake", api_base=server.base_url, api_key="fake", messages=messages)
+        start = time.perf_counter()
+        for i in range(calls):
+            messages = [{"role": "user", "content": f"question: raw {i}"}]
+            litellm.completion(model="openai/fake", api_base=server.base_url, api_key="fake", messages=messages)
+        raw = (time.perf_counter() - start) / calls
+        sampler = fd.RepeatSampler(1, lm=fake_lm(server)).bind(dspy.Predict(QA))
+        sampler.generate({"question": "warm-up"})
+        start = time.perf_counter()
+        for i in range(calls):
+            sampler.generate({"question": f"ours {i}"})
+        ours = (time.perf_counter() - start) / calls
+    return {
+        "raw_http_ms": http * 1000,
+        "raw_litellm_ms": raw * 1000,
+        "ours_ms": ours * 1000,
+        "overhead_ms_per_call": (ours - raw) * 1000,
+        "overhead_ms_per_call_vs_http": (ours - http) * 1000,
+    }
+
+
+def warm_cache(n: int) -> dict[str, float]:
+    """A second identical FusionOfN call with the cache on makes no LM calls."""
+    with FakeModelServer(latency_s=0.0) as server, dspy.context(lm=fake_lm(server, cache=True)):
+        program = fd.FusionOfN(dspy.Predict(QA), n=n)
+        question = f"warm cache {time.time_ns()}"
+        program(question=question)
+        cold = server.stats.requests
+        program(question=question)
+        warm = server.stats.requests - cold
+    return {"cold_cache_lm_calls": cold, "warm_cache_lm_calls": warm}
+
+
+def local_model(ns: list[int]) -> dict[str, Any]:
+    """On the embedded model: the single-call ratio and fused-answer tokens as n grows."""
+    lm = fd.local_lm("local-small", max_tokens=48, temperature=0.8)
+    tokens: dict[str, Any] = {}
+    ratio = 0.0
+    with dspy.context(lm=lm):
+        for n in ns:
+            pred = fd.FusionOfN(dspy.Predict(QA), n=n)(question=f"Name three uses of copper. (benchmark n={n})")
+            usage = pred.usage
+            tokens[str(n)] = {
+                "fusor_prompt_tokens": usage.aggregation.prompt_tokens,
+                "fusor_completion_tokens": usage.aggregation.completion_tokens,
+                "total_tokens": usage.total.total_tokens,
+            }
+            slowest = max(c.latency_s for c in pred.candidates)
+            ratio = (usage.sampling_s + usage.aggregation_s) / (slowest + usage.aggregation_s)
+    return {"local_single_ratio": ratio, "local_tokens_by_n": tokens}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=float, default=0.25, help="seconds per call on the test server")
+    parser.add_argument("-n", type=int, default=5)
+    parser.add_argument("--prompts", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--skip-local", action="store_true", help="leave out the embedded-model measurements")
+    args = parser.parse_args()
+    dspy.configure_cache(enable_disk_cache=False)
+
+    results: dict[str, Any] = {
+        "latency_s": args.latency, "n": args.n, "prompts": args.prompts, "concurrency": args.concurrency,
+    }  # fmt: skip
+    results |= single_call(args.latency, args.n, repeats=5)
+    results |= batch(args.latency, args.n, args.prompts, args.concurrency)
+    results |= versus_dspy(args.latency, args.n, repeats=3)
+    results |= overhead(calls=200)
+    results |= warm_cache(args.n)
+    if not args.skip_local:
+        results |= local_model([1, 2, 3, 5])
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+    prompts_row = f"{args.prompts} prompts × n={args.n} at C={args.concurrency} ÷ physical limit"
+    rows = [
+        ("one FusionOfN(n) call ÷ (slowest sample + fusor)", f"{results['single_ratio']:.3f}", "≤ 1.15"),
+        (prompts_row, f"{results['batch_ratio']:.3f}", "≤ 1.2"),
+        ("speed-up of BestOfN over dspy.BestOfN", f"{results['speedup_vs_dspy_bestofn']:.2f}×", "≥ 4×"),
+        ("overhead per LM call over raw litellm", f"{results['overhead_ms_per_call']:.2f} ms", "≤ 2 ms"),
+        ("overhead per LM call over a bare HTTP POST", f"{results['overhead_ms_per_call_vs_http']:.2f} ms", "(info)"),
+        ("LM calls on a warm cache", str(results["warm_cache_lm_calls"]), "0"),
+    ]
+    if "local_single_ratio" in results:
+        local = f"{results['local_single_ratio']:.3f}"
+        rows.append(("embedded model: one FusionOfN call ÷ (slowest sample + fusor)", local, "≤ 1.15"))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':{width}}  {'value':>10}  target")
+    for name, value, target in rows:
+        print(f"{name:{width}}  {value:>10}  {target}")
+    for n, t in results.get("local_tokens_by_n", {}).items():
+        fusor = f"fusor prompt {t['fusor_prompt_tokens']} + completion {t['fusor_completion_tokens']} tokens"
+        print(f"embedded model, n={n}: {fusor}; all calls {t['total_tokens']}")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""A local OpenAI-compatible chat server with controlled latency and injected faults.
+
+For benchmarks (isolate our overhead from the model's) and fault-injection tests: a seeded fraction of
+requests time out, answer 429 with Retry-After, answer 500, return empty or garbage completions, or drop
+the connection. It listens on 127.0.0.1 only and counts what it served.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Fault = Literal["ok", "timeout", "rate_limit", "server_error", "empty", "garbage", "drop"]
+Responder = Callable[[list[dict[str, Any]]], str]
+
+_FIELDS = re.compile(r"\[\[ ## (\w+) ## \]\]")
+
+
+class FaultPlan(BaseModel):
+    """Probability of each fault per request (the rest succeed); seeded, so a plan replays identically."""
+
+    timeout: float = 0.0
+    rate_limit: float = 0.0
+    server_error: float = 0.0
+    empty: float = 0.0
+    garbage: float = 0.0
+    drop: float = 0.0
+    retry_after_s: float = 0.2
+    hang_s: float = 30.0
+    seed: int = 0
+    script: list[Fault] = Field(default_factory=list, description="Outcomes of the first requests, in order.")
+
+    def draw(self, rng: random.Random, number: int) -> Fault:
+        if number < len(self.script):
+            return self.script[number]
+        roll = rng.random()
+        for fault in ("timeout", "rate_limit", "server_error", "empty", "garbage", "drop"):
+            probability = float(getattr(self, fault))
+            if roll < probability:
+                return fault
+            roll -= probability
+        return "ok"
+
+
+@dataclass
+class ServerStats:
+    """What the server saw: requests by outcome, peak concurrency, and when rate-limited clients came back."""
+
+    requests: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    rate_limited_at: list[float] = field(default_factory=list)
+    request_times: list[float] = field(default_factory=list)
+
+
+def dspy_fields_responder(messages: list[dict[str, Any]]) -> str:
+    """Answer every output field DSPy's ChatAdapter asked for (read from the prompt) with a short value."""
+    last = str(messages[-1].get("content", "")) if messages else ""
+    asked = _FIELDS.findall(last.split("Respond with the corresponding output fields")[-1])
+    names = [n for n in dict.fromkeys(asked) if n != "completed"] or ["answer"]
+    sections = [f"[[ ## {name} ## ]]\n{_value_for(name)}" for name in names]
+    return "\n\n".join([*sections, "[[ ## completed ## ]]"])
+
+
+def _value_for(name: str) -> str:
+    return {"score": "7", "verdict": "A"}.get(name, f"a {name}")
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Threads per connection, a deep accept queue for bursts, and no tracebacks when a client hangs up."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None
+
+
+class FakeModelServer:
+    """`with FakeModelServer(latency_s=0.1) as server: dspy.LM("openai/fake", api_base=server.base_url)`."""
+
+    def __init__(
+        self,
+        latency_s: float = 0.0,
+        faults: FaultPlan | None = None,
+        responder: Responder = dspy_fields_responder,
+        max_concurrency: int | None = None,
+    ) -> None:
+        self.latency_s = latency_s
+        self.faults = faults or FaultPlan()
+        self.responder = responder
+        self.stats = ServerStats()
+        self._rng = random.Random(self.faults.seed)
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_concurrency) if max_concurrency else None
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> FakeModelServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def _begin(self) -> Fault:
+        with self._lock:
+            self.stats.requests += 1
+            self.stats.request_times.append(time.perf_counter())
+            fault = self.faults.draw(self._rng, self.stats.requests - 1)
+            self.stats.outcomes[fault] = self.stats.outcomes.get(fault, 0) + 1
+            self.stats.in_flight += 1
+            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+            if fault == "rate_limit":
+                self.stats.rate_limited_at.append(time.perf_counter())
+            return fault
+
+    def _end(self) -> None:
+        with self._lock:
+            self.stats.in_flight -= 1
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_GET(self) -> None:
+                self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if server._slots is not None:
+                    server._slots.acquire()
+                fault = server._begin()
+                try:
+                    self._serve(fault, body)
+                finally:
+                    server._end()
+                    if server._slots is not None:
+                        server._slots.release()
+
+            def _serve(self, fault: Fault, body: dict[str, Any]) -> None:
+                if fault == "timeout":
+                    time.sleep(server.faults.hang_s)
+                    return self._drop()
+                if fault == "drop":
+                    return self._drop()
+                if fault == "rate_limit":
+                    return self._json(429, {"error": {"message": "rate limited", "type": "rate_limit_error"}},
+                                      {"Retry-After": f"{server.faults.retry_after_s:g}"})  # fmt: skip
+                if fault == "server_error":
+                    return self._json(500, {"error": {"message": "internal error", "type": "server_error"}})
+                time.sleep(server.latency_s)
+                if fault == "garbage":
+                    return self._raw(200, b"<html>502 Bad Gateway</html>", "text/html")
+                messages = body.get("messages", [])
+                content = "" if fault == "empty" else server.responder(messages)
+                prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4
+                self._json(200, {
+                    "id": f"fake-{server.stats.requests}", "object": "chat.completion", "created": int(time.time()),
+                    "model": body.get("model", "fake"),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
+                              "total_tokens": prompt_tokens + len(content) // 4},
+                })  # fmt: skip
+
+            def _drop(self) -> None:
+                self.close_connection = True
+                self.connection.close()
+
+            def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                self._raw(status, json.dumps(payload).encode(), "application/json", headers)
+
+            def _raw(self, status: int, data: bytes, kind: str, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
