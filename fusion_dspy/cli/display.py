@@ -6,7 +6,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
-from fusion_dspy.cli.run import AnswerRecord, RunRecord
+from fusion_dspy.outcome import Answer, Outcome
 
 PREVIEW_CHARS = 600
 
@@ -16,7 +16,7 @@ def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + " …"
 
 
-def show_record(console: Console, record: RunRecord, *, show_candidates: bool = True) -> None:
+def show_record(console: Console, record: Outcome, *, show_candidates: bool = True) -> None:
     if show_candidates:
         rows: list[Text] = []
         for c in record.candidates:
@@ -35,7 +35,7 @@ def show_record(console: Console, record: RunRecord, *, show_candidates: bool = 
         console.print(_answer_panel("Fused answer (fusion-of-N)", record.fused))
 
 
-def _answer_panel(title: str, answer: AnswerRecord) -> Panel:
+def _answer_panel(title: str, answer: Answer) -> Panel:
     lines = [Text(answer.response.strip())]
     if answer.chosen is not None:
         lines.append(Text(f"\nkept candidate [{answer.chosen + 1}]", style="dim"))

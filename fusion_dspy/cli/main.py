@@ -1,6 +1,6 @@
 """`fusion-dspy`: the command line. Each command lives in its own module and registers itself on `app`."""
 
-from fusion_dspy.cli import eval_command, run_command  # noqa: F401  (registers the commands)
+from fusion_dspy.cli import eval_command, run_command, synth_command  # noqa: F401  (registers the commands)
 from fusion_dspy.cli.app import app
 
 

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from fusion_dspy.candidates import Candidate
-from fusion_dspy.compose import BestOfN, FusionOfN
-from fusion_dspy.errors import AllCandidatesFailedError
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm.resolve import resolve_lm
-from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.outcome import FuseAndSelect, Outcome
 from fusion_dspy.programs.chat import respond_program
 from fusion_dspy.select.registry import scorer_by_name
 from fusion_dspy.sources.repeat import RepeatSampler, validate_n
-from fusion_dspy.usage import TokenUsage
 
 
 class Mode(StrEnum):
@@ -42,39 +37,6 @@ class RunConfig(BaseModel):
     concurrency: int | None = None
 
 
-class AnswerRecord(BaseModel):
-    """One aggregated answer and how it came about."""
-
-    response: str
-    method: str
-    chosen: int | None = None
-    scores: list[float | None] | None = None
-    fallback: str | None = None
-    usage: TokenUsage = TokenUsage()
-
-    @classmethod
-    def of(cls, prediction: FusedPrediction) -> AnswerRecord:
-        return cls(
-            response=str(prediction.response),
-            method=prediction.method,
-            chosen=prediction.chosen,
-            scores=prediction.scores,
-            fallback=prediction.fallback,
-            usage=prediction.usage.aggregation,
-        )
-
-
-class RunRecord(BaseModel):
-    """One prompt's full result: a JSONL row in batch mode, the `--json` output otherwise."""
-
-    id: str
-    prompt: str
-    candidates: list[Candidate] = Field(default_factory=list)
-    fused: AnswerRecord | None = None
-    selected: AnswerRecord | None = None
-    error: str | None = None
-
-
 class Runner:
     """Builds the chat program, one shared sampler, and the fusion and/or selection on top of it."""
 
@@ -91,29 +53,14 @@ class Runner:
         )
         self.config = config
         self.model_name = str(getattr(lm, "model", lm))
-        self.source = source.bind(program)
-        self.fusion = FusionOfN(
-            program, source=source, fuser=Fuser(lm=fusor_lm, chain_of_thought=config.chain_of_thought)
+        fuse = config.mode in (Mode.fuse, Mode.both)
+        select = config.mode in (Mode.select, Mode.both)
+        self.pipeline = FuseAndSelect(
+            program,
+            source,
+            fuser=Fuser(lm=fusor_lm, chain_of_thought=config.chain_of_thought) if fuse else None,
+            scorer=scorer_by_name(config.scorer, fusor_lm) if select else None,
         )
-        self.best = BestOfN(program, source=source, scorer=scorer_by_name(config.scorer, fusor_lm))
 
-    async def arun(self, item_id: str, prompt: str) -> RunRecord:
-        """Sample once and aggregate; when every candidate fails the record carries the error instead."""
-        inputs = {"prompt": prompt}
-        pool = await self.source.agenerate(inputs)
-        record = RunRecord(id=item_id, prompt=prompt, candidates=pool.candidates)
-        if not pool.succeeded:
-            record.error = str(AllCandidatesFailedError(pool.failed))
-            return record
-        mode = self.config.mode
-        fused, selected = await asyncio.gather(
-            self.fusion.afrom_pool(inputs, pool) if mode in (Mode.fuse, Mode.both) else _nothing(),
-            self.best.afrom_pool(inputs, pool) if mode in (Mode.select, Mode.both) else _nothing(),
-        )
-        record.fused = AnswerRecord.of(fused) if fused is not None else None
-        record.selected = AnswerRecord.of(selected) if selected is not None else None
-        return record
-
-
-async def _nothing() -> None:
-    return None
+    async def arun(self, item_id: str, prompt: str) -> Outcome:
+        return await self.pipeline.arun(item_id, prompt)

@@ -11,10 +11,11 @@ import typer
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
 from fusion_dspy.cli.batch import read_prompts
 from fusion_dspy.cli.display import show_record
-from fusion_dspy.cli.run import Mode, RunConfig, Runner, RunRecord
+from fusion_dspy.cli.run import Mode, RunConfig, Runner
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV, MODEL_FORMS
+from fusion_dspy.outcome import Outcome
 from fusion_dspy.select.registry import SCORERS
 
 
@@ -110,7 +111,7 @@ def _run_one(runner: Runner, prompt: str, json_output: bool) -> None:
 
 def _run_batch(runner: Runner, source: str, field: str, output: Path | None, json_output: bool) -> None:
     items = read_prompts(source, field)
-    writer = JsonlLog(output, RunRecord) if output else None
+    writer = JsonlLog(output, Outcome) if output else None
     todo = [item for item in items if writer is None or item.id not in writer or writer.rows[item.id].error]
     if writer and len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already in {output}")

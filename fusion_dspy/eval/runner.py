@@ -69,7 +69,8 @@ class Evaluation:
     def pool_key(self, language: str) -> PoolKey:
         model = str(getattr(self.lm, "model", "lm"))
         return PoolKey(task=self.config.task, language=language, model=model, n=self.config.n,
-                       temperature=self.config.temperature, seed=self.config.seed)  # fmt: skip
+                       temperature=self.config.temperature, seed=self.config.seed,
+                       max_tokens=self.config.max_tokens)  # fmt: skip
 
     def pools(self, language: str) -> JsonlLog[PoolRecord]:
         return pool_log(self.config.out_dir, self.pool_key(language))

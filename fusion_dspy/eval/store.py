@@ -14,7 +14,7 @@ from fusion_dspy.usage import TokenUsage
 
 
 class PoolKey(BaseModel):
-    """What makes two pools the same: task, language, sampling model, n, temperature, seed."""
+    """What makes two pools the same: task, language, sampling model, n, temperature, seed, token limit."""
 
     task: str
     language: str
@@ -22,9 +22,11 @@ class PoolKey(BaseModel):
     n: int
     temperature: float
     seed: int
+    max_tokens: int | None = None
 
     def slug(self) -> str:
-        return f"{slugify(self.model)}-n{self.n}-t{self.temperature:g}-s{self.seed}"
+        limit = f"-m{self.max_tokens}" if self.max_tokens else ""
+        return f"{slugify(self.model)}-n{self.n}-t{self.temperature:g}-s{self.seed}{limit}"
 
 
 class PoolRecord(BaseModel):

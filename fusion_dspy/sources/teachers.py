@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 import dspy
 
-from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.sources._sampling import model_name, sample_candidate, timed_pool
 from fusion_dspy.sources.base import CandidateSource
@@ -28,6 +31,7 @@ class TeacherPool(CandidateSource):
         samples_per_teacher: int = 1,
         temperature: float | None = None,
         concurrency: int | None = None,
+        per_teacher_concurrency: int | None = None,
         timeout_s: float | None = None,
     ) -> None:
         super().__init__(module, concurrency)
@@ -37,6 +41,9 @@ class TeacherPool(CandidateSource):
             )
         if samples_per_teacher < 1:
             raise ConfigurationError(f"samples_per_teacher must be ≥ 1; got {samples_per_teacher}.")
+        if per_teacher_concurrency is not None and per_teacher_concurrency < 1:
+            raise ConfigurationError(f"per_teacher_concurrency must be ≥ 1 or None; got {per_teacher_concurrency}.")
+        self.per_teacher_concurrency = per_teacher_concurrency
         self.teachers = list(teachers)
         self.samples_per_teacher = samples_per_teacher
         self.temperature = temperature
@@ -58,16 +65,38 @@ class TeacherPool(CandidateSource):
                 if self.temperature is not None:
                     overrides["temperature"] = self.temperature
                 factories.append(
-                    partial(
-                        sample_candidate,
-                        module,
-                        inputs,
-                        lm=base.copy(**overrides) if overrides else base,
-                        index=t * self.samples_per_teacher + k,
-                        rollout_id=overrides.get("rollout_id"),
-                        temperature=overrides.get("temperature", base.kwargs.get("temperature")),
-                        source=model_name(base),
-                        timeout_s=self.timeout_s,
+                    self._limited(
+                        t,
+                        partial(
+                            sample_candidate,
+                            module,
+                            inputs,
+                            lm=base.copy(**overrides) if overrides else base,
+                            index=t * self.samples_per_teacher + k,
+                            rollout_id=overrides.get("rollout_id"),
+                            temperature=overrides.get("temperature", base.kwargs.get("temperature")),
+                            source=model_name(base),
+                            timeout_s=self.timeout_s,
+                        ),
                     )
                 )
         return await timed_pool(factories, self.concurrency)
+
+    def _limited(self, teacher: int, factory: Callable[[], Awaitable[Candidate]]) -> Callable[[], Awaitable[Candidate]]:
+        """The factory, holding one of the teacher's slots (shared by every pool this event loop samples)."""
+        if self.per_teacher_concurrency is None:
+            return factory
+        limit = self.per_teacher_concurrency
+
+        async def limited() -> Candidate:
+            gates = _GATES.setdefault(asyncio.get_running_loop(), {})
+            gate = gates.setdefault((id(self), teacher), asyncio.Semaphore(limit))
+            async with gate:
+                return await factory()
+
+        return limited
+
+
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, int], asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)

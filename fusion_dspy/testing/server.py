@@ -59,6 +59,8 @@ class ServerStats:
     outcomes: dict[str, int] = field(default_factory=dict)
     in_flight: int = 0
     peak_in_flight: int = 0
+    in_flight_by_model: dict[str, int] = field(default_factory=dict)
+    peak_by_model: dict[str, int] = field(default_factory=dict)
     rate_limited_at: list[float] = field(default_factory=list)
     request_times: list[float] = field(default_factory=list)
 
@@ -87,7 +89,10 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 class FakeModelServer:
-    """`with FakeModelServer(latency_s=0.1) as server: dspy.LM("openai/fake", api_base=server.base_url)`."""
+    """`with FakeModelServer(latency_s=0.1) as server: dspy.LM("openai/fake", api_base=server.base_url)`.
+
+    Requests for a model in `failing_models` always get a 500 (a teacher that is down).
+    """
 
     def __init__(
         self,
@@ -95,10 +100,12 @@ class FakeModelServer:
         faults: FaultPlan | None = None,
         responder: Responder = dspy_fields_responder,
         max_concurrency: int | None = None,
+        failing_models: tuple[str, ...] = (),
     ) -> None:
         self.latency_s = latency_s
         self.faults = faults or FaultPlan()
         self.responder = responder
+        self.failing_models = failing_models
         self.stats = ServerStats()
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
@@ -119,21 +126,27 @@ class FakeModelServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def _begin(self) -> Fault:
+    def _begin(self, model: str) -> Fault:
         with self._lock:
             self.stats.requests += 1
             self.stats.request_times.append(time.perf_counter())
-            fault = self.faults.draw(self._rng, self.stats.requests - 1)
+            fault: Fault = (
+                "server_error" if model in self.failing_models else self.faults.draw(self._rng, self.stats.requests - 1)
+            )
             self.stats.outcomes[fault] = self.stats.outcomes.get(fault, 0) + 1
             self.stats.in_flight += 1
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+            now = self.stats.in_flight_by_model.get(model, 0) + 1
+            self.stats.in_flight_by_model[model] = now
+            self.stats.peak_by_model[model] = max(self.stats.peak_by_model.get(model, 0), now)
             if fault == "rate_limit":
                 self.stats.rate_limited_at.append(time.perf_counter())
             return fault
 
-    def _end(self) -> None:
+    def _end(self, model: str) -> None:
         with self._lock:
             self.stats.in_flight -= 1
+            self.stats.in_flight_by_model[model] -= 1
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -152,11 +165,12 @@ class FakeModelServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if server._slots is not None:
                     server._slots.acquire()
-                fault = server._begin()
+                model = str(body.get("model", ""))
+                fault = server._begin(model)
                 try:
                     self._serve(fault, body)
                 finally:
-                    server._end()
+                    server._end(model)
                     if server._slots is not None:
                         server._slots.release()
 
