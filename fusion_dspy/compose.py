@@ -13,6 +13,8 @@ from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.registry import FusorRegistry
+from fusion_dspy.routing import LanguageRouter
 from fusion_dspy.select.base import Scorer, Selector
 from fusion_dspy.signatures import SignatureType, ensure_task_signature, input_values
 from fusion_dspy.sources.base import CandidateSource
@@ -88,15 +90,41 @@ class FusionOfN(NofN):
         n: int | None = None,
         *,
         source: CandidateSource | None = None,
-        fuser: Fuser | None = None,
+        fuser: Fuser | LanguageRouter | None = None,
         signature: str | SignatureType | None = None,
     ) -> None:
         super().__init__(module, fuser or Fuser(), n=n, source=source, signature=signature)
 
     @property
     def fuser(self) -> Fuser:
+        if isinstance(self.aggregator, LanguageRouter):
+            return self.aggregator.default
         assert isinstance(self.aggregator, Fuser)
         return self.aggregator
+
+    @classmethod
+    def from_registry(
+        cls,
+        task: str,
+        language: str | None = None,
+        *,
+        n: int | None = None,
+        source: CandidateSource | None = None,
+        registry: FusorRegistry | None = None,
+    ) -> FusionOfN:
+        """The task's program fused by its compiled fusor for `language`; with no language, each input is routed
+        to the fusor of its detected language, falling back to the default fusor."""
+        from fusion_dspy.programs import task_by_name
+
+        spec = task_by_name(task)()
+        registry = registry or FusorRegistry()
+        aggregator: Fuser | LanguageRouter
+        if language is not None:
+            aggregator = registry.load(task, language, spec.signature)
+        else:
+            fusers = {lang: registry.load(task, lang, spec.signature) for lang in registry.languages(task)}
+            aggregator = LanguageRouter(fusers, Fuser(chain_of_thought=spec.chain_of_thought), spec.language_of)
+        return cls(spec.program(), n=n, source=source, fuser=aggregator)
 
 
 class BestOfN(NofN):

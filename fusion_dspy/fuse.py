@@ -55,6 +55,9 @@ class Fuser(Aggregator):
             self.bind(dspy.ensure_signature(signature))
 
     def bind(self, task: SignatureType) -> Fuser:
+        """Build the fusion predictor for `task`; a fusor already bound to an equal signature keeps its state."""
+        if self.task is not None and self.predict is not None and self.task.equals(task):
+            return self
         prompt = load_prompt("fuser")
         derived = fusion_signature(
             task,

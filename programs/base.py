@@ -11,7 +11,9 @@ import dspy
 
 from fusion_dspy._async import run_sync
 from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.lang import in_language
 from fusion_dspy.metrics.judge import PairwiseJudge
+from fusion_dspy.routing import detected_input_language
 from fusion_dspy.signatures import SignatureType, describe_inputs
 
 LANGUAGE_NAMES = {
@@ -31,11 +33,16 @@ class Task(ABC):
     chain_of_thought: ClassVar[bool] = False
     vote_normalizer: ClassVar[str] = "text"
     needs_baseline: ClassVar[bool] = False
+    checks_language: ClassVar[bool] = False
     pass_threshold: ClassVar[float] = 0.5
 
     def __init__(self, data_dir: str | Path | None = None, judge_lm: dspy.BaseLM | str | None = None) -> None:
         self.data_dir = data_dir
         self.judge = PairwiseJudge(judge_lm)
+
+    def language_of(self, inputs: dict[str, Any]) -> str | None:
+        """The language an input should be fused in (for routing to a per-language fusor): detected by default."""
+        return detected_input_language(inputs)
 
     def program(self) -> dspy.Module:
         """The program whose samples form the candidate pool."""
@@ -67,11 +74,26 @@ class Task(ABC):
         if limit is not None and limit < len(rows):
             keep = sorted(random.Random(f"{self.name}:{language}:{seed}").sample(range(len(rows)), limit))
             rows = [rows[i] for i in keep]
-        return [self.example(row, language) for row in rows]
+        return [self.example(row, language).copy(language=language) for row in rows]
 
     def metric(self, example: dspy.Example, prediction: dspy.Prediction, trace: Any = None) -> float | bool:
         """DSPy metric: the score, or pass/fail when an optimiser is tracing."""
         score = run_sync(self.ascore(example, dict(prediction.items())))
+        return score >= self.pass_threshold if trace is not None else score
+
+    async def ascore_in_language(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        """`ascore`, but 0 when the output is in the wrong language (for tasks whose output language is fixed).
+
+        Optimisers use this: their proposed instructions are English, and a fusor tuned on them drifts.
+        """
+        text = str(outputs.get(self.output_field, ""))
+        if self.checks_language and not in_language(text, example.language):
+            return 0.0
+        return await self.ascore(example, outputs)
+
+    def language_metric(self, example: dspy.Example, prediction: dspy.Prediction, trace: Any = None) -> float | bool:
+        """DSPy metric form of `ascore_in_language`."""
+        score = run_sync(self.ascore_in_language(example, dict(prediction.items())))
         return score >= self.pass_threshold if trace is not None else score
 
     async def judged_against_baseline(self, example: dspy.Example, outputs: dict[str, Any]) -> float:

@@ -17,6 +17,7 @@ class OpenEndedTask(Task):
     languages: ClassVar[tuple[str, ...]] = ("en",)
     signature = Respond
     needs_baseline: ClassVar[bool] = True
+    checks_language: ClassVar[bool] = True
     corpus: ClassVar[str] = "arena_hard"
 
     def rows(self, language: str) -> list[dict[str, Any]]:

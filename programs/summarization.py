@@ -33,6 +33,7 @@ class SummarizationTask(Task):
     languages: ClassVar[tuple[str, ...]] = ("en", "de", "fr", "es", "ru", "it", "pt", "ja", "ko", "zh", "ar")
     signature = Summarize
     needs_baseline: ClassVar[bool] = True
+    checks_language: ClassVar[bool] = True
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_ntrex_documents(self.data_dir)

@@ -34,9 +34,15 @@ class TranslationTask(Task):
     description: ClassVar[str] = "WMT24++ en→X (canary and bad sources dropped), chrF++ against the reference"
     languages: ClassVar[tuple[str, ...]] = tuple(WMT24PP_LOCALES)
     signature = Translate
+    checks_language: ClassVar[bool] = True
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_wmt24pp(WMT24PP_LOCALES[language], self.data_dir)
+
+    def language_of(self, inputs: dict[str, Any]) -> str | None:
+        """Translations are fused in the target language, whatever the source's."""
+        names = {name.lower(): code for code, name in LANGUAGE_NAMES.items()}
+        return names.get(str(inputs.get("target_language", "")).strip().lower())
 
     def example(self, row: dict[str, Any], language: str) -> dspy.Example:
         return dspy.Example(

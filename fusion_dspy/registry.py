@@ -1,0 +1,86 @@
+"""Compiled fusors keyed by (task, language), saved as DSPy JSON state with a manifest that says how they scored.
+
+Layout: `<root>/<task>/<language>.json` plus `<root>/manifest.json`. The default root is the package's
+`programs/compiled` folder (installed as `fusion_dspy/programs/compiled`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.fuse import Fuser
+from fusion_dspy.signatures import SignatureType
+
+DEFAULT_ROOT = Path(__file__).resolve().parent / "programs" / "compiled"
+MANIFEST = "manifest.json"
+
+
+class RegistryEntry(BaseModel):
+    """One compiled fusor and the evidence for it."""
+
+    task: str
+    language: str
+    metric: str
+    before: float = Field(description="Held-out test score with the default fusor.")
+    after: float = Field(description="Held-out test score with this compiled fusor.")
+    splits: dict[str, int] = Field(description="train / val / test sizes.")
+    models: dict[str, str] = Field(description="candidates and fusor model names.")
+    optimizer: str
+    chain_of_thought: bool = False
+    n: int
+    date: str = Field(default_factory=lambda: dt.date.today().isoformat())
+    note: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.task}/{self.language}.json"
+
+
+class Manifest(BaseModel):
+    entries: list[RegistryEntry] = Field(default_factory=list)
+
+    def find(self, task: str, language: str) -> RegistryEntry | None:
+        return next((e for e in self.entries if e.task == task and e.language == language), None)
+
+
+class FusorRegistry:
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else DEFAULT_ROOT
+
+    def manifest(self) -> Manifest:
+        path = self.root / MANIFEST
+        return Manifest.model_validate_json(path.read_text()) if path.is_file() else Manifest()
+
+    def languages(self, task: str) -> list[str]:
+        return sorted(e.language for e in self.manifest().entries if e.task == task)
+
+    def save(self, fuser: Fuser, entry: RegistryEntry) -> Path:
+        """Write the fusor's state and replace its manifest entry (the manifest is rewritten atomically)."""
+        path = self.root / entry.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fuser.save(str(path))
+        manifest = self.manifest()
+        manifest.entries = [e for e in manifest.entries if (e.task, e.language) != (entry.task, entry.language)]
+        manifest.entries.append(entry)
+        manifest.entries.sort(key=lambda e: (e.task, e.language))
+        partial = self.root / f"{MANIFEST}.partial"
+        partial.write_text(manifest.model_dump_json(indent=2) + "\n")
+        partial.replace(self.root / MANIFEST)
+        return path
+
+    def load(self, task: str, language: str, signature: SignatureType) -> Fuser:
+        """A fusor for `signature` with the compiled state of (task, language)."""
+        entry = self.manifest().find(task, language)
+        if entry is None:
+            known = ", ".join(f"{e.task}/{e.language}" for e in self.manifest().entries) or "none"
+            raise ConfigurationError(
+                f"no compiled fusor for task {task!r} in language {language!r} (registry has: {known}). "
+                "Compile one with `fusion-dspy optimize`, or use the default Fuser()."
+            )
+        fuser = Fuser(chain_of_thought=entry.chain_of_thought).bind(signature)
+        fuser.load(str(self.root / entry.path))
+        return fuser

@@ -1,0 +1,37 @@
+import dspy
+import pytest
+
+from fusion_dspy.lang import detect_language, in_language
+from fusion_dspy.programs import task_by_name
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("Der Hund schläft im Garten.", "de"), ("犬は庭で寝ています。", "ja"), ("Собака спит в саду.", "ru"),
+     ("Le chien dort dans le jardin.", "fr"), ("The dog sleeps in the garden.", "en"), ("42", None)],
+)  # fmt: skip
+def test_detect_language(text, code):
+    assert detect_language(text) == code
+
+
+def test_short_answers_are_not_penalised():
+    assert in_language("Paris", "ja")
+    assert in_language("1234", "de")
+    assert not in_language("The dog sleeps in the garden tonight.", "de")
+
+
+def test_language_aware_metric_zeroes_answers_in_the_wrong_language():
+    task = task_by_name("translation")()
+    example = task.load("de", limit=1)[0]
+    assert example.language == "de"
+    english = dspy.Prediction(translation=example.source_text)
+    german = dspy.Prediction(translation=example.reference)
+    assert task.language_metric(example, english) == 0.0
+    assert task.language_metric(example, german) == pytest.approx(1.0)
+    assert task.metric(example, english) > 0.0
+
+
+def test_translation_routes_by_target_language():
+    task = task_by_name("translation")()
+    assert task.language_of({"source_text": "Hello there, my friend.", "target_language": "Japanese"}) == "ja"
+    assert task_by_name("math")().language_of({"question": "Wie viele Eier legt die Ente?"}) == "de"

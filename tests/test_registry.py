@@ -1,0 +1,84 @@
+import itertools
+
+import dspy
+import pytest
+
+import fusion_dspy as fd
+from fusion_dspy.registry import FusorRegistry, RegistryEntry
+from fusion_dspy.routing import LanguageRouter
+from fusion_dspy.testing import ScriptedLM
+from tests.conftest import pool_of
+
+SIG = dspy.ensure_signature("question -> answer")
+
+
+def entry(language, **overrides):
+    values = {"task": "factual", "language": language, "metric": "answer_list_match", "before": 0.2, "after": 0.4,
+              "splits": {"train": 4, "val": 4, "test": 4}, "models": {"candidates": "local", "fusor": "local"},
+              "optimizer": "bootstrap", "n": 3}  # fmt: skip
+    return RegistryEntry(**{**values, **overrides})
+
+
+def compiled(instructions):
+    fuser = fd.Fuser(SIG)
+    fuser.predict.signature = fuser.predict.signature.with_instructions(instructions)
+    fuser.predict.demos = [dspy.Example(question="q", candidates="<candidate 1>\nx\n</candidate 1>", answer="x")]
+    return fuser
+
+
+def test_save_load_and_manifest(tmp_path):
+    registry = FusorRegistry(tmp_path)
+    registry.save(compiled("Fuse in Japanese."), entry("ja"))
+    registry.save(compiled("Fuse in English."), entry("en", after=0.5))
+    registry.save(compiled("Fuse in English, v2."), entry("en", after=0.6))
+    manifest = registry.manifest()
+    assert [(e.language, e.after) for e in manifest.entries] == [("en", 0.6), ("ja", 0.4)]
+    assert registry.languages("factual") == ["en", "ja"]
+    loaded = registry.load("factual", "en", SIG)
+    assert loaded.predict.signature.instructions == "Fuse in English, v2."
+    assert loaded.predict.demos[0]["answer"] == "x"
+    with pytest.raises(fd.ConfigurationError, match=r"no compiled fusor.*factual/en"):
+        registry.load("factual", "de", SIG)
+
+
+def test_a_registry_fusor_reproduces_its_predictions_on_a_warm_cache(tmp_path):
+    counter = itertools.count()
+    lm = ScriptedLM(lambda prompt: {"answer": f"fused #{next(counter)}"}, cache=True)
+    fuser = compiled("Registry reproduction test instructions.")
+    pool = pool_of("Tokyo", "Kyoto", "Tokyo")
+    with dspy.context(lm=lm):
+        first = fuser.aggregate({"question": "Capital of Japan?"}, pool)
+        FusorRegistry(tmp_path).save(fuser, entry("ja"))
+        again = FusorRegistry(tmp_path).load("factual", "ja", SIG).aggregate({"question": "Capital of Japan?"}, pool)
+    assert again.outputs == first.outputs
+    assert len(lm.calls) == 1
+
+
+def test_router_sends_each_input_to_its_language_fusor():
+    lm = ScriptedLM({"answer": "ok"})
+    router = LanguageRouter({"de": compiled("GERMAN FUSOR"), "ja": compiled("JAPANESE FUSOR")}, fd.Fuser()).bind(SIG)
+    with dspy.context(lm=lm):
+        router.aggregate({"question": "Wie heißt die Hauptstadt von Deutschland?"}, pool_of("Berlin"))
+        router.aggregate({"question": "日本の首都はどこですか？"}, pool_of("東京"))
+        router.aggregate({"question": "¿Cuál es la capital de España?"}, pool_of("Madrid"))
+    prompts = [c.prompt for c in lm.calls]
+    assert "GERMAN FUSOR" in prompts[0] and "JAPANESE FUSOR" in prompts[1]
+    assert "GERMAN" not in prompts[2] and "JAPANESE" not in prompts[2] and "strongest, correct parts" in prompts[2]
+    assert [n for n, _ in router.named_predictors()] == [
+        "fusers['de'].predict",
+        "fusers['ja'].predict",
+        "default.predict",
+    ]
+
+
+def test_fusion_of_n_from_registry(tmp_path):
+    registry = FusorRegistry(tmp_path)
+    registry.save(compiled("Registry fusor for English."), entry("en"))
+    program = fd.FusionOfN.from_registry("factual", "en", n=2, registry=registry)
+    assert program.fuser.predict.signature.instructions == "Registry fusor for English."
+    routed = fd.FusionOfN.from_registry("factual", n=2, registry=registry)
+    assert isinstance(routed.aggregator, LanguageRouter) and list(routed.aggregator.fusers) == ["en"]
+    lm = ScriptedLM({"answer": "Paris"})
+    with dspy.context(lm=lm):
+        assert routed(question="What is the capital of France, the country in Europe?").answer == "Paris"
+    assert "Registry fusor for English." in lm.calls[-1].prompt
