@@ -1,5 +1,22 @@
-"""Recipes that tune fusion programs with DSPy optimisers (installed as `fusion_dspy.optimizers`)."""
+"""Recipes that tune fusion programs (installed as `fusion_dspy.optimizers`): DSPy optimisers for the fusor,
+and an Optuna study per (task, language) over the fusion knobs."""
 
 from fusion_dspy.optimizers.bootstrap import bootstrap_fusor
+from fusion_dspy.optimizers.compile import OPTIMIZERS, compile_fusor, evaluate
+from fusion_dspy.optimizers.fusor_data import Splits, fusor_examples, split
+from fusion_dspy.optimizers.fusor_only import FusorOnly
+from fusion_dspy.optimizers.study import FusorStudy, StudyConfig, StudyResult
 
-__all__ = ["bootstrap_fusor"]
+__all__ = [
+    "OPTIMIZERS",
+    "FusorOnly",
+    "FusorStudy",
+    "Splits",
+    "StudyConfig",
+    "StudyResult",
+    "bootstrap_fusor",
+    "compile_fusor",
+    "evaluate",
+    "fusor_examples",
+    "split",
+]

@@ -1,6 +1,11 @@
 """`fusion-dspy`: the command line. Each command lives in its own module and registers itself on `app`."""
 
-from fusion_dspy.cli import eval_command, run_command, synth_command  # noqa: F401  (registers the commands)
+from fusion_dspy.cli import (  # noqa: F401  (registers the commands)
+    eval_command,
+    optimize_command,
+    run_command,
+    synth_command,
+)
 from fusion_dspy.cli.app import app
 
 

@@ -83,10 +83,30 @@ class Evaluation:
         self, language: str, advance: Advance = _quiet
     ) -> tuple[list[dspy.Example], dict[str, list[MethodRecord]]]:
         """Pools then methods for one language; returns the examples and each method's records in example order."""
+        examples, pools = await self.ensure_pools(language, advance)
+        methods = method_log(self.config.out_dir, self.pool_key(language), self.aggregator_slug)
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        todo = [(ex, m) for ex in examples for m in self.config.methods if f"{m}|{ex.id}" not in methods]
+        advance(f"{language}: methods", len(examples) * len(self.config.methods))
+        for _ in range(len(examples) * len(self.config.methods) - len(todo)):
+            advance(f"{language}: methods", None)
+
+        async def run(example: dspy.Example, method: str) -> None:
+            async with gate:
+                methods.append(await self._method(method, example, pools.rows[example.id]))
+            advance(f"{language}: methods", None)
+
+        await asyncio.gather(*(run(ex, m) for ex, m in todo))
+        records = {m: [methods.rows[f"{m}|{ex.id}"] for ex in examples] for m in self.config.methods}
+        return examples, records
+
+    async def ensure_pools(
+        self, language: str, advance: Advance = _quiet
+    ) -> tuple[list[dspy.Example], JsonlLog[PoolRecord]]:
+        """The language's examples and their stored pools, sampling the missing ones (resumable)."""
         examples = self.task.load(language, self.config.limit, self.config.seed)
-        key = self.pool_key(language)
         pools = self.pools(language)
-        methods = method_log(self.config.out_dir, key, self.aggregator_slug)
         gate = asyncio.Semaphore(self.config.concurrency)
 
         missing = [ex for ex in examples if ex.id not in pools]
@@ -116,20 +136,7 @@ class Evaluation:
                 f"(first: {failures[0][:300]}). The {len(pools.rows)} pools made so far are stored; "
                 "fix the model or server and rerun the same command to continue."
             )
-
-        todo = [(ex, m) for ex in examples for m in self.config.methods if f"{m}|{ex.id}" not in methods]
-        advance(f"{language}: methods", len(examples) * len(self.config.methods))
-        for _ in range(len(examples) * len(self.config.methods) - len(todo)):
-            advance(f"{language}: methods", None)
-
-        async def run(example: dspy.Example, method: str) -> None:
-            async with gate:
-                methods.append(await self._method(method, example, pools.rows[example.id]))
-            advance(f"{language}: methods", None)
-
-        await asyncio.gather(*(run(ex, m) for ex, m in todo))
-        records = {m: [methods.rows[f"{m}|{ex.id}"] for ex in examples] for m in self.config.methods}
-        return examples, records
+        return examples, pools
 
     async def _pool(self, example: dspy.Example) -> PoolRecord:
         inputs = example.inputs().toDict()

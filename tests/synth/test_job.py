@@ -86,7 +86,10 @@ def test_kill_minus_9_then_rerun_loses_and_repeats_nothing(tmp_path):
             sys.executable, "-m", "fusion_dspy", "synth", "--prompts", str(prompts), "--out", str(out),
             "--teachers", "openai/alpha,openai/beta", "--api-base", server.base_url, "--concurrency", "2",
         ]  # fmt: skip
-        job = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "dspy-cache")}
+        job = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
+        )
         ckpt = out / "checkpoint.jsonl"
         deadline = time.time() + 60
         while time.time() < deadline and (not ckpt.exists() or ckpt.read_text().count("\n") < 5):
@@ -95,7 +98,7 @@ def test_kill_minus_9_then_rerun_loses_and_repeats_nothing(tmp_path):
         job.wait()
         killed_at = ckpt.read_text().count("\n")
         assert 5 <= killed_at < 24
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=90)
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=90, env=env)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert f"resuming: {killed_at} of 24" in finished.stderr
     lines = [json.loads(line) for line in ckpt.read_text().splitlines()]

@@ -1,0 +1,60 @@
+"""Fusor training data from stored candidate pools: the task's inputs, the rendered pool, and the reference.
+
+Optimising the fusor alone over stored pools makes one program call one LM call, keeps labeled demos
+complete (they carry their candidates), and lets every trial of a study see identical pools.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import dspy
+from pydantic import BaseModel
+
+from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.eval.store import PoolRecord
+from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.programs.base import Task
+from fusion_dspy.render import RenderOptions, render_pool
+
+CANDIDATES = "candidates"
+
+
+class Splits(BaseModel, arbitrary_types_allowed=True):
+    train: list[dspy.Example]
+    val: list[dspy.Example]
+    test: list[dspy.Example]
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+
+def first_n(pool: CandidatePool, n: int | None) -> CandidatePool:
+    """The pool as if only the first `n` samples had been drawn (a study's n knob reuses larger pools)."""
+    return pool if n is None else pool.model_copy(update={"candidates": pool.candidates[:n]})
+
+
+def fusor_examples(
+    task: Task, examples: list[dspy.Example], pools: JsonlLog[PoolRecord], n: int | None = None
+) -> list[dspy.Example]:
+    """One fusor example per task example with a usable pool: inputs + `candidates`, plus the reference fields."""
+    result = []
+    for example in examples:
+        record = pools.rows.get(example.id)
+        if record is None or not record.pool.succeeded:
+            continue
+        inputs: dict[str, Any] = example.inputs().toDict()
+        rendered, _ = render_pool(first_n(record.pool, n), RenderOptions(), salt=str(sorted(inputs.items())))
+        fused = example.copy(**{CANDIDATES: rendered}, baseline=record.baseline)
+        result.append(fused.with_inputs(*inputs, CANDIDATES))
+    return result
+
+
+def split(examples: list[dspy.Example], seed: int = 0, fractions: tuple[float, float] = (0.4, 0.3)) -> Splits:
+    """Seeded train / val / test split (default 40 / 30 / 30)."""
+    shuffled = list(examples)
+    random.Random(seed).shuffle(shuffled)
+    n_train = max(1, round(fractions[0] * len(shuffled)))
+    n_val = max(1, round(fractions[1] * len(shuffled)))
+    return Splits(train=shuffled[:n_train], val=shuffled[n_train : n_train + n_val], test=shuffled[n_train + n_val :])

@@ -1,0 +1,113 @@
+"""The Optuna study end to end on real MGSM rows with a local fake model server: trials, resume, registry."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from fusion_dspy.optimizers import FusorStudy, StudyConfig, compile_fusor, evaluate, split
+from fusion_dspy.registry import FusorRegistry
+from fusion_dspy.testing import FakeModelServer
+
+
+def math_responder(messages):
+    """Candidates answer 18 or 7; the fusor (which sees <candidate> blocks) answers 18."""
+    last = str(messages[-1]["content"])
+    answer = "18" if "<candidate 1>" in last or len(last) % 2 else "7"
+    return f"[[ ## reasoning ## ]]\nworked\n\n[[ ## answer ## ]]\n{answer}\n\n[[ ## completed ## ]]"
+
+
+def study_config(server, tmp_path, **overrides):
+    values = {
+        "task": "math", "language": "en", "out_dir": tmp_path / "runs", "storage": f"sqlite:///{tmp_path}/s.db",
+        "trials": 3, "model": "openai/fake", "api_base": server.base_url, "n": 3, "limit": 6,
+        "optimizers": ["bootstrap"], "chain_of_thought": [False], "max_demos": 1, "threads": 2,
+    }  # fmt: skip
+    return StudyConfig(**{**values, **overrides})
+
+
+def test_study_runs_records_and_registers(tmp_path):
+    with FakeModelServer(responder=math_responder) as server:
+        runner = FusorStudy(study_config(server, tmp_path))
+        study = runner.run()
+        result = runner.finish(study, FusorRegistry(tmp_path / "registry"))
+    assert result.trials_completed == 3
+    for trial in study.trials:
+        assert {"val_score", "tokens_per_example", "lm_calls", "splits", "state"} <= set(trial.user_attrs)
+        assert set(trial.params) == {"temperature", "n", "chain_of_thought", "demos", "optimizer", "fusor_model"}
+    assert result.splits == {"train": 2, "val": 2, "test": 2}
+    manifest = json.loads((tmp_path / "registry" / "manifest.json").read_text())
+    [entry] = manifest["entries"]
+    assert entry["task"] == "math" and entry["language"] == "en" and entry["splits"] == result.splits
+    assert (entry["before"], entry["after"]) == (result.before, result.after)
+    assert (tmp_path / "registry" / "math" / "en.json").is_file()
+
+
+def test_rerunning_continues_the_stored_study(tmp_path):
+    with FakeModelServer(responder=math_responder) as server:
+        FusorStudy(study_config(server, tmp_path, trials=2)).run()
+        study = FusorStudy(study_config(server, tmp_path, trials=4)).run()
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 4 and len(states) == 4
+
+
+@pytest.mark.timeout(180)
+def test_killing_optimize_mid_study_and_rerunning_continues(tmp_path):
+    with FakeModelServer(latency_s=0.3, responder=math_responder) as server:
+        storage = f"sqlite:///{tmp_path}/kill.db"
+        command = [
+            sys.executable, "-m", "fusion_dspy", "optimize", "--task", "math", "--lang", "en", "--trials", "5",
+            "--storage", storage, "--model", "openai/fake", "--api-base", server.base_url, "-n", "3", "--limit", "6",
+            "--cot", "off", "--max-demos", "1", "--out", str(tmp_path / "runs"), "--no-register",
+        ]  # fmt: skip
+        env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "dspy-cache")}
+        job = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
+        )
+        deadline = time.time() + 120
+        completed = 0
+        while time.time() < deadline and completed < 2:
+            time.sleep(0.3)
+            try:
+                study = optuna.load_study(study_name="fusion-math-en", storage=storage)
+                completed = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+            except KeyError:
+                continue
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait()
+        assert 2 <= completed < 5
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=150, env=env)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert f"continuing study fusion-math-en: {completed}" in " ".join(finished.stderr.split())
+    study = optuna.load_study(study_name="fusion-math-en", storage=storage)
+    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 5
+    assert "best trial" in finished.stdout
+
+
+def test_compile_and_evaluate_the_fusor_alone(tmp_path):
+    with FakeModelServer(responder=math_responder) as server:
+        runner = FusorStudy(study_config(server, tmp_path))
+        data = runner.splits(0.8, 3)
+        program = runner.fusor(False, "openai/fake")
+        assert "candidates" in data.train[0].inputs()
+        before = evaluate(program, data.val, runner.task.language_metric, threads=1)
+        compiled = compile_fusor(program, "bootstrap", runner.task.language_metric, data.train, data.val, max_demos=1)
+        assert program.fuser.predict.demos == []
+        assert len(compiled.fuser.predict.demos) <= 1
+        assert 0.0 <= before <= 1.0
+        assert {len(s) for s in (split(data.train + data.val + data.test, seed=1).train,)} == {2}
+
+
+def test_bad_study_settings_name_the_fix(tmp_path):
+    from fusion_dspy.errors import ConfigurationError
+
+    with FakeModelServer() as server:
+        with pytest.raises(ConfigurationError, match="unknown optimizer"):
+            FusorStudy(study_config(server, tmp_path, optimizers=["anneal"]))
+        with pytest.raises(ConfigurationError, match="--limit"):
+            FusorStudy(study_config(server, tmp_path, limit=2))
