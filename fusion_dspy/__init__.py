@@ -18,7 +18,9 @@ from fusion_dspy.errors import (
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm import EMBEDDED_MODELS, local_lm, resolve_lm
 from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.registry import FusorRegistry, RegistryEntry
 from fusion_dspy.render import RenderOptions, render_pool
+from fusion_dspy.routing import LanguageRouter
 from fusion_dspy.select import (
     JudgeScorer,
     MajorityVote,
@@ -47,12 +49,15 @@ __all__ = [
     "Fuser",
     "FusionError",
     "FusionOfN",
+    "FusorRegistry",
     "JudgeScorer",
+    "LanguageRouter",
     "LocalModelError",
     "MBRScorer",
     "MajorityVote",
     "NofN",
     "PairwiseScorer",
+    "RegistryEntry",
     "RenderOptions",
     "RepeatSampler",
     "RewardFn",
