@@ -75,3 +75,36 @@ def test_cli_output_holds_no_key(planted, tmp_path):
     for text, where in [(single.output, "run --json"), (batch.output, "batch output"),
                         ((tmp_path / "out.jsonl").read_text(), "batch JSONL")]:  # fmt: skip
         assert_clean(text, where)
+
+
+def test_synthetic_datasets_hold_no_key(planted, tmp_path):
+    from fusion_dspy.synth import SynthConfig, export, load_prompts, run_job
+
+    (tmp_path / "prompts.jsonl").write_text('{"prompt": "secret scan one"}\n{"prompt": "secret scan two"}\n')
+    with FakeModelServer(faults=FaultPlan(script=["server_error"])) as server:
+        config = SynthConfig(
+            prompts=str(tmp_path / "prompts.jsonl"), out_dir=tmp_path / "out", teachers=["openai/a", "openai/b"],
+            api_base=server.base_url, bon="mbr", retries=0,
+        )  # fmt: skip
+        prompts = load_prompts(config.prompts)
+        export(config, prompts, asyncio.run(run_job(config, prompts)))
+    scanned = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert any(p.name == "fused.jsonl" for p in scanned) and any(p.suffix == ".arrow" for p in scanned)
+    for path in scanned:
+        assert_clean(path.read_bytes().decode("utf-8", "replace"), str(path.relative_to(tmp_path)))
+
+
+def test_registry_holds_no_key(planted, tmp_path):
+    from fusion_dspy.registry import FusorRegistry, RegistryEntry
+
+    with FakeModelServer() as server:
+        fuser = fd.Fuser("question -> answer", lm=keyed_lm(server))
+        fuser.set_lm(keyed_lm(server))
+        models = {"candidates": "openai/fake", "fusor": "openai/fake"}
+        entry = RegistryEntry(
+            task="factual", language="en", metric="m", before=0.0, after=0.0, splits={}, models=models,
+            optimizer="bootstrap", n=2,
+        )  # fmt: skip
+        FusorRegistry(tmp_path).save(fuser, entry)
+    for path in tmp_path.rglob("*.json"):
+        assert_clean(path.read_text(), str(path.relative_to(tmp_path)))
