@@ -1,7 +1,7 @@
 """Compiled fusors keyed by (task, language), saved as DSPy JSON state with a manifest that says how they scored.
 
-Layout: `<root>/<task>/<language>.json` plus `<root>/manifest.json`. The default root is the package's
-`programs/compiled` folder (installed as `fusion_dspy/programs/compiled`).
+Layout: `<root>/<task>/<language>.json` plus `<root>/manifest.json`. The default root is the `compiled` folder
+of the `fusion_dspy.programs` package (the repository's `programs/compiled`, installed with the package).
 """
 
 from __future__ import annotations
@@ -15,8 +15,14 @@ from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.signatures import SignatureType
 
-DEFAULT_ROOT = Path(__file__).resolve().parent / "programs" / "compiled"
 MANIFEST = "manifest.json"
+
+
+def default_root() -> Path:
+    """`compiled/` beside the programs package, wherever packaging put it (editable or installed)."""
+    import fusion_dspy.programs
+
+    return Path(fusion_dspy.programs.__file__).resolve().parent / "compiled"
 
 
 class RegistryEntry(BaseModel):
@@ -49,7 +55,7 @@ class Manifest(BaseModel):
 
 class FusorRegistry:
     def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root) if root is not None else DEFAULT_ROOT
+        self.root = Path(root) if root is not None else default_root()
 
     def manifest(self) -> Manifest:
         path = self.root / MANIFEST

@@ -2,24 +2,52 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import dspy
 
+from fusion_dspy._async import run_sync
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.optimizers.fusor_only import FusorOnly
+from fusion_dspy.usage import TokenUsage
 
 Metric = Callable[..., float | bool]
 OPTIMIZERS = ("bootstrap", "mipro", "gepa")
 
 
-def evaluate(program: FusorOnly, devset: list[dspy.Example], metric: Metric, threads: int = 4) -> float:
-    """Mean metric in [0, 1] (failures score 0)."""
+def evaluate(
+    program: FusorOnly, devset: list[dspy.Example], metric: Metric, threads: int = 4
+) -> tuple[float, TokenUsage]:
+    """Mean metric in [0, 1] (a failed call scores 0) and the tokens spent (cache hits cost nothing).
+
+    Runs on asyncio rather than `dspy.Evaluate`, whose worker threads drop usage tracking.
+    """
     if not devset:
-        return 0.0
-    result = dspy.Evaluate(devset=devset, metric=metric, num_threads=threads, display_progress=False)(program)
-    return float(result.score) / 100.0
+        return 0.0, TokenUsage()
+    return run_sync(_aevaluate(program, devset, metric, threads))
+
+
+async def _aevaluate(
+    program: FusorOnly, devset: list[dspy.Example], metric: Metric, threads: int
+) -> tuple[float, TokenUsage]:
+    gate = asyncio.Semaphore(threads)
+
+    async def one(example: dspy.Example) -> tuple[float, TokenUsage]:
+        async with gate:
+            with dspy.track_usage() as tracker:
+                try:
+                    prediction = await program.acall(**example.inputs())
+                except Exception:  # noqa: BLE001 - an unparseable answer scores 0, like dspy.Evaluate's failures
+                    return 0.0, TokenUsage.from_tracker(tracker.usage_data)
+            return float(metric(example, prediction)), TokenUsage.from_tracker(tracker.usage_data)
+
+    results = await asyncio.gather(*(one(example) for example in devset))
+    total = TokenUsage()
+    for _, usage in results:
+        total += usage
+    return sum(score for score, _ in results) / len(results), total
 
 
 def compile_fusor(

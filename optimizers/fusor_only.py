@@ -23,3 +23,8 @@ class FusorOnly(dspy.Module):
         assert self.fuser.predict is not None
         with dspy.context(**lm_context(self.fuser.lm)):
             return self.fuser.predict(**kwargs)
+
+    async def aforward(self, **kwargs: Any) -> dspy.Prediction:
+        assert self.fuser.predict is not None
+        with dspy.context(**lm_context(self.fuser.lm)):
+            return await self.fuser.predict.acall(**kwargs)

@@ -108,9 +108,7 @@ class FusorStudy:
         return FusorOnly(Fuser(chain_of_thought=chain_of_thought, lm=self.lm(model)).bind(self.task.signature))
 
     def score(self, program: FusorOnly, devset: list[dspy.Example]) -> tuple[float, TokenUsage]:
-        with dspy.track_usage() as tracker:
-            value = evaluate(program, devset, self.task.language_metric, self.config.threads)
-        return value, TokenUsage.from_tracker(tracker.usage_data)
+        return evaluate(program, devset, self.task.language_metric, self.config.threads)
 
     def objective(self, trial: optuna.Trial) -> float:
         c = self.config
@@ -170,12 +168,19 @@ class FusorStudy:
             trials_completed=len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))),
         )  # fmt: skip
         if registry is not None:
+            if after > before:
+                note = None
+            elif after == before:
+                note = "no held-out change: the tuned fusor gave the same test scores as the default one"
+            else:
+                note = "held-out score fell; kept for the record, route with care"
             entry = RegistryEntry(
-                task=c.task, language=c.language, metric=f"{c.task} metric, language-aware", before=before,
+                task=c.task, language=c.language, metric=f"{self.task.description}; 0 in the wrong language",
+                before=before,
                 after=after, splits=data.sizes(), optimizer=params["optimizer"], n=params["n"],
                 chain_of_thought=params["chain_of_thought"],
                 models={"candidates": c.candidate_model(), "fusor": params["fusor_model"]},
-                note=None if after >= before else "held-out score fell; kept for the record, route with care",
+                note=note,
             )  # fmt: skip
             result.registered = registry.save(tuned.fuser, entry)
         return result

@@ -1,4 +1,5 @@
 import itertools
+from pathlib import Path
 
 import dspy
 import pytest
@@ -82,3 +83,11 @@ def test_fusion_of_n_from_registry(tmp_path):
     with dspy.context(lm=lm):
         assert routed(question="What is the capital of France, the country in Europe?").answer == "Paris"
     assert "Registry fusor for English." in lm.calls[-1].prompt
+
+
+def test_the_default_registry_lives_in_the_programs_package():
+    import fusion_dspy.programs
+
+    root = FusorRegistry().root
+    assert root.parent == Path(fusion_dspy.programs.__file__).resolve().parent
+    assert root.name == "compiled"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import dspy
 import optuna
 import pytest
 
@@ -39,6 +40,7 @@ def test_study_runs_records_and_registers(tmp_path):
     assert result.trials_completed == 3
     for trial in study.trials:
         assert {"val_score", "tokens_per_example", "lm_calls", "splits", "state"} <= set(trial.user_attrs)
+        assert trial.user_attrs["lm_calls"] >= 0 and trial.user_attrs["splits"]["val"] == 2
         assert set(trial.params) == {"temperature", "n", "chain_of_thought", "demos", "optimizer", "fusor_model"}
     assert result.splits == {"train": 2, "val": 2, "test": 2}
     manifest = json.loads((tmp_path / "registry" / "manifest.json").read_text())
@@ -95,7 +97,9 @@ def test_compile_and_evaluate_the_fusor_alone(tmp_path):
         data = runner.splits(0.8, 3)
         program = runner.fusor(False, "openai/fake")
         assert "candidates" in data.train[0].inputs()
-        before = evaluate(program, data.val, runner.task.language_metric, threads=1)
+        dspy.cache.reset_memory_cache()
+        before, usage = evaluate(program, data.val, runner.task.language_metric, threads=1)
+        assert usage.lm_calls >= len(data.val) and usage.prompt_tokens > 0
         compiled = compile_fusor(program, "bootstrap", runner.task.language_metric, data.train, data.val, max_demos=1)
         assert program.fuser.predict.demos == []
         assert len(compiled.fuser.predict.demos) <= 1
