@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval import EvalConfig, Evaluation
 from fusion_dspy.fuse import Fuser
-from fusion_dspy.lm.resolve import resolve_lm
+from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.optimizers.compile import OPTIMIZERS, compile_fusor, evaluate
 from fusion_dspy.optimizers.fusor_data import Splits, fusor_examples, split
 from fusion_dspy.optimizers.fusor_only import FusorOnly
@@ -84,9 +84,7 @@ class FusorStudy:
 
     def lm(self, name: str) -> dspy.BaseLM:
         if name not in self._lms:
-            options: dict[str, Any] = {"api_base": self.config.api_base}
-            if self.config.max_tokens is not None:
-                options["max_tokens"] = self.config.max_tokens
+            options = lm_options(self.config.api_base, self.config.max_tokens)
             self._lms[name] = resolve_lm(name, **options).copy(temperature=0.0)
         return self._lms[name]
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel
 
 from fusion_dspy.fuse import Fuser
-from fusion_dspy.lm.resolve import resolve_lm
+from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.outcome import FuseAndSelect, Outcome
 from fusion_dspy.programs.chat import respond_program
 from fusion_dspy.select.registry import scorer_by_name
@@ -42,11 +41,9 @@ class Runner:
 
     def __init__(self, config: RunConfig) -> None:
         validate_n(config.n)
-        lm_options: dict[str, Any] = {"api_base": config.api_base}
-        if config.max_tokens is not None:
-            lm_options["max_tokens"] = config.max_tokens
-        lm = resolve_lm(config.model, **lm_options)
-        fusor_lm = resolve_lm(config.fusor_model, **lm_options) if config.fusor_model else lm
+        options = lm_options(config.api_base, config.max_tokens)
+        lm = resolve_lm(config.model, **options)
+        fusor_lm = resolve_lm(config.fusor_model, **options) if config.fusor_model else lm
         program = respond_program(config.chain_of_thought)
         source = RepeatSampler(
             config.n, lm=lm, temperature=config.temperature, seed=config.seed, concurrency=config.concurrency

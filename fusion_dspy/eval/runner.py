@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
 import dspy
 
@@ -15,7 +14,7 @@ from fusion_dspy.eval.config import EvalConfig
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log, pool_log, slugify
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.jsonl import JsonlLog
-from fusion_dspy.lm.resolve import resolve_lm
+from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.programs import task_by_name
 from fusion_dspy.select.majority import MajorityVote
 from fusion_dspy.select.registry import scorer_by_name
@@ -35,12 +34,10 @@ class Evaluation:
         validate_n(config.n)
         config.check()
         self.config = config
-        lm_options: dict[str, Any] = {"api_base": config.api_base}
-        if config.max_tokens is not None:
-            lm_options["max_tokens"] = config.max_tokens
-        self.lm = resolve_lm(config.model, **lm_options)
-        fusor = resolve_lm(config.fusor_model, **lm_options) if config.fusor_model else self.lm
-        judge = resolve_lm(config.judge_model, **lm_options) if config.judge_model else fusor
+        options = lm_options(config.api_base, config.max_tokens)
+        self.lm = resolve_lm(config.model, **options)
+        fusor = resolve_lm(config.fusor_model, **options) if config.fusor_model else self.lm
+        judge = resolve_lm(config.judge_model, **options) if config.judge_model else fusor
         self.fusor_lm, self.judge_lm = fusor.copy(temperature=0.0), judge.copy(temperature=0.0)
         self.task = task_by_name(config.task)(data_dir=config.data_dir, judge_lm=self.judge_lm)
         unknown = [lang for lang in config.languages if lang not in self.task.languages]

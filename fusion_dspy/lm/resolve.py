@@ -72,6 +72,14 @@ def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = 
     return remote_lm(spec, api_base, **kwargs)
 
 
+def lm_options(api_base: str | None = None, max_tokens: int | None = None, **extra: Any) -> dict[str, Any]:
+    """`resolve_lm` keyword arguments from the usual command-line settings; unset ones keep the model's defaults."""
+    options: dict[str, Any] = {"api_base": api_base, **extra}
+    if max_tokens is not None:
+        options["max_tokens"] = max_tokens
+    return options
+
+
 def lm_context(lm: str | dspy.BaseLM | None) -> dict[str, Any]:
     """`dspy.context(**...)` overrides that route a component to its own LM, or to the default one."""
     if lm is not None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.jsonl import JsonlLog
-from fusion_dspy.lm.resolve import resolve_lm
+from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.outcome import FuseAndSelect, Outcome
 from fusion_dspy.programs.chat import respond_program
 from fusion_dspy.select.registry import scorer_by_name
@@ -23,9 +22,7 @@ CHECKPOINT = "checkpoint.jsonl"
 def build_pipeline(config: SynthConfig) -> FuseAndSelect:
     """Teachers, fusor and optional BoN scorer for `config`; built once per process (or per Ray worker)."""
     config.check()
-    options: dict[str, Any] = {"num_retries": config.retries, "api_base": config.api_base}
-    if config.max_tokens is not None:
-        options["max_tokens"] = config.max_tokens
+    options = lm_options(config.api_base, config.max_tokens, num_retries=config.retries)
     teachers = [resolve_lm(t, **options) for t in config.teachers]
     fusor = resolve_lm(config.fusor_model, **options)
     source = TeacherPool(
