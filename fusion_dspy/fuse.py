@@ -80,6 +80,9 @@ class Fuser(Aggregator):
         except Exception as exc:  # noqa: BLE001 - the pool is still good: select from it instead
             return await self._fall_back(inputs, pool, f"fusor failed ({type(exc).__name__}: {str(exc)[:200]})")
         outputs = {name: prediction[name] for name in task.output_fields}
+        echoed = echoed_input(outputs, inputs, shown)
+        if echoed is not None:
+            return await self._fall_back(inputs, pool, f"fusor echoed the input field {echoed!r} instead of answering")
         outputs, resolved = resolve_candidate_references(outputs, shown)
         return Aggregation(
             outputs=outputs,
@@ -94,6 +97,20 @@ class Fuser(Aggregator):
 
         selection = await Selector(self.fallback).bind(self._bound_task()).aaggregate(inputs, pool)
         return selection.model_copy(update={"fallback": f"{reason}; selected by {type(self.fallback).__name__}"})
+
+
+def echoed_input(outputs: dict[str, Any], inputs: dict[str, Any], shown: list[Candidate]) -> str | None:
+    """The input field a small fusor copied into an output (e.g. answering a translation with "German", the value
+    of `target_language`), when no candidate said the same; None when the outputs are its own."""
+    for value in outputs.values():
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if any(_same(value, c.text(field)) for c in shown for field in c.outputs):
+            continue
+        for name, given in inputs.items():
+            if isinstance(given, str) and _same(value, given):
+                return name
+    return None
 
 
 def resolve_candidate_references(outputs: dict[str, Any], shown: list[Candidate]) -> tuple[dict[str, Any], bool]:

@@ -61,3 +61,18 @@ def test_fusor_uses_its_own_lm_and_renders_the_pool():
 def test_unbound_fuser_says_how_to_bind():
     with pytest.raises(RuntimeError, match="bind"):
         fd.Fuser().aggregate({"question": "q"}, pool_of("x"))
+
+
+def test_an_output_that_echoes_an_input_field_falls_back_to_selection():
+    signature = dspy.ensure_signature("source_text, target_language -> translation")
+    fuser = fd.Fuser(signature, lm=ScriptedLM({"translation": "German"}))
+    pool = pool_of("Der Hund schläft.", "Der Hund schlaeft.", field="translation")
+    result = fuser.aggregate({"source_text": "The dog sleeps.", "target_language": "German"}, pool)
+    assert result.method == "selected" and result.outputs["translation"] in {"Der Hund schläft.", "Der Hund schlaeft."}
+    assert "echoed the input field 'target_language'" in result.fallback
+
+
+def test_an_output_that_a_candidate_also_gave_is_not_an_echo():
+    fuser = fd.Fuser("question -> answer", lm=ScriptedLM({"answer": "Paris"}))
+    result = fuser.aggregate({"question": "Paris"}, pool_of("Paris", "Lyon"))
+    assert result.method == "fused" and result.outputs == {"answer": "Paris"}
