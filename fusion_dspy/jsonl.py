@@ -13,6 +13,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from fusion_dspy.files import write_atomically
+
 Row = TypeVar("Row", bound=BaseModel)
 
 
@@ -56,9 +58,7 @@ class JsonlLog(Generic[Row]):
         with self.path.open(encoding="utf-8") as handle:
             if sum(1 for _ in handle) == len(self.rows):
                 return
-        partial = self.path.with_suffix(self.path.suffix + ".compacting")
-        partial.write_text("".join(row.model_dump_json() + "\n" for row in self.rows.values()), encoding="utf-8")
-        partial.replace(self.path)
+        write_atomically(self.path, "".join(row.model_dump_json() + "\n" for row in self.rows.values()))
 
     def append(self, row: Row) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.files import write_atomically
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.signatures import SignatureType
 
@@ -73,9 +74,7 @@ class FusorRegistry:
         manifest.entries = [e for e in manifest.entries if (e.task, e.language) != (entry.task, entry.language)]
         manifest.entries.append(entry)
         manifest.entries.sort(key=lambda e: (e.task, e.language))
-        partial = self.root / f"{MANIFEST}.partial"
-        partial.write_text(manifest.model_dump_json(indent=2) + "\n")
-        partial.replace(self.root / MANIFEST)
+        write_atomically(self.root / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
         return path
 
     def load(self, task: str, language: str, signature: SignatureType) -> Fuser:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 from typing import Any
 
 import datasets
 from pydantic import BaseModel, Field
 
+from fusion_dspy.files import write_atomically
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.outcome import Answer, Outcome
 from fusion_dspy.synth.config import SynthConfig
@@ -92,27 +92,21 @@ def _flat(row: Outcome, fusor: str) -> dict[str, Any]:
     }
 
 
-def _write_text(path: Path, text: str) -> None:
-    partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-
-
 def export(config: SynthConfig, prompts: list[PromptRow], done: JsonlLog[Outcome]) -> SynthStats:
     """One row per prompt that has a fused answer, in prompt order; files are replaced atomically."""
     out = config.out_dir
     rows = [done.rows[p.id] for p in prompts if p.id in done]
     good = [r for r in rows if r.fused is not None]
     fused = [_chat(r, r.fused) for r in good if r.fused is not None]
-    _write_text(out / "fused.jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in fused))
+    write_atomically(out / "fused.jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in fused))
     if config.bon:
         picked = [_chat(r, r.selected) for r in good if r.selected is not None]
-        _write_text(out / "bon.jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in picked))
+        write_atomically(out / "bon.jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in picked))
     staging = out / "dataset.partial"
     shutil.rmtree(staging, ignore_errors=True)
     datasets.Dataset.from_list([_flat(r, config.fusor_model) for r in good]).save_to_disk(str(staging))
     shutil.rmtree(out / "dataset", ignore_errors=True)
     staging.rename(out / "dataset")
     stats = stats_for(config, prompts, rows)
-    _write_text(out / "stats.json", stats.model_dump_json(indent=2) + "\n")
+    write_atomically(out / "stats.json", stats.model_dump_json(indent=2) + "\n")
     return stats
