@@ -60,7 +60,4 @@ class CandidatePool(BaseModel):
 
     @property
     def usage(self) -> TokenUsage:
-        total = TokenUsage()
-        for candidate in self.candidates:
-            total += candidate.usage
-        return total
+        return TokenUsage.sum(c.usage for c in self.candidates)

@@ -53,16 +53,6 @@ class Outcome(BaseModel):
     selected: Answer | None = None
     error: str | None = None
 
-    @property
-    def usage(self) -> TokenUsage:
-        total = TokenUsage()
-        for candidate in self.candidates:
-            total += candidate.usage
-        for answer in (self.fused, self.selected):
-            if answer is not None:
-                total += answer.usage
-        return total
-
 
 class FuseAndSelect:
     """Sample one pool from `source`, then fuse it (when `fuser`) and select from it (when `scorer`), concurrently."""

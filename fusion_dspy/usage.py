@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,17 +27,24 @@ class TokenUsage(BaseModel):
         )
 
     @classmethod
+    def sum(cls, usages: Iterable[TokenUsage]) -> TokenUsage:
+        total = cls()
+        for usage in usages:
+            total += usage
+        return total
+
+    @classmethod
     def from_tracker(cls, usage_data: dict[str, list[dict[str, Any]]]) -> TokenUsage:
         """Sum the raw entries of a `dspy.track_usage()` tracker, one entry per LM call."""
-        total = cls()
-        for entries in usage_data.values():
-            for entry in entries:
-                total += cls(
-                    prompt_tokens=int(entry.get("prompt_tokens") or 0),
-                    completion_tokens=int(entry.get("completion_tokens") or 0),
-                    lm_calls=1,
-                )
-        return total
+        return cls.sum(
+            cls(
+                prompt_tokens=int(entry.get("prompt_tokens") or 0),
+                completion_tokens=int(entry.get("completion_tokens") or 0),
+                lm_calls=1,
+            )
+            for entries in usage_data.values()
+            for entry in entries
+        )
 
 
 class RunUsage(BaseModel):

@@ -44,10 +44,7 @@ async def _aevaluate(
             return float(metric(example, prediction)), TokenUsage.from_tracker(tracker.usage_data)
 
     results = await asyncio.gather(*(one(example) for example in devset))
-    total = TokenUsage()
-    for _, usage in results:
-        total += usage
-    return sum(score for score, _ in results) / len(results), total
+    return sum(score for score, _ in results) / len(results), TokenUsage.sum(usage for _, usage in results)
 
 
 def compile_fusor(

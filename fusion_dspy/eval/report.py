@@ -49,11 +49,8 @@ class EvalReport(BaseModel):
             scores[method] = {lang: bootstrap(s, seed=config.seed) for lang, s in per_language.items()}
             scores[method][MEAN] = bootstrap_macro(list(per_language.values()), seed=config.seed)
             records = [r for lang in languages for r in results[lang][method]]
-            total = TokenUsage()
-            for record in records:
-                total += record.usage
             cost[method] = MethodCost(
-                usage=total,
+                usage=TokenUsage.sum(r.usage for r in records),
                 wall_s=sum(r.wall_s for r in records),
                 fallbacks=sum(r.fallback is not None for r in records),
             )
