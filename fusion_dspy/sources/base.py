@@ -34,11 +34,6 @@ class CandidateSource(dspy.Module, metaclass=ABCModuleMeta):
         bound.module = module
         return bound
 
-    @property
-    @abstractmethod
-    def size(self) -> int:
-        """How many candidates one call asks for."""
-
     @abstractmethod
     async def agenerate(self, inputs: dict[str, Any]) -> CandidatePool:
         """Sample the pool concurrently; failed calls are kept as candidates with `error` set."""

@@ -45,10 +45,6 @@ class RepeatSampler(CandidateSource):
         self.seed = seed
         self.timeout_s = timeout_s
 
-    @property
-    def size(self) -> int:
-        return self.n
-
     async def agenerate(self, inputs: dict[str, Any]) -> CandidatePool:
         from fusion_dspy.lm.resolve import resolve_lm
 

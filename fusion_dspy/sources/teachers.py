@@ -49,10 +49,6 @@ class TeacherPool(CandidateSource):
         self.temperature = temperature
         self.timeout_s = timeout_s
 
-    @property
-    def size(self) -> int:
-        return len(self.teachers) * self.samples_per_teacher
-
     async def agenerate(self, inputs: dict[str, Any]) -> CandidatePool:
         from fusion_dspy.lm.resolve import resolve_lm
 
