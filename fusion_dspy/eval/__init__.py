@@ -6,13 +6,13 @@ from pathlib import Path
 
 from fusion_dspy.eval.config import DEFAULT_SCORERS, EvalConfig
 from fusion_dspy.eval.report import EvalReport
-from fusion_dspy.eval.runner import Advance, Evaluation, _quiet
+from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
 from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, paired
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord
 from fusion_dspy.usage import TokenUsage
 
 
-async def run_evaluation(config: EvalConfig, advance: Advance = _quiet) -> tuple[EvalReport, list[Path]]:
+async def run_evaluation(config: EvalConfig, advance: Advance = no_progress) -> tuple[EvalReport, list[Path]]:
     """Run (or resume) every language of `config`, then write report.md, report.json and figure.png."""
     evaluation = Evaluation(config)
     results = {}

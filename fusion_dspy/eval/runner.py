@@ -23,7 +23,7 @@ from fusion_dspy.sources.repeat import RepeatSampler, validate_n
 Advance = Callable[[str, int | None], None]
 
 
-def _quiet(label: str, total: int | None) -> None:
+def no_progress(label: str, total: int | None) -> None:
     return None
 
 
@@ -77,7 +77,7 @@ class Evaluation:
         return f"fusor-{slugify(self.fusor_lm.model)}-judge-{slugify(self.judge_lm.model)}"
 
     async def run_language(
-        self, language: str, advance: Advance = _quiet
+        self, language: str, advance: Advance = no_progress
     ) -> tuple[list[dspy.Example], dict[str, list[MethodRecord]]]:
         """Pools then methods for one language; returns the examples and each method's records in example order."""
         examples, pools = await self.ensure_pools(language, advance)
@@ -99,7 +99,7 @@ class Evaluation:
         return examples, records
 
     async def ensure_pools(
-        self, language: str, advance: Advance = _quiet
+        self, language: str, advance: Advance = no_progress
     ) -> tuple[list[dspy.Example], JsonlLog[PoolRecord]]:
         """The language's examples and their stored pools, sampling the missing ones (resumable)."""
         examples = self.task.load(language, self.config.limit, self.config.seed)
