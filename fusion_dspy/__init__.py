@@ -5,6 +5,7 @@ import os as _os
 # litellm otherwise fetches its model price map from the network at import time.
 _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
+from fusion_dspy.adaptive import AdaptiveFusion
 from fusion_dspy.aggregator import Aggregation, Aggregator
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.compose import BestOfN, FusionOfN, NofN
@@ -18,10 +19,12 @@ from fusion_dspy.errors import (
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm import EMBEDDED_MODELS, local_lm, resolve_lm
 from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.provenance import Provenance, provenance_of
 from fusion_dspy.registry import FusorRegistry, RegistryEntry
 from fusion_dspy.render import RenderOptions, render_pool
 from fusion_dspy.routing import LanguageRouter
 from fusion_dspy.select import (
+    ConsensusScorer,
     JudgeScorer,
     MajorityVote,
     MBRScorer,
@@ -37,6 +40,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EMBEDDED_MODELS",
+    "AdaptiveFusion",
     "Aggregation",
     "Aggregator",
     "AllCandidatesFailedError",
@@ -45,6 +49,7 @@ __all__ = [
     "CandidatePool",
     "CandidateSource",
     "ConfigurationError",
+    "ConsensusScorer",
     "FusedPrediction",
     "Fuser",
     "FusionError",
@@ -57,6 +62,7 @@ __all__ = [
     "MajorityVote",
     "NofN",
     "PairwiseScorer",
+    "Provenance",
     "RegistryEntry",
     "RenderOptions",
     "RepeatSampler",
@@ -68,6 +74,7 @@ __all__ = [
     "TeacherPool",
     "TokenUsage",
     "local_lm",
+    "provenance_of",
     "render_pool",
     "resolve_lm",
 ]

@@ -6,12 +6,15 @@ from abc import abstractmethod
 from typing import Any, Literal
 
 import dspy
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from fusion_dspy._abc import ABCModuleMeta
 from fusion_dspy._async import run_sync
 from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.provenance import Provenance
 from fusion_dspy.signatures import SignatureType
+
+Path = Literal["fused", "selected", "skipped", "floored"]
 
 
 class Aggregation(BaseModel):
@@ -22,6 +25,21 @@ class Aggregation(BaseModel):
     chosen: int | None = Field(default=None, description="Index of the selected candidate, when one was selected.")
     scores: list[float | None] | None = Field(default=None, description="Per-candidate scores, in pool order.")
     fallback: str | None = Field(default=None, description="Why the aggregator fell back, when it did.")
+    path: Path | None = Field(
+        default=None,
+        description="fused; selected; skipped (the candidates agreed, so no fusor call); floored (the fused answer "
+        "was an unsupported outlier, so a selection instead). Defaults to `method`.",
+    )
+    reason: str | None = Field(default=None, description="Why this path was taken, with the numbers.")
+    agreement: float | None = Field(default=None, description="How strongly the pool backs its best candidate.")
+    support: float | None = Field(default=None, description="How strongly the pool backs the fused answer.")
+    provenance: Provenance | None = Field(default=None, description="Which candidates the answer came from.")
+
+    @model_validator(mode="after")
+    def _path_defaults_to_method(self) -> Aggregation:
+        if self.path is None:
+            self.path = self.method
+        return self
 
 
 class Aggregator(dspy.Module, metaclass=ABCModuleMeta):

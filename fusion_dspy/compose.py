@@ -8,11 +8,13 @@ from typing import Any
 import dspy
 
 from fusion_dspy._async import run_sync
+from fusion_dspy.adaptive import AdaptiveFusion
 from fusion_dspy.aggregator import Aggregator
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.provenance import provenance_of
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.routing import LanguageRouter
 from fusion_dspy.select.base import Scorer, Selector
@@ -61,6 +63,9 @@ class NofN(dspy.Module):
         start = time.perf_counter()
         with dspy.track_usage() as tracker:
             aggregation = await self.aggregator.aaggregate(inputs, pool)
+        if aggregation.provenance is None:
+            field = list(self.signature.output_fields)[-1]
+            aggregation.provenance = provenance_of(str(aggregation.outputs.get(field, "")), pool, field)
         usage = RunUsage(
             candidates=pool.usage,
             aggregation=TokenUsage.from_tracker(tracker.usage_data),
@@ -82,6 +87,12 @@ class FusionOfN(NofN):
     `FusionOfN(dspy.ChainOfThought("question -> answer"), n=5)` answers like the wrapped module
     (`pred.answer`), with the pool on `pred.candidates`. Pass `source=TeacherPool([...])` to ask several
     models once each, and `fuser=Fuser(chain_of_thought=True, lm=...)` to configure the fusor.
+
+    When every candidate gives the same answer the fusor is not called (nothing to fuse; a small fusor can only
+    damage it). `adaptive=True` also skips the fusor when the candidates largely agree and keeps the best
+    candidate when the fused answer is an unsupported outlier (`AdaptiveFusion`'s free-text defaults); pass an
+    `AdaptiveFusion(...)` (or a task's `task.adaptive_fusion()`) to choose its consensus and thresholds.
+    `NofN(module, Fuser())` always calls the fusor.
     """
 
     def __init__(
@@ -92,15 +103,42 @@ class FusionOfN(NofN):
         source: CandidateSource | None = None,
         fuser: Fuser | LanguageRouter | None = None,
         signature: str | SignatureType | None = None,
+        adaptive: bool | AdaptiveFusion = False,
     ) -> None:
-        super().__init__(module, fuser or Fuser(), n=n, source=source, signature=signature)
+        if isinstance(adaptive, AdaptiveFusion):
+            if fuser is not None:
+                raise ConfigurationError(
+                    "pass the fuser to the AdaptiveFusion itself (AdaptiveFusion(fuser=...)), not to FusionOfN too."
+                )
+            aggregator = adaptive
+        elif adaptive:
+            aggregator = AdaptiveFusion(fuser or Fuser())
+        else:
+            aggregator = AdaptiveFusion.identical_only(fuser or Fuser())
+        super().__init__(module, aggregator, n=n, source=source, signature=signature)
+
+    @property
+    def adaptive(self) -> AdaptiveFusion:
+        """The policy around the fusor: its thresholds are plain attributes (e.g. `.floor_margin = 0.2`)."""
+        assert isinstance(self.aggregator, AdaptiveFusion)
+        return self.aggregator
 
     @property
     def fuser(self) -> Fuser:
-        if isinstance(self.aggregator, LanguageRouter):
-            return self.aggregator.default
-        assert isinstance(self.aggregator, Fuser)
-        return self.aggregator
+        fuser = self.adaptive.fuser
+        if isinstance(fuser, LanguageRouter):
+            return fuser.default
+        assert isinstance(fuser, Fuser)
+        return fuser
+
+    def load_state(self, state: dict[str, Any], **kwargs: Any) -> None:
+        """Also loads states saved before the fusor moved under `aggregator.fuser` (keys `aggregator.predict…`)."""
+        legacy = {
+            f"aggregator.fuser.{key.removeprefix('aggregator.')}": value
+            for key, value in state.items()
+            if key.startswith("aggregator.") and not key.startswith("aggregator.fuser.")
+        }
+        super().load_state({**state, **legacy}, **kwargs)
 
     @classmethod
     def from_registry(
@@ -111,9 +149,11 @@ class FusionOfN(NofN):
         n: int | None = None,
         source: CandidateSource | None = None,
         registry: FusorRegistry | None = None,
+        adaptive: bool = False,
     ) -> FusionOfN:
         """The task's program fused by its compiled fusor for `language`; with no language, each input is routed
-        to the fusor of its detected language, falling back to the default fusor."""
+        to the fusor of its detected language, falling back to the default fusor. `adaptive=True` wraps the
+        fusor in the task's adaptive policy (`task.adaptive_fusion`)."""
         from fusion_dspy.programs import task_by_name
 
         spec = task_by_name(task)()
@@ -124,6 +164,8 @@ class FusionOfN(NofN):
         else:
             fusers = {lang: registry.load(task, lang, spec.signature) for lang in registry.languages(task)}
             aggregator = LanguageRouter(fusers, Fuser(chain_of_thought=spec.chain_of_thought), spec.language_of)
+        if adaptive:
+            return cls(spec.program(), n=n, source=source, adaptive=spec.adaptive_fusion(aggregator))
         return cls(spec.program(), n=n, source=source, fuser=aggregator)
 
 

@@ -26,6 +26,11 @@ class FusedPrediction(dspy.Prediction):
         return prediction
 
     @property
+    def aggregation(self) -> Aggregation:
+        """Everything the aggregator decided: method, path and reason, scores, provenance."""
+        return self._aggregation
+
+    @property
     def candidates(self) -> CandidatePool:
         return self._pool
 

@@ -10,10 +10,16 @@ from typing import Any, ClassVar
 import dspy
 
 from fusion_dspy._async import run_sync
+from fusion_dspy.adaptive import DEFAULT_FLOOR_MARGIN, DEFAULT_SKIP_AGREEMENT, AdaptiveFusion
+from fusion_dspy.aggregator import Aggregator
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lang import in_language
 from fusion_dspy.metrics.judge import PairwiseJudge
+from fusion_dspy.programs.adaptive_defaults import Thresholds, load_thresholds
 from fusion_dspy.routing import detected_input_language
+from fusion_dspy.select.consensus import ConsensusScorer
+from fusion_dspy.select.majority import MajorityVote
+from fusion_dspy.select.mbr import MBRScorer
 from fusion_dspy.signatures import SignatureType, describe_inputs
 
 LANGUAGE_NAMES = {
@@ -35,6 +41,13 @@ class Task(ABC):
     needs_baseline: ClassVar[bool] = False
     checks_language: ClassVar[bool] = False
     pass_threshold: ClassVar[float] = 0.5
+    verifiable: ClassVar[bool] = False
+    adaptive_defaults: ClassVar[Thresholds] = Thresholds(
+        skip_agreement=DEFAULT_SKIP_AGREEMENT,
+        floor_margin=DEFAULT_FLOOR_MARGIN,
+        basis="a priori default for free text (not tuned)",
+    )
+    metric_lm_calls: ClassVar[int] = 0
 
     def __init__(self, data_dir: str | Path | None = None, judge_lm: dspy.BaseLM | str | None = None) -> None:
         self.data_dir = data_dir
@@ -43,6 +56,28 @@ class Task(ABC):
     def language_of(self, inputs: dict[str, Any]) -> str | None:
         """The language an input should be fused in (for routing to a per-language fusor): detected by default."""
         return detected_input_language(inputs)
+
+    def consensus(self) -> ConsensusScorer:
+        """How candidates agree without an LM: votes on the normalised answer when answers are verifiable
+        (the same normaliser as the task's majority vote), symmetric-chrF consensus for free text."""
+        return MajorityVote(normalize=self.vote_normalizer) if self.verifiable else MBRScorer()
+
+    def adaptive_thresholds(self) -> Thresholds:
+        """The thresholds chosen for this task (`programs/adaptive.json`), else the class's a priori defaults."""
+        return load_thresholds(self.name) or self.adaptive_defaults
+
+    def adaptive_fusion(self, fuser: Aggregator | None = None) -> AdaptiveFusion:
+        """`AdaptiveFusion` around `fuser` (default: a `Fuser` with the task's chain of thought), with this task's
+        consensus and thresholds."""
+        from fusion_dspy.fuse import Fuser
+
+        thresholds = self.adaptive_thresholds()
+        return AdaptiveFusion(
+            fuser if fuser is not None else Fuser(chain_of_thought=self.chain_of_thought),
+            consensus=self.consensus(),
+            skip_agreement=thresholds.skip_agreement,
+            floor_margin=thresholds.floor_margin,
+        )
 
     def program(self) -> dspy.Module:
         """The program whose samples form the candidate pool."""

@@ -8,6 +8,7 @@ import dspy
 
 from fusion_dspy.data import load_geofactx
 from fusion_dspy.metrics.answers import answer_list_match
+from fusion_dspy.programs.adaptive_defaults import Thresholds
 from fusion_dspy.programs.base import Task
 
 
@@ -23,6 +24,10 @@ class FactualTask(Task):
     description: ClassVar[str] = "GeoFactX test, normalised match against any entry of answer_list"
     languages: ClassVar[tuple[str, ...]] = ("en", "hi", "ja", "th", "sw")
     signature = AnswerFact
+    verifiable: ClassVar[bool] = True
+    adaptive_defaults: ClassVar[Thresholds] = Thresholds(
+        skip_agreement=0.6, floor_margin=0.0, basis="a priori default for verifiable answers (not tuned)"
+    )
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         rows = load_geofactx(language, self.data_dir)

@@ -8,6 +8,7 @@ import dspy
 
 from fusion_dspy.data import load_mgsm
 from fusion_dspy.metrics.numeric import numeric_match
+from fusion_dspy.programs.adaptive_defaults import Thresholds
 from fusion_dspy.programs.base import Task
 
 
@@ -25,6 +26,10 @@ class MathTask(Task):
     signature = SolveMath
     chain_of_thought: ClassVar[bool] = True
     vote_normalizer: ClassVar[str] = "number"
+    verifiable: ClassVar[bool] = True
+    adaptive_defaults: ClassVar[Thresholds] = Thresholds(
+        skip_agreement=0.6, floor_margin=0.0, basis="a priori default for verifiable answers (not tuned)"
+    )
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         rows = load_mgsm(language, self.data_dir)

@@ -17,6 +17,7 @@ class OpenEndedTask(Task):
     languages: ClassVar[tuple[str, ...]] = ("en",)
     signature = Respond
     needs_baseline: ClassVar[bool] = True
+    metric_lm_calls: ClassVar[int] = 2  # the pairwise judge, both orders
     checks_language: ClassVar[bool] = True
     corpus: ClassVar[str] = "arena_hard"
 

@@ -33,6 +33,7 @@ class SummarizationTask(Task):
     languages: ClassVar[tuple[str, ...]] = ("en", "de", "fr", "es", "ru", "it", "pt", "ja", "ko", "zh", "ar")
     signature = Summarize
     needs_baseline: ClassVar[bool] = True
+    metric_lm_calls: ClassVar[int] = 2  # the pairwise judge, both orders
     checks_language: ClassVar[bool] = True
 
     def rows(self, language: str) -> list[dict[str, Any]]:
@@ -54,6 +55,7 @@ class XlsumSummarizationTask(SummarizationTask):
     description: ClassVar[str] = "XLSum test (hub only, never stored), ROUGE-L against the reference summary"
     languages: ClassVar[tuple[str, ...]] = tuple(XLSUM_CONFIGS)
     needs_baseline: ClassVar[bool] = False
+    metric_lm_calls: ClassVar[int] = 0
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_xlsum(language)

@@ -8,7 +8,7 @@ import fusion_dspy as fd
 from fusion_dspy.registry import FusorRegistry, RegistryEntry
 from fusion_dspy.routing import LanguageRouter
 from fusion_dspy.testing import ScriptedLM
-from tests.conftest import pool_of
+from tests.conftest import pool_of, sampler_then_fusor
 
 SIG = dspy.ensure_signature("question -> answer")
 
@@ -78,8 +78,9 @@ def test_fusion_of_n_from_registry(tmp_path):
     program = fd.FusionOfN.from_registry("factual", "en", n=2, registry=registry)
     assert program.fuser.predict.signature.instructions == "Registry fusor for English."
     routed = fd.FusionOfN.from_registry("factual", n=2, registry=registry)
-    assert isinstance(routed.aggregator, LanguageRouter) and list(routed.aggregator.fusers) == ["en"]
-    lm = ScriptedLM({"answer": "Paris"})
+    router = routed.adaptive.fuser
+    assert isinstance(router, LanguageRouter) and list(router.fusers) == ["en"]
+    lm = ScriptedLM(sampler_then_fusor([{"answer": "Paris"}, {"answer": "Paris, France"}], {"answer": "Paris"}))
     with dspy.context(lm=lm):
         assert routed(question="What is the capital of France, the country in Europe?").answer == "Paris"
     assert "Registry fusor for English." in lm.calls[-1].prompt

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
-from fusion_dspy.candidates import CandidatePool
-from fusion_dspy.select.base import Scorer
+from fusion_dspy.select.consensus import ConsensusScorer
 from fusion_dspy.select.normalize import NORMALIZERS, Normalizer
-from fusion_dspy.signatures import SignatureType
 
 
-class MajorityVote(Scorer):
+class MajorityVote(ConsensusScorer):
     """Score = share of candidates whose normalised `field` (default: the task's last output) equals this one's.
 
     `normalize` is "text" (case, spacing, punctuation), "number" (the final number; for math) or a callable.
@@ -22,11 +17,23 @@ class MajorityVote(Scorer):
         if isinstance(normalize, str) and normalize not in NORMALIZERS:
             raise ValueError(f"unknown normalize={normalize!r}; use one of {sorted(NORMALIZERS)} or a callable")
         self.field = field
+        self.normalize_name = normalize if isinstance(normalize, str) else getattr(normalize, "__name__", "custom")
         self._normalize = NORMALIZERS[normalize] if isinstance(normalize, str) else normalize
 
-    async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
-        field = self.field or list(task.output_fields)[-1]
-        keys = [self._normalize(c.text(field)) if c.ok else None for c in pool]
-        counts = Counter(k for k in keys if k is not None)
-        voters = sum(counts.values()) or 1
-        return [None if k is None else counts[k] / voters for k in keys]
+    def key(self, text: str) -> str:
+        """The normalised answer votes are counted on."""
+        return self._normalize(text)
+
+    def support(self, answer: str, texts: list[str]) -> float:
+        """The share of `texts` that give the same normalised answer."""
+        if not texts:
+            return 0.0
+        mine = self.key(answer)
+        return sum(self.key(t) == mine for t in texts) / len(texts)
+
+    @property
+    def label(self) -> str:
+        return f"MajorityVote({self.normalize_name})"
+
+    def describe(self, value: float, count: int) -> str:
+        return f"{round(value * count)} of {count} candidates"

@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import pytest
@@ -15,10 +16,13 @@ runner = CliRunner()
 def scripted_model(monkeypatch):
     """Route every model the CLI resolves to one scripted LM."""
 
+    numbers = itertools.count(1)
+
     def respond(prompt):
         if is_fusor_prompt(prompt):
             return {"response": "FUSED ANSWER"}
-        return {"response": "draft for " + prompt.split("[[ ## prompt ## ]]")[-1].split("\n")[1]}
+        draft = "draft for " + prompt.split("[[ ## prompt ## ]]")[-1].split("\n")[1]
+        return {"response": f"{draft} (take {next(numbers)})"}
 
     lm = ScriptedLM(respond)
     monkeypatch.setattr(run_module, "resolve_lm", lambda spec=None, **kw: lm)
@@ -38,7 +42,7 @@ def test_run_both_json(scripted_model):
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["fused"]["response"] == "FUSED ANSWER"
-    assert record["selected"]["response"] == "draft for hello"
+    assert record["selected"]["response"].startswith("draft for hello (take ")
     assert record["selected"]["chosen"] == 0
     assert len(record["candidates"]) == 2
 

@@ -1,3 +1,5 @@
+import itertools
+
 import dspy
 
 import fusion_dspy as fd
@@ -7,10 +9,12 @@ from tests.conftest import is_fusor_prompt
 
 
 def test_bootstrap_puts_demos_on_the_fusor_only():
+    drafts = itertools.cycle(["paris?", "Paris, France?"])
+
     def respond(prompt):
         if is_fusor_prompt(prompt):
             return {"answer": "Paris"}
-        return {"answer": "paris?"}
+        return {"answer": next(drafts)}
 
     trainset = [
         dspy.Example(question=f"Capital of France? ({i})", answer="Paris").with_inputs("question") for i in range(3)
@@ -22,8 +26,8 @@ def test_bootstrap_puts_demos_on_the_fusor_only():
         )
         assert compiled(question="Capital of France?").answer == "Paris"
     predictors = dict(compiled.named_predictors())
-    assert len(predictors["aggregator.predict"].demos) == 2
-    demo = predictors["aggregator.predict"].demos[0]
+    assert len(predictors["aggregator.fuser.predict"].demos) == 2
+    demo = predictors["aggregator.fuser.predict"].demos[0]
     assert "<candidate 1>" in demo["candidates"] and demo["answer"] == "Paris"
     assert predictors["source.module"].demos == []
-    assert program.aggregator.predict.demos == []
+    assert program.fuser.predict.demos == []

@@ -2,6 +2,7 @@ import dspy
 import pytest
 
 import fusion_dspy as fd
+from fusion_dspy.select.mbr import chrf, symmetric_chrf
 from fusion_dspy.select.registry import scorer_by_name
 from fusion_dspy.testing import ScriptedLM
 from tests.conftest import pool_of
@@ -47,6 +48,26 @@ def test_mbr_picks_the_consensus_candidate():
     result = pick(fd.MBRScorer(), pool)
     assert result.chosen in (0, 3)
     assert result.scores[2] == min(result.scores)
+
+
+def test_mbr_prefers_two_identical_candidates_over_a_quoted_copy():
+    """One-directional chrF (β=2) let a candidate that adds quotes around two identical ones outscore them."""
+    pool = pool_of("Bonjour, comment allez-vous?", "Bonjour, comment allez-vous?", '"Bonjour, comment allez-vous?"')
+    result = pick(fd.MBRScorer(), pool)
+    assert result.chosen == 0
+    assert result.scores[0] == result.scores[1] > result.scores[2]
+    old = pick(fd.MBRScorer(similarity=chrf), pool)
+    assert old.chosen == 2, "the one-directional chrF this replaced picked the quoted copy"
+
+
+def test_symmetric_chrf_is_symmetric_and_support_matches_the_candidate_score():
+    a, b = "Die Katze schläft.", '"Die Katze schläft auf dem Sofa."'
+    assert symmetric_chrf(a, b) == symmetric_chrf(b, a) < 1.0
+    assert symmetric_chrf(a, a) == 1.0
+    texts = ["Die Katze schläft.", "Die Katze schläft gern.", "Der Hund bellt."]
+    scores = fd.MBRScorer().score(QA, INPUTS, pool_of(*texts))
+    assert [fd.MBRScorer().support(t, texts) for t in texts] == pytest.approx(scores)
+    assert fd.MajorityVote(normalize="number").support("so 12", ["12", "12.0", "7"]) == pytest.approx(2 / 3)
 
 
 def test_mbr_with_one_candidate_and_custom_similarity():
