@@ -12,6 +12,7 @@ from fusion_dspy.compose import BestOfN, FusionOfN
 from fusion_dspy.errors import AllCandidatesFailedError
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.provenance import Provenance
 from fusion_dspy.select.base import Scorer
 from fusion_dspy.signatures import task_signature_of
 from fusion_dspy.sources.base import CandidateSource
@@ -28,10 +29,14 @@ class Answer(BaseModel):
     scores: list[float | None] | None = None
     fallback: str | None = None
     usage: TokenUsage = TokenUsage()
+    path: str | None = Field(default=None, description="fused, selected, skipped or floored.")
+    reason: str | None = None
+    provenance: Provenance | None = None
 
     @classmethod
     def of(cls, prediction: FusedPrediction, field: str) -> Answer:
         chosen = prediction.chosen
+        aggregation = prediction.aggregation
         return cls(
             response=str(prediction[field]),
             method=prediction.method,
@@ -40,6 +45,9 @@ class Answer(BaseModel):
             scores=prediction.scores,
             fallback=prediction.fallback,
             usage=prediction.usage.aggregation,
+            path=aggregation.path,
+            reason=aggregation.reason,
+            provenance=aggregation.provenance,
         )
 
 
@@ -55,13 +63,19 @@ class Outcome(BaseModel):
 
 
 class FuseAndSelect:
-    """Sample one pool from `source`, then fuse it (when `fuser`) and select from it (when `scorer`), concurrently."""
+    """Sample one pool from `source`, then fuse it (when `fuser`; adaptively when `adaptive`) and select from it
+    (when `scorer`), concurrently."""
 
     def __init__(
-        self, program: dspy.Module, source: CandidateSource, fuser: Fuser | None, scorer: Scorer | None
+        self,
+        program: dspy.Module,
+        source: CandidateSource,
+        fuser: Fuser | None,
+        scorer: Scorer | None,
+        adaptive: bool = False,
     ) -> None:
         self.source = source.bind(program)
-        self.fusion = FusionOfN(program, source=source, fuser=fuser) if fuser is not None else None
+        self.fusion = FusionOfN(program, source=source, fuser=fuser, adaptive=adaptive) if fuser is not None else None
         self.best = BestOfN(program, source=source, scorer=scorer) if scorer is not None else None
         signature = task_signature_of(program)
         self.input_field = next(iter(signature.input_fields))

@@ -34,6 +34,7 @@ class RunConfig(BaseModel):
     seed: int = 0
     chain_of_thought: bool = False
     concurrency: int | None = None
+    adaptive: bool = False
 
 
 class Runner:
@@ -57,6 +58,7 @@ class Runner:
             source,
             fuser=Fuser(lm=fusor_lm, chain_of_thought=config.chain_of_thought) if fuse else None,
             scorer=scorer_by_name(config.scorer, fusor_lm) if select else None,
+            adaptive=config.adaptive,
         )
 
     async def arun(self, item_id: str, prompt: str) -> Outcome:

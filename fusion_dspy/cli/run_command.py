@@ -50,6 +50,14 @@ def run(
     cot: Annotated[
         bool, typer.Option("--cot", help="Reason step by step before answering (candidates and fusor).")
     ] = False,
+    adaptive: Annotated[
+        bool,
+        typer.Option(
+            "--adaptive",
+            help="Skip the fusor when the candidates largely agree; keep the best candidate when the fused answer "
+            "is an unsupported outlier. (Identical candidates never reach the fusor.)",
+        ),
+    ] = False,
     concurrency: Annotated[
         int | None, typer.Option(min=1, help="Most candidate calls in flight at once (default: all n).")
     ] = None,
@@ -87,6 +95,7 @@ def run(
     config = RunConfig(
         n=n, mode=mode, model=model, fusor_model=fusor_model, api_base=api_base, scorer=scorer,
         temperature=temperature, max_tokens=max_tokens, seed=seed, chain_of_thought=cot, concurrency=concurrency,
+        adaptive=adaptive,
     )  # fmt: skip
     with err.status("Preparing the model (the first run of the embedded model assembles and verifies its weights)…"):
         runner = Runner(config)

@@ -78,6 +78,7 @@ def _chat(row: Outcome, answer: Answer) -> dict[str, Any]:
 
 
 def _flat(row: Outcome, fusor: str) -> dict[str, Any]:
+    provenance = row.fused.provenance if row.fused else None
     return {
         "id": row.id,
         "prompt": row.prompt,
@@ -89,6 +90,9 @@ def _flat(row: Outcome, fusor: str) -> dict[str, Any]:
         "candidates": [c.text("response") if c.ok else None for c in row.candidates],
         "candidate_errors": [c.error for c in row.candidates],
         "fusion_fallback": row.fused.fallback if row.fused else None,
+        "fused_path": row.fused.path if row.fused else None,
+        "fused_new_share": provenance.new if provenance else None,
+        "fused_support": provenance.support if provenance else None,
     }
 
 

@@ -35,6 +35,7 @@ def test_run_prints_candidates_and_fused_answer(scripted_model):
     assert "3 candidates" in result.output
     assert "draft for Why is the sky blue?" in result.output
     assert "FUSED ANSWER" in result.output
+    assert "made, not taken: 100% of the answer is in no candidate" in result.output
 
 
 def test_run_both_json(scripted_model):
@@ -45,6 +46,20 @@ def test_run_both_json(scripted_model):
     assert record["selected"]["response"].startswith("draft for hello (take ")
     assert record["selected"]["chosen"] == 0
     assert len(record["candidates"]) == 2
+    assert record["fused"]["path"] == "fused" and record["selected"]["path"] == "selected"
+    assert record["fused"]["provenance"]["new"] == 1.0 and record["fused"]["provenance"]["support"] == [0.0, 0.0]
+    assert record["selected"]["provenance"]["new"] == 0.0
+
+
+def test_run_adaptive_skips_the_fusor_when_the_candidates_agree(monkeypatch):
+    lm = ScriptedLM(lambda prompt: {"response": "FUSED" if is_fusor_prompt(prompt) else "Rayleigh scattering."})
+    monkeypatch.setattr(run_module, "resolve_lm", lambda spec=None, **kw: lm)
+    result = runner.invoke(app, ["run", "Why is the sky blue?", "-n", "3", "--adaptive", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["fused"]["response"] == "Rayleigh scattering." and record["fused"]["path"] == "skipped"
+    assert record["fused"]["reason"] == "all 3 candidates give the same answer"
+    assert not [c for c in lm.calls if is_fusor_prompt(c.prompt)]
 
 
 def test_batch_writes_jsonl_and_resumes(scripted_model, tmp_path):

@@ -60,6 +60,8 @@ def test_rows_have_provenance_and_a_dead_teacher_only_degrades_the_pool(tmp_path
     table = datasets.load_from_disk(str(tmp_path / "out" / "dataset"))
     assert table.num_rows == 6 and table[0]["teachers"] == ["openai/alpha", "openai/beta", "openai/broken"]
     assert table[0]["candidate_errors"][2]
+    assert table[0]["fused_path"] == "skipped", "both live teachers said the same, so the fusor was not called"
+    assert table[0]["fused_new_share"] == 0.0 and table[0]["fused_support"] == [1.0, 1.0, None]
 
 
 def test_failed_rows_are_retried_on_the_next_run(tmp_path):
