@@ -11,7 +11,9 @@ from rich.markdown import Markdown
 from rich.progress import TaskID
 
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
-from fusion_dspy.eval import DEFAULT_SCORERS, EvalConfig, run_evaluation
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.eval import DEFAULT_SCORERS, EvalConfig, Evaluation, make_pools, plan, run_evaluation
+from fusion_dspy.eval.config import PLAIN_METHODS
 from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV
 from fusion_dspy.programs import TASKS
 
@@ -36,7 +38,23 @@ def eval_command(
         str | None, typer.Option(help="Judge for BoN scorers and judged metrics (default: fusor).")
     ] = None,
     api_base: Annotated[str | None, typer.Option(envvar=API_BASE_ENV, help="OpenAI-compatible server URL.")] = None,
-    scorers: Annotated[str, typer.Option(help="BoN scorers to compare, comma-separated.")] = ",".join(DEFAULT_SCORERS),
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Rows to compare, comma-separated: {', '.join(PLAIN_METHODS)} and Best-of-N scorers by name "
+            f"(majority, mbr, judge, pairwise). Default: single,{','.join(DEFAULT_SCORERS)},fusion,adaptive,oracle "
+            "(the LLM judges only when asked)."
+        ),
+    ] = None,
+    scorers: Annotated[
+        str | None, typer.Option(help="Shorthand: the Best-of-N rows only, keeping the other default rows.")
+    ] = None,
+    pools_only: Annotated[
+        bool, typer.Option("--pools-only", help="Only sample (or resume) the candidate pools; no answers, no report.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what is missing and roughly how many LM calls it takes; stop.")
+    ] = False,
     temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature of the candidates.")] = 0.8,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call.")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed for the subset, rollouts, shuffles and bootstrap.")] = 0,
@@ -49,20 +67,34 @@ def eval_command(
 
     Candidate pools are generated once per (task, language, model, n, temperature, seed) and stored under
     --out; every method's answers are stored too, so an interrupted run resumes and a finished one re-reports
-    without new LM calls. Writes report.md, report.json and figure.png (per-language bars with 95% CIs).
+    without new LM calls. Before any call it prints what is missing and roughly how many LM calls that takes.
+    Writes report.md, report.json and figure.png (per-language bars with 95% CIs).
 
     \b
-    Example:
+    Examples:
       fusion-dspy eval --task translation --langs de,ja,zh -n 5 --limit 50 --out runs/translation
+      fusion-dspy eval --task math --langs en -n 5 --limit 40 --out runs/math --pools-only
+      fusion-dspy eval --task math --langs en -n 5 --limit 40 --out runs/math --methods single,majority,adaptive
     """
     import datasets
 
     datasets.disable_progress_bars()
+    if methods is not None and scorers is not None:
+        raise ConfigurationError("pass --methods (every row) or --scorers (the Best-of-N rows), not both.")
+    rows = {"methods": _split(methods)} if methods is not None else {}
+    if scorers is not None:
+        rows = {"scorers": _split(scorers)}
     config = EvalConfig(
         task=task, languages=_split(langs), out_dir=out_dir, n=n, limit=limit, model=model, fusor_model=fusor_model,
-        judge_model=judge_model, api_base=api_base, scorers=_split(scorers), temperature=temperature,
-        max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir,
+        judge_model=judge_model, api_base=api_base, temperature=temperature,
+        max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir, **rows,
     )  # fmt: skip
+    with err.status("Loading the data and the model…"):
+        evaluation = Evaluation(config)
+        todo = plan(evaluation, pools_only=pools_only)
+    err.print(todo.text(), highlight=False)
+    if dry_run:
+        return
     with progress_bar() as progress:
         bars: dict[str, TaskID] = {}
 
@@ -72,6 +104,12 @@ def eval_command(
             else:
                 progress.advance(bars[label])
 
-        report, paths = asyncio.run(run_evaluation(config, advance))
+        if pools_only:
+            made = asyncio.run(make_pools(config, advance, evaluation))
+        else:
+            report, paths = asyncio.run(run_evaluation(config, advance, evaluation))
+    if pools_only:
+        err.print("pools stored: " + ", ".join(f"{lang} {count}" for lang, count in made.items()))
+        return
     out.print(Markdown(report.markdown()))
     err.print("wrote " + ", ".join(str(p) for p in paths))

@@ -5,6 +5,7 @@ from fusion_dspy.cli import (  # noqa: F401  (registers the commands)
     optimize_command,
     run_command,
     synth_command,
+    thresholds_command,
 )
 from fusion_dspy.cli.app import app
 

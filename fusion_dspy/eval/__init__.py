@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fusion_dspy.eval.config import DEFAULT_SCORERS, EvalConfig
+from fusion_dspy.eval.plan import Plan, plan
 from fusion_dspy.eval.report import EvalReport
 from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
 from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, paired
@@ -12,9 +13,11 @@ from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord
 from fusion_dspy.usage import TokenUsage
 
 
-async def run_evaluation(config: EvalConfig, advance: Advance = no_progress) -> tuple[EvalReport, list[Path]]:
+async def run_evaluation(
+    config: EvalConfig, advance: Advance = no_progress, evaluation: Evaluation | None = None
+) -> tuple[EvalReport, list[Path]]:
     """Run (or resume) every language of `config`, then write report.md, report.json and figure.png."""
-    evaluation = Evaluation(config)
+    evaluation = evaluation or Evaluation(config)
     results = {}
     pool_usage = TokenUsage()
     for language in config.languages:
@@ -27,6 +30,18 @@ async def run_evaluation(config: EvalConfig, advance: Advance = no_progress) -> 
     return report, report.write(config.out_dir)
 
 
+async def make_pools(
+    config: EvalConfig, advance: Advance = no_progress, evaluation: Evaluation | None = None
+) -> dict[str, int]:
+    """Only sample (or resume) the candidate pools of every language; returns how many each language has."""
+    evaluation = evaluation or Evaluation(config)
+    made = {}
+    for language in config.languages:
+        examples, _ = await evaluation.ensure_pools(language, advance)
+        made[language] = len(examples)
+    return made
+
+
 __all__ = [
     "DEFAULT_SCORERS",
     "Estimate",
@@ -34,10 +49,13 @@ __all__ = [
     "EvalReport",
     "Evaluation",
     "MethodRecord",
+    "Plan",
     "PoolKey",
     "PoolRecord",
     "WinTieLoss",
     "bootstrap",
+    "make_pools",
     "paired",
+    "plan",
     "run_evaluation",
 ]

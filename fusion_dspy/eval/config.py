@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.select.registry import SCORERS
 
-DEFAULT_SCORERS = ("majority", "mbr", "judge", "pairwise")
+DEFAULT_SCORERS = ("majority", "mbr")
+PLAIN_METHODS = ("single", "fusion", "adaptive", "oracle")
+BON = "bon:"
+
+
+def method_name(name: str) -> str:
+    """A row name as stored: `mbr` and `bon:mbr` are the same Best-of-N row."""
+    return name if name in PLAIN_METHODS or name.startswith(BON) else f"{BON}{name}"
 
 
 class EvalConfig(BaseModel):
@@ -24,12 +31,28 @@ class EvalConfig(BaseModel):
     fusor_model: str | None = None
     judge_model: str | None = None
     api_base: str | None = None
-    scorers: list[str] = Field(default_factory=lambda: list(DEFAULT_SCORERS))
+    scorers: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SCORERS),
+        description="Best-of-N scorers; with no `methods`, the rows are single, bon:<each>, fusion, adaptive, oracle.",
+    )
+    methods: list[str] = Field(
+        default_factory=list,
+        description="The rows, in order: single, bon:<scorer> (or just the scorer's name), fusion, adaptive, oracle.",
+    )
     temperature: float = 0.8
     max_tokens: int | None = None
     seed: int = 0
     concurrency: int = 4
     data_dir: str | None = None
+
+    @model_validator(mode="after")
+    def _rows(self) -> EvalConfig:
+        if not self.methods:
+            self.methods = ["single", *(f"{BON}{s}" for s in self.scorers), "fusion", "adaptive", "oracle"]
+        else:
+            self.methods = list(dict.fromkeys(method_name(m) for m in self.methods))
+            self.scorers = [m.removeprefix(BON) for m in self.methods if m.startswith(BON)]
+        return self
 
     def check(self) -> None:
         """Raise a ConfigurationError naming the fix for the first invalid setting."""
@@ -37,12 +60,11 @@ class EvalConfig(BaseModel):
             raise ConfigurationError("no languages given; pass e.g. --langs de,ja,zh.")
         unknown = [s for s in self.scorers if s not in SCORERS]
         if unknown:
-            raise ConfigurationError(f"unknown scorer(s) {unknown}; choose from {', '.join(SCORERS)}.")
+            raise ConfigurationError(
+                f"unknown scorer(s) {unknown}; choose from {', '.join(SCORERS)} "
+                f"(methods: {', '.join(PLAIN_METHODS)}, or a scorer's name for its Best-of-N row)."
+            )
         if self.limit is not None and self.limit < 1:
             raise ConfigurationError(f"--limit must be ≥ 1 (or omitted for the whole set); got {self.limit}.")
         if self.concurrency < 1:
             raise ConfigurationError(f"--concurrency must be ≥ 1; got {self.concurrency}.")
-
-    @property
-    def methods(self) -> list[str]:
-        return ["single", *(f"bon:{s}" for s in self.scorers), "fusion", "oracle"]

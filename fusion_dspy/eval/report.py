@@ -9,6 +9,14 @@ from pydantic import BaseModel, Field
 from fusion_dspy.eval.config import EvalConfig
 from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, bootstrap_macro, paired
 from fusion_dspy.eval.store import MethodRecord
+from fusion_dspy.eval.summaries import (
+    ALL,
+    PathSummary,
+    ProvenanceSummary,
+    path_summaries,
+    provenance_summaries,
+    versus,
+)
 from fusion_dspy.usage import TokenUsage
 
 MEAN = "mean"
@@ -31,6 +39,11 @@ class EvalReport(BaseModel):
     fusion_vs: dict[str, dict[str, WinTieLoss]] = Field(description="BoN method → language (and 'all') → W/T/L")
     cost: dict[str, MethodCost]
     pool_usage: TokenUsage
+    adaptive_vs: dict[str, dict[str, WinTieLoss]] = Field(
+        default_factory=dict, description="other method → language (and 'all') → adaptive's W/T/L"
+    )
+    paths: dict[str, PathSummary] = Field(default_factory=dict, description="language (and 'all') → adaptive paths")
+    provenance: dict[str, ProvenanceSummary] = Field(default_factory=dict, description="method → made, not taken")
 
     @classmethod
     def build(
@@ -65,6 +78,8 @@ class EvalReport(BaseModel):
         return cls(
             config=config, task_description=task_description, languages=languages, methods=methods,
             scores=scores, fusion_vs=fusion_vs, cost=cost, pool_usage=pool_usage,
+            adaptive_vs=versus(results, "adaptive", methods), paths=path_summaries(results),
+            provenance=provenance_summaries(results),
         )  # fmt: skip
 
     def markdown(self) -> str:
@@ -87,6 +102,7 @@ class EvalReport(BaseModel):
         lines += ["| vs | " + " | ".join([*self.languages, "all"]) + " |", "|---|" + "---|" * (len(self.languages) + 1)]
         for method, table in self.fusion_vs.items():
             lines.append(f"| {method} | " + " | ".join(str(table[k]) for k in [*self.languages, "all"]) + " |")
+        lines += self._adaptive_markdown() + self._provenance_markdown()
         lines += [
             "",
             f"Cost beyond the shared pools (pools: {self.pool_usage.lm_calls} LM calls, "
@@ -102,6 +118,53 @@ class EvalReport(BaseModel):
                 f"{k.wall_s:.1f} | {k.fallbacks} |"
             )
         return "\n".join(lines) + "\n"
+
+    def _adaptive_markdown(self) -> list[str]:
+        if not self.paths:
+            return []
+        keys = [*self.languages, ALL]
+        lines = ["", "Adaptive fusion vs each other row, paired per example (adaptive wins / ties / losses):", ""]
+        lines += ["| vs | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+        for method, table in self.adaptive_vs.items():
+            lines.append(f"| {method} | " + " | ".join(str(table[k]) for k in keys) + " |")
+        lines += [
+            "",
+            "Adaptive fusion's paths (share of examples), fusor calls, and what skipping or flooring did against "
+            "plain fusion on those examples (mean score difference; W/T/L):",
+            "",
+            "| | fused | skipped | floored | selected | fusor calls (plain fusion) | skipped: Δ, W/T/L "
+            "| floored: Δ, W/T/L |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for key in keys:
+            p = self.paths.get(key)
+            if p is None:
+                continue
+            shares = " | ".join(f"{p.share(path):.0%}" for path in ("fused", "skipped", "floored", "selected"))
+            plain = "–" if p.plain_fusor_calls is None else str(p.plain_fusor_calls)
+            lines.append(
+                f"| {key} | {shares} | {p.fusor_calls} ({plain}) | {_delta(p.skipped_delta, p.skipped_vs_fusion)} "
+                f"| {_delta(p.floored_delta, p.floored_vs_fusion)} |"
+            )
+        return lines
+
+    def _provenance_markdown(self) -> list[str]:
+        if not self.provenance:
+            return []
+        lines = [
+            "",
+            "Provenance: how much of each answer is made, not taken (its share of words, or CJK characters, found "
+            "in no candidate), and whether novelty goes with gains or losses against a selection row:",
+            "",
+            "| method | answers | mean new share | answers with new text | by novelty: answers, Δ vs reference, "
+            "W/T/L |",
+            "|---|---|---|---|---|",
+        ]
+        for method, p in self.provenance.items():
+            against = f" vs {p.reference}" if p.reference else ""
+            buckets = "; ".join(f"{b.label}: {b.answers}, {_delta(b.delta, b.versus)}" for b in p.buckets)
+            lines.append(f"| {method} | {p.answers} | {p.mean_new:.1%} | {p.with_new} | {buckets}{against} |")
+        return lines
 
     def write(self, out_dir: Path) -> list[Path]:
         """report.md, report.json and figure.png under `out_dir`."""
@@ -134,3 +197,9 @@ class EvalReport(BaseModel):
         fig.tight_layout()
         fig.savefig(path, dpi=120)
         plt.close(fig)
+
+
+def _delta(delta: float | None, versus: WinTieLoss | None) -> str:
+    if delta is None or versus is None:
+        return "–"
+    return f"{delta:+.3f}, {versus}"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import dspy
 
-from fusion_dspy.compose import BestOfN, FusionOfN, NofN
+from fusion_dspy.compose import BestOfN, NofN
 from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError, FusionError
+from fusion_dspy.eval.adaptive_method import ADAPTIVE, AdaptiveMethod
 from fusion_dspy.eval.config import EvalConfig
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log, pool_log, slugify
 from fusion_dspy.fuse import Fuser
@@ -50,11 +51,9 @@ class Evaluation:
         self.sampler = RepeatSampler(config.n, lm=self.lm, temperature=config.temperature, seed=config.seed).bind(
             program
         )
-        self.aggregators: dict[str, NofN] = {
-            "fusion": FusionOfN(
-                program, n=config.n, fuser=Fuser(lm=self.fusor_lm, chain_of_thought=self.task.chain_of_thought)
-            )
-        }
+        fuser = Fuser(lm=self.fusor_lm, chain_of_thought=self.task.chain_of_thought)
+        self.aggregators: dict[str, NofN] = {"fusion": NofN(program, fuser, n=config.n)}  # plain: always fuses
+        self.adaptive = AdaptiveMethod(self.task, fuser)
         for name in config.scorers:
             scorer = (
                 MajorityVote(normalize=self.task.vote_normalizer)
@@ -81,22 +80,52 @@ class Evaluation:
     ) -> tuple[list[dspy.Example], dict[str, list[MethodRecord]]]:
         """Pools then methods for one language; returns the examples and each method's records in example order."""
         examples, pools = await self.ensure_pools(language, advance)
-        methods = method_log(self.config.out_dir, self.pool_key(language), self.aggregator_slug)
+        methods = self.methods_log(language)
         gate = asyncio.Semaphore(self.config.concurrency)
+        fusions: dict[str, asyncio.Future[MethodRecord]] = {}
 
-        todo = [(ex, m) for ex in examples for m in self.config.methods if f"{m}|{ex.id}" not in methods]
+        def fused(example: dspy.Example) -> asyncio.Future[MethodRecord]:
+            """Plain fusion's answer, made once per example: the `fusion` row and the `adaptive` row share it."""
+            if example.id not in fusions:
+
+                async def make() -> MethodRecord:
+                    stored = methods.rows.get(f"fusion|{example.id}")
+                    if stored is not None:
+                        return stored
+                    made = await self._method("fusion", example, pools.rows[example.id])
+                    methods.append(made)
+                    return made
+
+                fusions[example.id] = asyncio.ensure_future(make())
+            return fusions[example.id]
+
+        todo = [(ex, m) for ex in examples for m in self.config.methods if self.needs(methods, m, ex.id)]
         advance(f"{language}: methods", len(examples) * len(self.config.methods))
         for _ in range(len(examples) * len(self.config.methods) - len(todo)):
             advance(f"{language}: methods", None)
 
         async def run(example: dspy.Example, method: str) -> None:
             async with gate:
-                methods.append(await self._method(method, example, pools.rows[example.id]))
+                record = pools.rows[example.id]
+                if method == "fusion":
+                    await fused(example)
+                elif method == ADAPTIVE:
+                    methods.append(await self._adaptive(example, record, lambda: fused(example)))
+                else:
+                    methods.append(await self._method(method, example, record))
             advance(f"{language}: methods", None)
 
         await asyncio.gather(*(run(ex, m) for ex, m in todo))
         records = {m: [methods.rows[f"{m}|{ex.id}"] for ex in examples] for m in self.config.methods}
         return examples, records
+
+    def methods_log(self, language: str) -> JsonlLog[MethodRecord]:
+        return method_log(self.config.out_dir, self.pool_key(language), self.aggregator_slug)
+
+    def needs(self, methods: JsonlLog[MethodRecord], method: str, example_id: str) -> bool:
+        """Is this answer missing, or (adaptive) made with other thresholds than the current ones?"""
+        stored = methods.rows.get(f"{method}|{example_id}")
+        return stored is None or (method == ADAPTIVE and not self.adaptive.is_current(stored))
 
     async def ensure_pools(
         self, language: str, advance: Advance = no_progress
@@ -159,10 +188,23 @@ class Evaluation:
             )
         else:
             prediction = await self.aggregators[method].afrom_pool(example.inputs().toDict(), record.pool)
+            aggregation = prediction.aggregation
             result = MethodRecord(
                 id=example.id, method=method, outputs=dict(prediction.items()), score=0.0,
                 usage=prediction.usage.aggregation, chosen=prediction.chosen, fallback=prediction.fallback,
+                path=aggregation.path, reason=aggregation.reason, provenance=aggregation.provenance,
             )  # fmt: skip
         result.wall_s = time.perf_counter() - start
         result.score = await self.task.ascore(scored, result.outputs)
+        return result
+
+    async def _adaptive(
+        self, example: dspy.Example, record: PoolRecord, fused: Callable[[], Awaitable[MethodRecord]]
+    ) -> MethodRecord:
+        result = await self.adaptive.record(example.id, example.inputs().toDict(), record.pool, fused)
+        if result.path in ("fused", "selected"):
+            fusion = await fused()
+            if fusion.outputs == result.outputs:
+                return result.model_copy(update={"score": fusion.score})
+        result.score = await self.task.ascore(example.copy(baseline=record.baseline), result.outputs)
         return result

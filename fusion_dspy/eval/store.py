@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.provenance import Provenance
 from fusion_dspy.usage import TokenUsage
 
 
@@ -42,7 +43,10 @@ class PoolRecord(BaseModel):
 
 
 class MethodRecord(BaseModel):
-    """One method's answer for one example, its score, and what it cost beyond the pool."""
+    """One method's answer for one example, its score, and what it cost beyond the pool.
+
+    Fields added later have defaults, so answers stored before them still load.
+    """
 
     id: str
     method: str
@@ -52,6 +56,10 @@ class MethodRecord(BaseModel):
     wall_s: float = 0.0
     chosen: int | None = None
     fallback: str | None = None
+    path: str | None = Field(default=None, description="fused, selected, skipped or floored (aggregated methods).")
+    reason: str | None = None
+    provenance: Provenance | None = None
+    settings: str | None = Field(default=None, description="The policy it was made with; another one recomputes it.")
 
 
 def slugify(text: str) -> str:

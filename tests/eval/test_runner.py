@@ -42,16 +42,20 @@ def config(tmp_path, **overrides) -> EvalConfig:
 
 
 def test_every_method_is_scored_on_identical_pools_and_reported(scripted, tmp_path):
-    report, paths = asyncio.run(run_evaluation(config(tmp_path)))
+    everything = ["majority", "mbr", "judge", "pairwise"]
+    report, paths = asyncio.run(run_evaluation(config(tmp_path, scorers=everything)))
     assert [p.name for p in paths] == ["report.md", "report.json", "figure.png"]
     assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert report.methods == ["single", "bon:majority", "bon:mbr", "bon:judge", "bon:pairwise", "fusion", "oracle"]
+    assert report.methods == [
+        "single", "bon:majority", "bon:mbr", "bon:judge", "bon:pairwise", "fusion", "adaptive", "oracle"
+    ]  # fmt: skip
     for method in report.methods:
         assert set(report.scores[method]) == {"de", "en", "mean"}
         assert report.scores[method]["de"].n == 3
     assert report.cost["bon:judge"].usage.lm_calls == 6 * 3
     assert report.cost["bon:pairwise"].usage.lm_calls == 6 * 6
     assert report.cost["fusion"].usage.lm_calls == 6
+    assert len([c for c in scripted.calls if is_fusor_prompt(c.prompt)]) == 6, "adaptive reuses plain fusion's call"
     assert report.cost["single"].usage.lm_calls == 0
     assert report.pool_usage.lm_calls == 6 * 3
     sample_calls = [c for c in scripted.calls if "step by step" in (c.answer or "")]
