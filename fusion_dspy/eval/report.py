@@ -68,7 +68,8 @@ class EvalReport(BaseModel):
                 fallbacks=sum(r.fallback is not None for r in records),
             )
         fusion_vs: dict[str, dict[str, WinTieLoss]] = {}
-        for method in (m for m in methods if m.startswith("bon:") or m == "single"):
+        baselines = [m for m in methods if m.startswith("bon:") or m == "single"] if "fusion" in methods else []
+        for method in baselines:
             table = {
                 lang: paired([r.score for r in results[lang]["fusion"]], [r.score for r in results[lang][method]])
                 for lang in languages
@@ -98,10 +99,12 @@ class EvalReport(BaseModel):
         for method in self.methods:
             cells = [f"{e.mean:.3f} [{e.low:.2f}, {e.high:.2f}]" for e in (self.scores[method][col] for col in columns)]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        lines += ["", "Fusion vs each baseline, paired per example (fusion wins / ties / losses):", ""]
-        lines += ["| vs | " + " | ".join([*self.languages, "all"]) + " |", "|---|" + "---|" * (len(self.languages) + 1)]
-        for method, table in self.fusion_vs.items():
-            lines.append(f"| {method} | " + " | ".join(str(table[k]) for k in [*self.languages, "all"]) + " |")
+        keys = [*self.languages, ALL]
+        if self.fusion_vs:
+            lines += ["", "Fusion vs each baseline, paired per example (fusion wins / ties / losses):", ""]
+            lines += ["| vs | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+            for method, table in self.fusion_vs.items():
+                lines.append(f"| {method} | " + " | ".join(str(table[k]) for k in keys) + " |")
         lines += self._adaptive_markdown() + self._provenance_markdown()
         lines += [
             "",
@@ -156,14 +159,14 @@ class EvalReport(BaseModel):
             "Provenance: how much of each answer is made, not taken (its share of words, or CJK characters, found "
             "in no candidate), and whether novelty goes with gains or losses against a selection row:",
             "",
-            "| method | answers | mean new share | answers with new text | by novelty: answers, Δ vs reference, "
-            "W/T/L |",
-            "|---|---|---|---|---|",
+            "| method | answers | mean new share | answers with new text | vs | by novelty: answers, Δ, W/T/L |",
+            "|---|---|---|---|---|---|",
         ]
         for method, p in self.provenance.items():
-            against = f" vs {p.reference}" if p.reference else ""
             buckets = "; ".join(f"{b.label}: {b.answers}, {_delta(b.delta, b.versus)}" for b in p.buckets)
-            lines.append(f"| {method} | {p.answers} | {p.mean_new:.1%} | {p.with_new} | {buckets}{against} |")
+            lines.append(
+                f"| {method} | {p.answers} | {p.mean_new:.1%} | {p.with_new} | {p.reference or '–'} | {buckets} |"
+            )
         return lines
 
     def write(self, out_dir: Path) -> list[Path]:
