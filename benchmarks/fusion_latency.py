@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    program = fd.FusionOfN(dspy.Predict("question -> answer"), n=args.n)
+    program = fd.NofN(dspy.Predict("question -> answer"), fd.Fuser(), n=args.n)  # always fuses: identical samples
     serial = dspy.BestOfN(dspy.Predict("question -> answer"), N=args.n, reward_fn=lambda a, p: 0.0, threshold=1.0)
     ours, theirs = [], []
     for repeat in range(args.repeats):

@@ -26,6 +26,11 @@ RESULTS = Path(__file__).with_name("results.json")
 QA = "question -> answer"
 
 
+def plain_fusion(n: int) -> fd.NofN:
+    """N samples and always one fusor call (the test server's candidates are identical, which FusionOfN skips)."""
+    return fd.NofN(dspy.Predict(QA), fd.Fuser(), n=n)
+
+
 def fake_lm(server: FakeModelServer, cache: bool = False) -> dspy.LM:
     return dspy.LM("openai/fake", api_base=server.base_url, api_key="fake", cache=cache, num_retries=0)
 
@@ -34,7 +39,7 @@ def single_call(latency: float, n: int, repeats: int) -> dict[str, float]:
     """One FusionOfN(n) call: wall ÷ (slowest sample + fusor call); the floor is 2 × latency here."""
     walls = []
     with FakeModelServer(latency_s=latency) as server, dspy.context(lm=fake_lm(server)):
-        program = fd.FusionOfN(dspy.Predict(QA), n=n)
+        program = plain_fusion(n)
         for i in range(repeats):
             start = time.perf_counter()
             program(question=f"single {i}")
@@ -46,7 +51,7 @@ def single_call(latency: float, n: int, repeats: int) -> dict[str, float]:
 def batch(latency: float, n: int, prompts: int, concurrency: int) -> dict[str, float]:
     """`prompts` FusionOfN(n) calls at once, server with C slots: wall ÷ ceil(prompts·(n+1)/C)·latency."""
     with FakeModelServer(latency_s=latency, max_concurrency=concurrency) as server, dspy.context(lm=fake_lm(server)):
-        program = fd.FusionOfN(dspy.Predict(QA), n=n)
+        program = plain_fusion(n)
 
         async def run_all() -> None:
             await asyncio.gather(*(program.acall(question=f"batch {i}") for i in range(prompts)))
@@ -117,7 +122,7 @@ def overhead(calls: int) -> dict[str, float]:
 def warm_cache(n: int) -> dict[str, float]:
     """A second identical FusionOfN call with the cache on makes no LM calls."""
     with FakeModelServer(latency_s=0.0) as server, dspy.context(lm=fake_lm(server, cache=True)):
-        program = fd.FusionOfN(dspy.Predict(QA), n=n)
+        program = plain_fusion(n)
         question = f"warm cache {time.time_ns()}"
         program(question=question)
         cold = server.stats.requests
@@ -134,7 +139,7 @@ def local_model(ns: list[int]) -> dict[str, Any]:
     with dspy.context(lm=lm):
         for n in ns:
             start = time.perf_counter()
-            pred = fd.FusionOfN(dspy.Predict(QA), n=n)(question=f"Name three uses of copper. (benchmark n={n})")
+            pred = plain_fusion(n)(question=f"Name three uses of copper. (benchmark n={n})")
             wall = time.perf_counter() - start
             usage = pred.usage
             tokens[str(n)] = {
