@@ -141,13 +141,13 @@ def local_model(ns: list[int]) -> dict[str, Any]:
             start = time.perf_counter()
             pred = plain_fusion(n)(question=f"Name three uses of copper. (benchmark n={n})")
             wall = time.perf_counter() - start
-            usage = pred.usage
+            usage = pred.nofn.usage
             tokens[str(n)] = {
                 "fusor_prompt_tokens": usage.aggregation.prompt_tokens,
                 "fusor_completion_tokens": usage.aggregation.completion_tokens,
                 "total_tokens": usage.total.total_tokens,
             }
-            slowest = max(c.latency_s for c in pred.candidates)
+            slowest = max(c.latency_s for c in pred.nofn.candidates)
             ratio = wall / (slowest + usage.aggregation_s)
     return {"local_single_ratio": ratio, "local_tokens_by_n": tokens}
 

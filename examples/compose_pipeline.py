@@ -25,7 +25,7 @@ class AnswerThenSummarise(dspy.Module):
     def forward(self, question: str) -> dspy.Prediction:
         fused = self.answer(question=question)
         summary = self.summarise(answer=fused.answer).one_line_summary
-        return dspy.Prediction(answer=fused.answer, summary=summary, candidates=len(fused.candidates.succeeded))
+        return dspy.Prediction(answer=fused.answer, summary=summary, candidates=len(fused.nofn.candidates.succeeded))
 
 
 def main() -> None:

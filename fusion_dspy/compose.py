@@ -13,7 +13,7 @@ from fusion_dspy.aggregator import Aggregator
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError
 from fusion_dspy.fuse import Fuser
-from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.prediction import FusedPrediction, check_no_reserved_outputs
 from fusion_dspy.provenance import provenance_of
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.routing import LanguageRouter
@@ -49,6 +49,7 @@ class NofN(dspy.Module):
                 "pass either n= (N samples of one model) or source= (e.g. a TeacherPool), not both."
             )
         self.signature = ensure_task_signature(signature, module)
+        check_no_reserved_outputs(self.signature)
         self.source = (source or RepeatSampler(n if n is not None else DEFAULT_N)).bind(module)
         self.aggregator = aggregator.bind(self.signature)
 
@@ -85,7 +86,7 @@ class FusionOfN(NofN):
     """Fusion-of-N: sample N candidates (concurrently) and let a fusor write one answer from all of them.
 
     `FusionOfN(dspy.ChainOfThought("question -> answer"), n=5)` answers like the wrapped module
-    (`pred.answer`), with the pool on `pred.candidates`. Pass `source=TeacherPool([...])` to ask several
+    (`pred.answer`), with the pool and how it was fused on `pred.nofn`. Pass `source=TeacherPool([...])` to ask several
     models once each, and `fuser=Fuser(chain_of_thought=True, lm=...)` to configure the fusor.
 
     When every candidate gives the same answer the fusor is not called (nothing to fuse; a small fusor can only

@@ -16,6 +16,8 @@ from fusion_dspy.render import RenderOptions, label_for, render_pool
 from fusion_dspy.select.base import Scorer
 from fusion_dspy.signatures import SignatureType, fusion_signature
 
+DEFAULT_CANDIDATES_FIELD = "candidates"
+CANDIDATES_FIELDS = (DEFAULT_CANDIDATES_FIELD, "fusion_candidates", "fusion_candidates_")
 _WHOLE_REFERENCE = re.compile(r"^\W*(?:candidate|answer|response)\s*#?\s*(\d+)\W*$", re.IGNORECASE)
 _PREFIX_REFERENCE = re.compile(r"^\s*(?:candidate\s*)?#?(\d+)\s*[.):]\s+(.+)$", re.IGNORECASE | re.DOTALL)
 _BLOCK_TAG = re.compile(r"</?\s*candidate\s*\d*\s*>", re.IGNORECASE)
@@ -38,7 +40,7 @@ class Fuser(Aggregator):
         instructions: str | None = None,
         render: RenderOptions | None = None,
         lm: dspy.BaseLM | str | None = None,
-        candidates_field: str = "candidates",
+        candidates_field: str | None = None,
         fallback: Scorer | None = None,
     ) -> None:
         super().__init__()
@@ -48,7 +50,8 @@ class Fuser(Aggregator):
         self.instructions = instructions
         self.render = render or RenderOptions()
         self.lm = lm
-        self.candidates_field = candidates_field
+        self._candidates_field = candidates_field
+        self.candidates_field = candidates_field or DEFAULT_CANDIDATES_FIELD
         self.fallback = fallback or MBRScorer()
         self.predict: dspy.Module | None = None
         if signature is not None:
@@ -59,6 +62,10 @@ class Fuser(Aggregator):
         if self.task is not None and self.predict is not None and self.task.equals(task):
             return self
         prompt = load_prompt("fuser")
+        if self._candidates_field is None:  # not chosen by the user: step aside when the task uses the name
+            self.candidates_field = next(
+                (f for f in CANDIDATES_FIELDS if f not in task.fields), DEFAULT_CANDIDATES_FIELD
+            )
         derived = fusion_signature(
             task,
             instructions=self.instructions or prompt["instructions"],

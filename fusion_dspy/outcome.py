@@ -35,19 +35,18 @@ class Answer(BaseModel):
 
     @classmethod
     def of(cls, prediction: FusedPrediction, field: str) -> Answer:
-        chosen = prediction.chosen
-        aggregation = prediction.aggregation
+        info = prediction.nofn
         return cls(
             response=str(prediction[field]),
-            method=prediction.method,
-            chosen=chosen,
-            chosen_source=next((c.source for c in prediction.candidates if c.index == chosen), None),
-            scores=prediction.scores,
-            fallback=prediction.fallback,
-            usage=prediction.usage.aggregation,
-            path=aggregation.path,
-            reason=aggregation.reason,
-            provenance=aggregation.provenance,
+            method=info.method,
+            chosen=info.chosen,
+            chosen_source=next((c.source for c in info.candidates if c.index == info.chosen), None),
+            scores=info.scores,
+            fallback=info.fallback,
+            usage=info.usage.aggregation,
+            path=info.path,
+            reason=info.reason,
+            provenance=info.provenance,
         )
 
 

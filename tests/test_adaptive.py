@@ -148,16 +148,16 @@ def test_fusion_of_n_never_sends_identical_candidates_to_the_fusor():
     with dspy.context(lm=lm):
         pred = fd.FusionOfN(dspy.Predict("question -> answer"), n=2)(question="What is 2 + 2?")
     assert pred.answer == "4"
-    assert pred.aggregation.path == "skipped" and pred.method == "selected"
+    assert pred.nofn.path == "skipped" and pred.nofn.method == "selected"
     assert not [c for c in lm.calls if is_fusor_prompt(c.prompt)]
-    assert pred.usage.aggregation.lm_calls == 0
+    assert pred.nofn.usage.aggregation.lm_calls == 0
 
 
 def test_fusion_of_n_default_fuses_disagreeing_candidates_without_a_floor():
     lm = ScriptedLM(sampler_then_fusor([{"answer": "4"}, {"answer": "5"}], {"answer": "6"}))
     with dspy.context(lm=lm):
         pred = fd.FusionOfN(dspy.Predict("question -> answer"), n=2)(question="What is 2 + 2?")
-    assert pred.answer == "6" and pred.aggregation.path == "fused"
+    assert pred.answer == "6" and pred.nofn.path == "fused"
 
 
 def test_fusion_of_n_adaptive_option_floors_an_outlier():
@@ -166,7 +166,7 @@ def test_fusion_of_n_adaptive_option_floors_an_outlier():
     program = fd.FusionOfN(dspy.Predict(TRANSLATE), n=4, adaptive=True)
     with dspy.context(lm=lm):
         pred = program(**DE)
-    assert pred.aggregation.path == "floored" and pred.translation in GOOD
+    assert pred.nofn.path == "floored" and pred.translation in GOOD
     assert program.adaptive.skip_agreement == 0.9 and program.adaptive.floor_margin == 0.2
     with pytest.raises(fd.ConfigurationError, match="AdaptiveFusion"):
         fd.FusionOfN(dspy.Predict(TRANSLATE), n=2, fuser=fd.Fuser(), adaptive=fd.AdaptiveFusion())

@@ -21,12 +21,12 @@ def test_fused_prediction_has_task_fields_pool_and_usage():
         pred = fd.FusionOfN(cot(), n=3)(question="Capital of France?")
     assert pred.answer == "Paris, the capital"
     assert set(pred.keys()) == {"answer"}
-    assert [c.text() for c in pred.candidates] == ["Paris", "Lyon", "Paris"]
-    assert pred.failed == []
-    assert pred.method == "fused" and pred.fallback is None
-    assert pred.usage.candidates.lm_calls == 3
-    assert pred.usage.aggregation.lm_calls == 1
-    assert pred.usage.total.prompt_tokens > 0
+    assert [c.text() for c in pred.nofn.candidates] == ["Paris", "Lyon", "Paris"]
+    assert pred.nofn.failed == []
+    assert pred.nofn.method == "fused" and pred.nofn.fallback is None
+    assert pred.nofn.usage.candidates.lm_calls == 3
+    assert pred.nofn.usage.aggregation.lm_calls == 1
+    assert pred.nofn.usage.total.prompt_tokens > 0
 
 
 def test_samples_run_concurrently_with_distinct_rollouts_and_temperature():
@@ -39,7 +39,7 @@ def test_samples_run_concurrently_with_distinct_rollouts_and_temperature():
     first_end = min(c.end for c in sample_calls)
     assert all(c.start < first_end for c in sample_calls)
     assert {c.temperature for c in sample_calls} == {0.8}
-    assert [c.rollout_id for c in pred.candidates] == [0, 1, 2, 3, 4]
+    assert [c.rollout_id for c in pred.nofn.candidates] == [0, 1, 2, 3, 4]
 
 
 def test_fusor_starts_only_after_every_sample_finished():
@@ -66,9 +66,9 @@ def test_some_failures_are_reported_and_the_rest_fused():
     with dspy.context(lm=lm):
         pred = fd.FusionOfN(cot(), n=4)(question="q")
     assert pred.answer == "Paris, the capital"
-    assert len(pred.failed) == 2
-    assert all("scripted failure" in c.error for c in pred.failed)
-    assert len(pred.candidates.succeeded) == 2
+    assert len(pred.nofn.failed) == 2
+    assert all("scripted failure" in c.error for c in pred.nofn.failed)
+    assert len(pred.nofn.candidates.succeeded) == 2
 
 
 def test_all_failing_raises_one_clear_error_never_none():
@@ -89,9 +89,9 @@ def test_unparseable_fusor_output_falls_back_to_a_flagged_selection():
     with dspy.context(lm=ScriptedLM(respond)):
         pred = fd.FusionOfN(cot(), n=3)(question="q")
     assert pred.answer == "Paris"
-    assert pred.method == "selected" and pred.aggregation.path == "selected"
-    assert "fusor failed" in pred.fallback and "MBRScorer" in pred.fallback
-    assert pred.chosen in (0, 2)
+    assert pred.nofn.method == "selected" and pred.nofn.path == "selected"
+    assert "fusor failed" in pred.nofn.fallback and "MBRScorer" in pred.nofn.fallback
+    assert pred.nofn.chosen in (0, 2)
 
 
 def test_fusor_answering_with_a_candidate_number_is_resolved():
@@ -101,7 +101,7 @@ def test_fusor_answering_with_a_candidate_number_is_resolved():
     with dspy.context(lm=lm):
         pred = fd.FusionOfN(dspy.Predict("question -> answer"), n=2, fuser=fuser)(question="Symbol of gold?")
     assert pred.answer == "Au"
-    assert "references were resolved" in pred.fallback
+    assert "references were resolved" in pred.nofn.fallback
 
 
 def test_best_of_n_selects_with_its_scorer_and_reports_scores():
@@ -109,10 +109,10 @@ def test_best_of_n_selects_with_its_scorer_and_reports_scores():
     with dspy.context(lm=ScriptedLM(samples)):
         pred = fd.BestOfN(dspy.Predict("question -> answer"), n=4, scorer=fd.MajorityVote())(question="q")
     assert pred.answer == "7"
-    assert pred.method == "selected"
-    assert pred.chosen == 0
-    assert pred.scores == [0.75, 0.25, 0.75, 0.75]
-    assert pred.usage.aggregation.lm_calls == 0
+    assert pred.nofn.method == "selected"
+    assert pred.nofn.chosen == 0
+    assert pred.nofn.scores == [0.75, 0.25, 0.75, 0.75]
+    assert pred.nofn.usage.aggregation.lm_calls == 0
 
 
 def test_source_and_n_are_exclusive_and_n_is_validated():
@@ -156,7 +156,7 @@ def test_from_pool_compares_fusion_and_selection_on_identical_candidates():
         pool = fusion.source.generate({"question": "q"})
         fused = fusion.from_pool({"question": "q"}, pool)
         selected = best.from_pool({"question": "q"}, pool)
-    assert fused.candidates is selected.candidates
+    assert fused.nofn.candidates is selected.nofn.candidates
     assert (fused.answer, selected.answer) == ("Paris, the capital", "Paris")
     assert len([c for c in lm.calls if not is_fusor_prompt(c.prompt)]) == 3
 
@@ -207,3 +207,34 @@ def test_composes_inside_a_larger_program():
         assert Pipeline()(question="q").headline == "PARIS"
     names = [name for name, _ in Pipeline().named_predictors()]
     assert names == ["answer.source.module", "answer.aggregator.fuser.predict", "polish"]
+
+
+@pytest.mark.parametrize("field", ["method", "usage", "scores", "chosen", "fallback", "failed", "candidates"])
+def test_output_fields_named_like_metadata_are_never_shadowed(field):
+    lm = ScriptedLM({field: "its own value", "answer": "a"})
+    with dspy.context(lm=lm):
+        fused = fd.FusionOfN(dspy.Predict(f"question -> {field}, answer"), n=2)(question="q")
+        best = fd.BestOfN(dspy.Predict(f"question -> {field}, answer"), n=2)(question="q")
+    for pred in (fused, best):
+        assert getattr(pred, field) == "its own value"
+        assert pred[field] == "its own value"
+        assert list(pred.keys()) == [field, "answer"]
+        assert len(pred.nofn.candidates) == 2
+
+
+def test_metadata_lives_on_one_namespaced_attribute_that_exposes_every_aggregation_field():
+    class Flagged(fd.Aggregation):
+        budget_left: float = 0.5
+
+    info = fd.FusedPrediction.build(
+        Flagged(outputs={"answer": "x"}, method="selected", chosen=0), fd.CandidatePool(), fd.RunUsage()
+    ).nofn
+    assert (info.method, info.chosen, info.path, info.budget_left) == ("selected", 0, "selected", 0.5)
+    assert "budget_left" in dir(info) and "provenance" in dir(info)
+    with pytest.raises(AttributeError, match="aggregation's fields"):
+        _ = info.nonexistent
+
+
+def test_a_task_output_named_like_the_metadata_attribute_is_refused_with_the_fix():
+    with pytest.raises(fd.ConfigurationError, match="rename the output field"):
+        fd.FusionOfN(dspy.Predict("question -> nofn"), n=2)

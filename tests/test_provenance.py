@@ -46,6 +46,6 @@ def test_every_prediction_carries_its_provenance():
     lm = ScriptedLM(sampler_then_fusor([{"answer": "Paris"}, {"answer": "Lyon"}], {"answer": "Paris or Lyon"}))
     with dspy.context(lm=lm):
         pred = fd.FusionOfN(dspy.Predict("question -> answer"), n=2)(question="Where?")
-    provenance = pred.aggregation.provenance
+    provenance = pred.nofn.provenance
     assert provenance.field == "answer" and provenance.support == [pytest.approx(1 / 3), pytest.approx(1 / 3)]
     assert provenance.new == pytest.approx(1 / 3)

@@ -46,8 +46,8 @@ def test_predictions_and_errors_hold_no_key(planted, caplog):
     plan = FaultPlan(script=["server_error", "garbage"])
     with FakeModelServer(faults=plan) as server, dspy.context(lm=keyed_lm(server)):
         prediction = fd.FusionOfN(dspy.Predict("question -> answer"), n=4)(question="q")
-    assert_clean(prediction.candidates.model_dump_json(), "the candidate pool")
-    assert_clean(str(prediction.usage), "usage")
+    assert_clean(prediction.nofn.candidates.model_dump_json(), "the candidate pool")
+    assert_clean(str(prediction.nofn.usage), "usage")
     assert_clean(caplog.text, "the logs")
 
 

@@ -188,11 +188,12 @@ class Evaluation:
             )
         else:
             prediction = await self.aggregators[method].afrom_pool(example.inputs().toDict(), record.pool)
-            aggregation = prediction.aggregation
+            aggregation = prediction.nofn.aggregation
             result = MethodRecord(
                 id=example.id, method=method, outputs=dict(prediction.items()), score=0.0,
-                usage=prediction.usage.aggregation, chosen=prediction.chosen, fallback=prediction.fallback,
-                path=aggregation.path, reason=aggregation.reason, provenance=aggregation.provenance,
+                usage=prediction.nofn.usage.aggregation, chosen=prediction.nofn.chosen,
+                fallback=prediction.nofn.fallback, path=aggregation.path, reason=aggregation.reason,
+                provenance=aggregation.provenance,
             )  # fmt: skip
         result.wall_s = time.perf_counter() - start
         result.score = await self.task.ascore(scored, result.outputs)

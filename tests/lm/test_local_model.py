@@ -18,13 +18,13 @@ def test_fusion_of_n_end_to_end_on_the_local_model(small_local_lm):
     with dspy.context(lm=small_local_lm):
         pred = fd.FusionOfN(dspy.Predict("question -> answer"), n=2)(question="Name a primary colour.")
     assert isinstance(pred.answer, str) and pred.answer.strip()
-    assert len(pred.candidates.succeeded) == 2
-    assert all(c.usage.completion_tokens > 0 for c in pred.candidates)
-    if pred.aggregation.path == "skipped":  # both said the same: the fusor is not called
-        assert pred.usage.aggregation.lm_calls == 0 and pred.answer == pred.candidates[pred.chosen].text("answer")
+    assert len(pred.nofn.candidates.succeeded) == 2
+    assert all(c.usage.completion_tokens > 0 for c in pred.nofn.candidates)
+    if pred.nofn.path == "skipped":  # both said the same: the fusor is not called
+        assert pred.nofn.usage.aggregation.lm_calls == 0 and pred.answer == pred.nofn.candidates[pred.nofn.chosen].text("answer")
     else:
-        assert pred.method == "fused" or pred.fallback
-        assert pred.usage.aggregation.lm_calls >= 1
+        assert pred.nofn.method == "fused" or pred.nofn.fallback
+        assert pred.nofn.usage.aggregation.lm_calls >= 1
 
 
 def test_adaptive_fusion_end_to_end_on_the_local_model(small_local_lm):
@@ -36,18 +36,18 @@ def test_adaptive_fusion_end_to_end_on_the_local_model(small_local_lm):
     with dspy.context(lm=small_local_lm):
         pred = program(**question)
         split = program.from_pool(question, pool_of("4", "5", "22"))
-    agreeing = pred.aggregation.agreement
-    if pred.aggregation.path == "skipped":
-        assert agreeing >= 0.6 and pred.usage.aggregation.lm_calls == 0 and pred.aggregation.reason
+    agreeing = pred.nofn.agreement
+    if pred.nofn.path == "skipped":
+        assert agreeing >= 0.6 and pred.nofn.usage.aggregation.lm_calls == 0 and pred.nofn.reason
     else:
-        assert agreeing < 0.6 and pred.usage.aggregation.lm_calls >= 1
-    assert pred.aggregation.provenance is not None
-    assert split.usage.aggregation.lm_calls >= 1, "no answer has a majority: the real fusor is called"
-    assert split.aggregation.path in ("fused", "floored", "selected")
-    if split.aggregation.path == "fused":
-        assert split.aggregation.support >= split.aggregation.agreement, "a fused answer the floor kept is backed"
-    if split.aggregation.path == "floored":
-        assert split.answer in ("4", "5", "22") and "unsupported" in split.aggregation.reason
+        assert agreeing < 0.6 and pred.nofn.usage.aggregation.lm_calls >= 1
+    assert pred.nofn.provenance is not None
+    assert split.nofn.usage.aggregation.lm_calls >= 1, "no answer has a majority: the real fusor is called"
+    assert split.nofn.path in ("fused", "floored", "selected")
+    if split.nofn.path == "fused":
+        assert split.nofn.support >= split.nofn.agreement, "a fused answer the floor kept is backed"
+    if split.nofn.path == "floored":
+        assert split.answer in ("4", "5", "22") and "unsupported" in split.nofn.reason
 
 
 def test_samples_overlap_on_the_local_server(small_local_lm):
@@ -67,6 +67,6 @@ def test_best_of_n_with_a_local_judge(small_local_lm):
         pred = fd.BestOfN(dspy.Predict("question -> answer"), n=2, scorer=fd.JudgeScorer())(
             question="What colour is the sky on a clear day?"
         )
-    assert len(pred.scores) == 2
-    assert pred.chosen in (0, 1)
-    assert pred.answer == pred.candidates[pred.chosen].outputs["answer"]
+    assert len(pred.nofn.scores) == 2
+    assert pred.nofn.chosen in (0, 1)
+    assert pred.answer == pred.nofn.candidates[pred.nofn.chosen].outputs["answer"]

@@ -23,7 +23,7 @@ def test_mixed_faults_still_fuse_and_report_each_failure():
         predictions = [program(question=f"q{i}") for i in range(4)]
     for prediction in predictions:
         assert prediction.answer
-        for candidate in prediction.failed:
+        for candidate in prediction.nofn.failed:
             assert candidate.error and candidate.outputs == {}
     faults = {k: v for k, v in server.stats.outcomes.items() if k != "ok"}
     assert sum(faults.values()) >= 5

@@ -45,7 +45,7 @@ def test_fusion_over_teachers():
     )
     pred = fd.FusionOfN(dspy.Predict("question -> answer"), source=teachers, fuser=fd.Fuser(lm=fusor_lm))(question="q")
     assert pred.answer == "fused"
-    assert [c.source for c in pred.candidates] == ["openai/a", "openai/b"]
+    assert [c.source for c in pred.nofn.candidates] == ["openai/a", "openai/b"]
     assert "<candidate 2>" in fusor_lm.calls[0].prompt
 
 
