@@ -60,15 +60,21 @@ class CallRecord:
     error: str | None = None
 
 
+Delay = float | Callable[[int, str], float]
+
+
 @dataclass
 class _Script:
     responder: Responder
-    delay_s: float = 0.0
+    delay_s: Delay = 0.0
     fail_when: Callable[[int, str], bool] | None = None
     error_factory: Callable[[], Exception] = lambda: ConnectionError("connection refused (scripted failure)")
     calls: list[CallRecord] = field(default_factory=list)
     _served: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def delay_for(self, number: int, request: Request) -> float:
+        return self.delay_s(number, prompt_text(request)) if callable(self.delay_s) else self.delay_s
 
     def next_number(self) -> int:
         with self._lock:
@@ -115,8 +121,8 @@ class _SyncEngine:
 
     def complete(self, request: Request) -> Response:
         number, start = self.script.next_number(), time.perf_counter()
-        if self.script.delay_s:
-            time.sleep(self.script.delay_s)
+        if delay := self.script.delay_for(number, request):
+            time.sleep(delay)
         return self.script.serve(request, number, start)
 
 
@@ -126,21 +132,22 @@ class _AsyncEngine:
 
     async def complete(self, request: Request) -> Response:
         number, start = self.script.next_number(), time.perf_counter()
-        if self.script.delay_s:
-            await asyncio.sleep(self.script.delay_s)
+        if delay := self.script.delay_for(number, request):
+            await asyncio.sleep(delay)
         return self.script.serve(request, number, start)
 
 
 class ScriptedLM(dspy.LM):
     """A `dspy.LM` that answers from `responder`: one fixed answer, a list served in turn, or a function of
-    the prompt (see `by_substring`). An answer is raw text or a dict of output fields.
+    the prompt (see `by_substring`). An answer is raw text or a dict of output fields. `delay_s` is seconds per
+    call, or a function `(call_number, prompt) -> seconds` (a fast call among slow ones).
     """
 
     def __init__(
         self,
         responder: Responder,
         *,
-        delay_s: float = 0.0,
+        delay_s: Delay = 0.0,
         fail_when: Callable[[int, str], bool] | None = None,
         error_factory: Callable[[], Exception] | None = None,
         model: str = "openai/scripted",
@@ -175,7 +182,7 @@ class ScriptedLM(dspy.LM):
 class SlowLM(ScriptedLM):
     """A ScriptedLM that takes `delay_s` per call — for concurrency tests."""
 
-    def __init__(self, responder: Responder, delay_s: float = 0.5, **kwargs: Any) -> None:
+    def __init__(self, responder: Responder, delay_s: Delay = 0.5, **kwargs: Any) -> None:
         super().__init__(responder, delay_s=delay_s, **kwargs)
 
 

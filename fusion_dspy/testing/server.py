@@ -63,6 +63,7 @@ class ServerStats:
     peak_by_model: dict[str, int] = field(default_factory=dict)
     rate_limited_at: list[float] = field(default_factory=list)
     request_times: list[float] = field(default_factory=list)
+    connections: int = 0
 
 
 def dspy_fields_responder(messages: list[dict[str, Any]]) -> str:
@@ -91,7 +92,10 @@ class _QuietServer(ThreadingHTTPServer):
 class FakeModelServer:
     """`with FakeModelServer(latency_s=0.1) as server: dspy.LM("openai/fake", api_base=server.base_url)`.
 
-    Requests for a model in `failing_models` always get a 500 (a teacher that is down).
+    Requests for a model in `failing_models` always get a 500 (a teacher that is down); a model in
+    `rejected_models` always gets its status code (401 bad key, 404 unknown model, 400 bad request): a failure
+    that will not go away. `connection_setup_s` makes every new connection pay that much before its first
+    answer, like a TLS handshake to a remote HTTPS API; `stats.connections` counts the connections opened.
     """
 
     def __init__(
@@ -101,11 +105,15 @@ class FakeModelServer:
         responder: Responder = dspy_fields_responder,
         max_concurrency: int | None = None,
         failing_models: tuple[str, ...] = (),
+        rejected_models: dict[str, int] | None = None,
+        connection_setup_s: float = 0.0,
     ) -> None:
         self.latency_s = latency_s
         self.faults = faults or FaultPlan()
         self.responder = responder
         self.failing_models = failing_models
+        self.rejected_models = dict(rejected_models or {})
+        self.connection_setup_s = connection_setup_s
         self.stats = ServerStats()
         self._rng = random.Random(self.faults.seed)
         self._lock = threading.Lock()
@@ -158,6 +166,13 @@ class FakeModelServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return None
 
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server.stats.connections += 1
+                if server.connection_setup_s:
+                    time.sleep(server.connection_setup_s)
+
             def do_GET(self) -> None:
                 self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
@@ -167,6 +182,8 @@ class FakeModelServer:
                 if server._slots is not None:
                     server._slots.acquire()
                 model = str(body.get("model", ""))
+                if model in server.rejected_models:
+                    return self._reject(server.rejected_models[model])
                 fault = server._begin(model)
                 try:
                     self._serve(fault, body)
@@ -200,6 +217,15 @@ class FakeModelServer:
                     "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
                               "total_tokens": prompt_tokens + len(content) // 4},
                 })  # fmt: skip
+
+            def _reject(self, status: int) -> None:
+                kind = {401: "invalid_api_key", 403: "permission_denied", 404: "model_not_found"}.get(
+                    status, "invalid_request_error"
+                )
+                message = {401: "Incorrect API key provided.", 404: "The model does not exist."}.get(
+                    status, "bad request"
+                )
+                self._json(status, {"error": {"message": message, "type": kind, "code": kind}})
 
             def _drop(self) -> None:
                 self.close_connection = True
