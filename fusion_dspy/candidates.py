@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
+from pydantic_core import to_jsonable_python
 
 from fusion_dspy.usage import TokenUsage
+
+
+def as_text(value: Any) -> str:
+    """An output value as text: strings as they are; typed values (pydantic models, lists, dicts, numbers) as JSON,
+    the form a model reads best and the one DSPy's adapters use, never a Python repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    try:
+        return json.dumps(to_jsonable_python(value), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 class Candidate(BaseModel):
@@ -21,6 +36,16 @@ class Candidate(BaseModel):
     latency_s: float = 0.0
     usage: TokenUsage = TokenUsage()
     error: str | None = Field(default=None, description="Why the call failed; None when it succeeded.")
+    _trace: list[Any] = PrivateAttr(default_factory=list)
+
+    @property
+    def trace(self) -> list[Any]:
+        """The DSPy trace entries `(predictor, inputs, prediction)` the call left, mapped to the wrapped module's
+        own predictors. Kept in memory only (never stored): whoever aggregates decides which reach optimisers."""
+        return self._trace
+
+    def set_trace(self, trace: list[Any]) -> None:
+        self._trace = list(trace)
 
     @property
     def ok(self) -> bool:
@@ -31,8 +56,7 @@ class Candidate(BaseModel):
         if not self.outputs:
             return ""
         key = field if field is not None else list(self.outputs)[-1]
-        value = self.outputs.get(key, "")
-        return value if isinstance(value, str) else str(value)
+        return as_text(self.outputs.get(key, ""))
 
 
 class CandidatePool(BaseModel):

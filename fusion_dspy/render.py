@@ -11,21 +11,27 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from typing import Any
 
 from pydantic import BaseModel
 
-from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.candidates import Candidate, CandidatePool, as_text
 
 BLOCK_OPEN = "<candidate {label}>"
 BLOCK_CLOSE = "</candidate {label}>"
+BLOCK_SEPARATOR = "\n\n"
 
 _DELIMITER_LIKE = re.compile(r"<\s*(/?)\s*(candidate)", re.IGNORECASE)
 _FIELD_MARKER = re.compile(r"\[\[\s*##|##\s*\]\]")
 
 
 class RenderOptions(BaseModel):
-    """Knobs for rendering a pool; the defaults guard against position and identity bias."""
+    """Knobs for rendering a pool; the defaults guard against position and identity bias.
+
+    `max_chars_total` bounds the whole rendered pool (every block, tag, field name and truncation note included);
+    `max_chars_per_candidate` bounds the text one candidate keeps, all its fields together. When text must go,
+    the longest fields are cut first, to a common length, each cut one saying how much it lost, so short
+    answers survive whole.
+    """
 
     shuffle: bool = True
     seed: int = 0
@@ -33,13 +39,6 @@ class RenderOptions(BaseModel):
     fields: list[str] | None = None
     max_chars_per_candidate: int | None = None
     max_chars_total: int | None = 24_000
-
-    def per_candidate_limit(self, count: int) -> int | None:
-        """Each field of a candidate keeps at most this many characters: the per-candidate cap, or an equal
-        share of the total budget (so N long candidates still fit the fusor's context)."""
-        share = self.max_chars_total // max(count, 1) if self.max_chars_total else None
-        limits = [x for x in (self.max_chars_per_candidate, share) if x is not None]
-        return min(limits) if limits else None
 
 
 def label_for(position: int) -> str:
@@ -66,38 +65,97 @@ def order(pool: CandidatePool, options: RenderOptions, salt: str = "") -> list[C
     return shown
 
 
-def _format_value(value: Any) -> str:
-    return value if isinstance(value, str) else str(value)
+def _truncation_note(cut: int) -> str:
+    return f" …[truncated {cut} characters]"
 
 
-def candidate_body(candidate: Candidate, options: RenderOptions, limit: int | None = None) -> str:
+def _cost(length: int, cap: int, notes: bool = True) -> int:
+    """Characters a field of `length` takes when cut to `cap` (with its truncation note, if `notes`)."""
+    if length <= cap:
+        return length
+    return cap + len(_truncation_note(length - cap)) if notes else cap
+
+
+def fit(lengths: list[int], budget: int, notes: bool = True) -> int | None:
+    """The largest common cap that fits fields of `lengths` into `budget` characters (None: no cut needed);
+    `notes`: the truncation notes count against the budget too."""
+    if sum(lengths) <= budget:
+        return None
+    low, high = 0, max(lengths)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(_cost(n, middle, notes) for n in lengths) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _cut(text: str, cap: int | None) -> str:
+    return text if cap is None or len(text) <= cap else f"{text[:cap]}{_truncation_note(len(text) - cap)}"
+
+
+def field_texts(candidate: Candidate, options: RenderOptions) -> dict[str, str]:
+    """The candidate's shown output fields as neutralised text (typed values as JSON)."""
+    fields = [f for f in (options.fields or list(candidate.outputs)) if f in candidate.outputs]
+    return {name: neutralise(as_text(candidate.outputs[name]).strip()) for name in fields}
+
+
+def candidate_body(candidate: Candidate, options: RenderOptions, caps: dict[str, int | None] | None = None) -> str:
     """The candidate's output fields as neutralised text (field names shown when there are several).
 
-    A field longer than `limit` characters (default: the per-candidate cap) keeps its head and says how
-    much was cut, so the fusor knows the text is incomplete.
+    A field longer than its cap keeps its head and says how much was cut, so the fusor knows the text is
+    incomplete. Without `caps`, the fields share `max_chars_per_candidate`.
     """
-    limit = limit if limit is not None else options.max_chars_per_candidate
-    fields = [f for f in (options.fields or list(candidate.outputs)) if f in candidate.outputs]
+    texts = field_texts(candidate, options)
+    if caps is None:
+        limit = options.max_chars_per_candidate
+        cap = fit([len(t) for t in texts.values()], limit, notes=False) if limit is not None else None
+        caps = dict.fromkeys(texts, cap)
     parts = [f"source: {neutralise(candidate.source)}"] if options.show_sources else []
-    for name in fields:
-        body = neutralise(_format_value(candidate.outputs[name]).strip())
-        if limit is not None and len(body) > limit:
-            body = f"{body[:limit]} …[truncated {len(body) - limit} characters]"
-        parts.append(body if len(fields) == 1 else f"{name}:\n{body}")
+    for name, text in texts.items():
+        body = _cut(text, caps.get(name))
+        parts.append(body if len(texts) == 1 else f"{name}:\n{body}")
     return "\n".join(parts)
 
 
-def render_candidate(candidate: Candidate, label: str, options: RenderOptions, limit: int | None = None) -> str:
+def render_candidate(
+    candidate: Candidate, label: str, options: RenderOptions, caps: dict[str, int | None] | None = None
+) -> str:
     opening, closing = BLOCK_OPEN.format(label=label), BLOCK_CLOSE.format(label=label)
-    return f"{opening}\n{candidate_body(candidate, options, limit)}\n{closing}"
+    return f"{opening}\n{candidate_body(candidate, options, caps)}\n{closing}"
 
 
 def render_pool(
     pool: CandidatePool, options: RenderOptions | None = None, salt: str = ""
 ) -> tuple[str, list[Candidate]]:
-    """Render the successful candidates as delimited blocks; also return them in shown order."""
+    """Render the successful candidates as delimited blocks, within the budgets; also return them in shown order."""
     options = options or RenderOptions()
     shown = order(pool, options, salt)
-    limit = options.per_candidate_limit(len(shown))
-    blocks = [render_candidate(c, label_for(i), options, limit) for i, c in enumerate(shown)]
-    return "\n\n".join(blocks), shown
+    texts = [field_texts(c, options) for c in shown]
+    caps: list[dict[str, int | None]] = []
+    for fields in texts:
+        per_candidate = options.max_chars_per_candidate
+        cap = fit([len(t) for t in fields.values()], per_candidate, notes=False) if per_candidate is not None else None
+        caps.append(dict.fromkeys(fields, cap))
+    if options.max_chars_total is not None:
+        empty: list[dict[str, int | None]] = [dict.fromkeys(fields, 0) for fields in texts]
+        frame = len(_join(shown, options, empty, blank=True))
+        lengths = [
+            _cost(len(text), cap) if cap is not None else len(text)
+            for fields, limits in zip(texts, caps, strict=True)
+            for text, cap in zip(fields.values(), limits.values(), strict=True)
+        ]
+        common = fit(lengths, max(0, options.max_chars_total - frame))
+        if common is not None:
+            caps = [{k: common if v is None else min(v, common) for k, v in limits.items()} for limits in caps]
+    return _join(shown, options, caps), shown
+
+
+def _join(
+    shown: list[Candidate], options: RenderOptions, caps: list[dict[str, int | None]], blank: bool = False
+) -> str:
+    if blank:  # the frame alone: tags, field names and separators, every field empty
+        shown = [c.model_copy(update={"outputs": {k: "" for k in c.outputs}}) for c in shown]
+    blocks = [render_candidate(c, label_for(i), options, caps[i]) for i, c in enumerate(shown)]
+    return BLOCK_SEPARATOR.join(blocks)

@@ -1,5 +1,7 @@
 import re
 
+from pydantic import BaseModel
+
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.render import RenderOptions, neutralise, render_pool
 from tests.conftest import pool_of
@@ -70,17 +72,36 @@ def test_long_candidates_are_truncated_by_policy():
     assert "x" * 11 not in text
 
 
-def test_a_huge_candidate_gets_an_equal_share_of_the_total_budget():
+def test_the_total_budget_bounds_the_whole_rendered_pool_and_cuts_the_longest_text_first():
     huge = "word " * 50_000
     text, _ = render_pool(pool_of(huge, "short answer", "another"), RenderOptions(max_chars_total=3_000))
-    assert len(text) < 3_000 + 300
-    assert "short answer" in text and "another" in text
-    assert "…[truncated 248999 characters]" in text
+    assert len(text) <= 3_000
+    assert "<candidate 3>" in text and "short answer" in text and "another" in text
+    assert re.search(r"…\[truncated 24\d{4} characters\]", text)
     unlimited, _ = render_pool(pool_of(huge), RenderOptions(max_chars_total=None))
     assert "truncated" not in unlimited
 
 
-def test_non_text_outputs_are_rendered_as_text():
-    pool = CandidatePool(candidates=[Candidate(index=0, outputs={"items": ["a", "b"], "count": 2, "note": None})])
-    text, _ = render_pool(pool)
-    assert "items:\n['a', 'b']" in text and "count:\n2" in text and "note:\nNone" in text
+def test_the_budget_covers_every_field_of_a_chain_of_thought_pool_together():
+    """Issue 10.13: a CoT pool used to render 48,543 characters against a 24,000 budget (each field got a share)."""
+    pool = CandidatePool(
+        candidates=[
+            Candidate(index=i, outputs={"reasoning": "because " * 1_500, "answer": f"answer {i}"}) for i in range(5)
+        ]
+    )
+    text, _ = render_pool(pool, RenderOptions(max_chars_total=24_000))
+    assert len(text) <= 24_000
+    assert all(f"answer:\nanswer {i}" in text for i in range(5))
+    assert text.count("…[truncated") == 5
+
+
+def test_non_text_outputs_reach_the_prompt_as_json_not_python_repr():
+    class Point(BaseModel):
+        x: int
+        tags: list[str]
+
+    outputs = {"items": ["a", "b"], "count": 2, "note": None, "point": Point(x=1, tags=["é"]), "map": {"k": [1]}}
+    text, _ = render_pool(CandidatePool(candidates=[Candidate(index=0, outputs=outputs)]))
+    assert 'items:\n["a", "b"]' in text and "count:\n2" in text and "note:\nnull" in text
+    assert 'point:\n{"x":1,"tags":["é"]}' in text and 'map:\n{"k": [1]}' in text
+    assert "Point(" not in text and "'a'" not in text

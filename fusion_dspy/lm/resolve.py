@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from typing import Any
 
 import dspy
@@ -52,8 +54,16 @@ def remote_lm(model: str, api_base: str | None = None, **kwargs: Any) -> dspy.LM
     return dspy.LM(model, **options)
 
 
+_RESOLVED: dict[str, dspy.BaseLM] = {}
+_RESOLVED_LOCK = threading.Lock()
+
+
 def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = None, **kwargs: Any) -> dspy.BaseLM:
-    """An LM object as is; a name resolved; nothing → $FUSION_DSPY_MODEL, then dspy's configured LM, then `local`."""
+    """An LM object as is; a name resolved; nothing → $FUSION_DSPY_MODEL, then dspy's configured LM, then `local`.
+
+    A name is resolved once per process and settings: the same string always gives the same LM object, so
+    components that name a model share its connection pool (and pay no set-up per call).
+    """
     if isinstance(spec, dspy.BaseLM):
         return spec
     if spec is not None and not isinstance(spec, str):
@@ -67,9 +77,17 @@ def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = 
         raise ConfigurationError(
             f"an API base ({api_base}) needs a model name too, e.g. --model openai/<served-model>."
         )
+    key = json.dumps([spec, api_base, kwargs], sort_keys=True, default=repr)
+    with _RESOLVED_LOCK:
+        known = _RESOLVED.get(key)
+    if known is not None:
+        return known
     if spec is None or spec in EMBEDDED_MODELS:
-        return local_lm(spec or "local", **kwargs)
-    return remote_lm(spec, api_base, **kwargs)
+        lm = local_lm(spec or "local", **kwargs)
+    else:
+        lm = remote_lm(spec, api_base, **kwargs)
+    with _RESOLVED_LOCK:
+        return _RESOLVED.setdefault(key, lm)
 
 
 def lm_options(api_base: str | None = None, max_tokens: int | None = None, **extra: Any) -> dict[str, Any]:

@@ -47,3 +47,10 @@ def test_api_base_without_model_is_refused(monkeypatch):
 def test_non_string_models_are_refused():
     with pytest.raises(ConfigurationError, match="string or a dspy LM"):
         resolve_lm(42)  # type: ignore[arg-type]
+
+
+def test_a_model_string_is_resolved_once_so_its_connections_are_shared():
+    """Issue 10.13: a string LM was resolved (a new LM, new connection pools) on every call."""
+    assert resolve_lm("openai/gpt-4o-mini") is resolve_lm("openai/gpt-4o-mini")
+    assert lm_context("openai/gpt-4o-mini")["lm"] is lm_context("openai/gpt-4o-mini")["lm"]
+    assert resolve_lm("openai/gpt-4o-mini", temperature=0.1) is not resolve_lm("openai/gpt-4o-mini")
