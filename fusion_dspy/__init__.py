@@ -13,8 +13,10 @@ from fusion_dspy.errors import (
     AllCandidatesFailedError,
     ConfigurationError,
     FusionError,
+    FusorError,
     LocalModelError,
     SignatureError,
+    TooManyFailuresError,
 )
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm import EMBEDDED_MODELS, local_lm, resolve_lm
@@ -54,6 +56,7 @@ __all__ = [
     "Fuser",
     "FusionError",
     "FusionOfN",
+    "FusorError",
     "FusorRegistry",
     "JudgeScorer",
     "LanguageRouter",
@@ -73,6 +76,7 @@ __all__ = [
     "SignatureError",
     "TeacherPool",
     "TokenUsage",
+    "TooManyFailuresError",
     "local_lm",
     "provenance_of",
     "render_pool",

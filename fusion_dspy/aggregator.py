@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from abc import abstractmethod
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import dspy
 from pydantic import BaseModel, Field, model_validator
@@ -48,9 +49,22 @@ class Aggregator(dspy.Module, metaclass=ABCModuleMeta):
     task: SignatureType | None = None
 
     def bind(self, task: SignatureType) -> Aggregator:
-        """Build the task-specific predictors for `task`; returns self."""
+        """Build the task-specific predictors for `task`. Returns self, or, when this instance is already bound to
+        a different signature (one aggregator given to two programs), a fresh copy bound to `task`: an
+        aggregator never answers another program's fields."""
+        if self.bound_elsewhere(task):
+            return self.unbound_copy().bind(task)
         self.task = task
         return self
+
+    def bound_elsewhere(self, task: SignatureType) -> bool:
+        return self.task is not None and not self.task.equals(task)
+
+    def unbound_copy(self) -> Self:
+        """A shallow copy with no binding (subclasses drop the predictors they built for the old signature)."""
+        clone = copy.copy(self)
+        clone.task = None
+        return clone
 
     @abstractmethod
     async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:

@@ -24,6 +24,23 @@ class LocalModelError(FusionError):
     """The embedded model is missing, corrupt or could not be started."""
 
 
+class FusorError(FusionError):
+    """The fusor fails for a reason that will not go away (bad API key, unknown model, rejected request)."""
+
+
+class TooManyFailuresError(FusionError):
+    """More candidate calls failed than `fail_count` allows."""
+
+    def __init__(self, failed: list[Candidate], total: int, fail_count: int) -> None:
+        self.failed = failed
+        reasons = sorted({c.error or "unknown error" for c in failed})
+        super().__init__(
+            f"{len(failed)} of {total} candidate calls failed, more than fail_count={fail_count} allows: "
+            + "; ".join(reasons[:3])
+            + ". Raise fail_count (or leave it unset: failed candidates are then kept as data)."
+        )
+
+
 class AllCandidatesFailedError(FusionError):
     """Every candidate call failed, so there is nothing to fuse or select."""
 

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
-from typing import Any
+import threading
+from typing import Any, Literal, Self
 
 import dspy
 
 from fusion_dspy.aggregator import Aggregation, Aggregator
 from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.errors import ConfigurationError, FusorError
+from fusion_dspy.lm.failures import hint_for, permanent_cause
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.prompts import load_prompt
 from fusion_dspy.render import RenderOptions, label_for, render_pool
 from fusion_dspy.select.base import Scorer
+from fusion_dspy.select.reward import RewardCallable
 from fusion_dspy.signatures import SignatureType, fusion_signature
 
+logger = logging.getLogger(__name__)
+
+ECHO_SIMILARITY = 0.5  # chrF at or above which an output counts as "what a candidate said", not an echo
 DEFAULT_CANDIDATES_FIELD = "candidates"
 CANDIDATES_FIELDS = (DEFAULT_CANDIDATES_FIELD, "fusion_candidates", "fusion_candidates_")
 _WHOLE_REFERENCE = re.compile(r"^\W*(?:candidate|answer|response)\s*#?\s*(\d+)\W*$", re.IGNORECASE)
@@ -28,8 +36,10 @@ class Fuser(Aggregator):
 
     Its predictor (`predict`, or `predict.predict` with chain of thought) sees the task's inputs plus the
     rendered candidates, so DSPy optimisers can tune its instructions and demos like any other predictor.
-    When the fusor's output cannot be parsed (or its call fails), `fallback` selects a candidate instead
-    and the result says so.
+    When the fusor's output cannot be parsed (or its call fails for a passing reason: timeout, rate limit,
+    server error), `fallback` selects a candidate instead and the result says so. A failure that will not go
+    away (bad API key, unknown model, rejected request) raises `FusorError`, or, with
+    `on_permanent_error="select"`, selects too and logs one warning per cause.
     """
 
     def __init__(
@@ -41,10 +51,15 @@ class Fuser(Aggregator):
         render: RenderOptions | None = None,
         lm: dspy.BaseLM | str | None = None,
         candidates_field: str | None = None,
-        fallback: Scorer | None = None,
+        fallback: Scorer | RewardCallable | None = None,
+        on_permanent_error: Literal["raise", "select"] = "raise",
     ) -> None:
         super().__init__()
         from fusion_dspy.select.mbr import MBRScorer
+        from fusion_dspy.select.reward import as_scorer
+
+        if on_permanent_error not in ("raise", "select"):
+            raise ConfigurationError(f"on_permanent_error must be 'raise' or 'select'; got {on_permanent_error!r}.")
 
         self.chain_of_thought = chain_of_thought
         self.instructions = instructions
@@ -52,14 +67,18 @@ class Fuser(Aggregator):
         self.lm = lm
         self._candidates_field = candidates_field
         self.candidates_field = candidates_field or DEFAULT_CANDIDATES_FIELD
-        self.fallback = fallback or MBRScorer()
+        self.fallback = as_scorer(fallback) or MBRScorer()
+        self.on_permanent_error = on_permanent_error
         self.predict: dspy.Module | None = None
         if signature is not None:
             self.bind(dspy.ensure_signature(signature))
 
     def bind(self, task: SignatureType) -> Fuser:
-        """Build the fusion predictor for `task`; a fusor already bound to an equal signature keeps its state."""
-        if self.task is not None and self.predict is not None and self.task.equals(task):
+        """Build the fusion predictor for `task`. A fusor already bound to an equal signature keeps its state; one
+        bound to a different signature (shared by two programs) binds a fresh copy instead of re-binding in place."""
+        if self.bound_elsewhere(task):
+            return self.unbound_copy().bind(task)
+        if self.task is not None and self.predict is not None:
             return self
         prompt = load_prompt("fuser")
         if self._candidates_field is None:  # not chosen by the user: step aside when the task uses the name
@@ -77,6 +96,13 @@ class Fuser(Aggregator):
         self.predict = dspy.ChainOfThought(derived) if self.chain_of_thought else dspy.Predict(derived)
         return self
 
+    def unbound_copy(self) -> Self:
+        clone = super().unbound_copy()
+        clone.predict = None
+        if self._candidates_field is None:
+            clone.candidates_field = DEFAULT_CANDIDATES_FIELD
+        return clone
+
     async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:
         task = self._bound_task()
         assert self.predict is not None
@@ -84,15 +110,26 @@ class Fuser(Aggregator):
         try:
             with dspy.context(**lm_context(self.lm)):
                 prediction = await self.predict.acall(**inputs, **{self.candidates_field: rendered})
-        except Exception as exc:  # noqa: BLE001 - the pool is still good: select from it instead
-            return await self._fall_back(inputs, pool, f"fusor failed ({type(exc).__name__}: {str(exc)[:200]})")
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            cause = permanent_cause(exc)
+            if cause is None:
+                return await self._fall_back(inputs, pool, f"fusor failed ({detail})")
+            if self.on_permanent_error == "raise":
+                raise FusorError(
+                    f"the fusor cannot run: {cause} ({detail}). {hint_for(cause)} "
+                    "To select from the pool instead, pass Fuser(on_permanent_error='select')."
+                ) from exc
+            _warn_once(cause, detail)
+            return await self._fall_back(inputs, pool, f"fusor cannot run: {cause} ({detail})")
         outputs = {name: prediction[name] for name in task.output_fields}
+        own = {name: value for name, value in prediction.items() if name not in outputs}  # e.g. its reasoning
         echoed = echoed_input(outputs, inputs, shown)
         if echoed is not None:
             return await self._fall_back(inputs, pool, f"fusor echoed the input field {echoed!r} instead of answering")
-        outputs, resolved = resolve_candidate_references(outputs, shown)
+        outputs, resolved = resolve_candidate_references(outputs, shown, inputs)
         return Aggregation(
-            outputs=outputs,
+            outputs={**own, **outputs},
             method="fused",
             fallback="the fusor referred to candidates instead of answering; references were resolved"
             if resolved
@@ -106,13 +143,35 @@ class Fuser(Aggregator):
         return selection.model_copy(update={"fallback": f"{reason}; selected by {type(self.fallback).__name__}"})
 
 
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(cause: str, detail: str) -> None:
+    with _warned_lock:
+        if cause in _warned:
+            return
+        _warned.add(cause)
+    logger.warning(
+        "the fusor cannot run: %s (%s); every call selects from the pool instead until this is fixed. %s",
+        cause,
+        detail,
+        hint_for(cause),
+    )
+
+
 def echoed_input(outputs: dict[str, Any], inputs: dict[str, Any], shown: list[Candidate]) -> str | None:
     """The input field a small fusor copied into an output (e.g. answering a translation with "German", the value
-    of `target_language`), when no candidate said the same; None when the outputs are its own."""
+    of `target_language`, or with the untranslated source), when the output resembles no candidate; None when the
+    outputs are its own. An output equal to an input that the candidates also (nearly) gave is an answer: a
+    correction task whose input was already correct."""
+    from fusion_dspy.select.mbr import chrf
+
     for value in outputs.values():
         if not isinstance(value, str) or not value.strip():
             continue
-        if any(_same(value, c.text(field)) for c in shown for field in c.outputs):
+        texts = [c.text(field) for c in shown for field in c.outputs]
+        if any(_same(value, t) or chrf(value, t) >= ECHO_SIMILARITY for t in texts):
             continue
         for name, given in inputs.items():
             if isinstance(given, str) and _same(value, given):
@@ -120,13 +179,24 @@ def echoed_input(outputs: dict[str, Any], inputs: dict[str, Any], shown: list[Ca
     return None
 
 
-def resolve_candidate_references(outputs: dict[str, Any], shown: list[Candidate]) -> tuple[dict[str, Any], bool]:
-    """Undo a small fusor's habit of answering "Candidate 2" or "2. Au" instead of the answer itself."""
+def resolve_candidate_references(
+    outputs: dict[str, Any], shown: list[Candidate], inputs: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Undo a small fusor's habit of answering "Candidate 2" or "2. Au" instead of the answer itself.
+
+    A value that is itself an answer is never rewritten: one that a candidate gave for the same field, or
+    that the inputs mention ("Response 2" for "Which is better, Response 1 or Response 2?").
+    """
     resolved = False
     fixed: dict[str, Any] = {}
+    given = " ".join(v.lower() for v in (inputs or {}).values() if isinstance(v, str))
     for name, value in outputs.items():
         fixed[name] = value
         if not isinstance(value, str):
+            continue
+        if any(name in c.outputs and _same(value, c.text(name)) for c in shown):
+            continue
+        if value.strip() and " ".join(value.lower().split()).strip(" .") in " ".join(given.split()):
             continue
         cleaned = _BLOCK_TAG.sub("", value).strip()
         whole = _WHOLE_REFERENCE.match(cleaned)

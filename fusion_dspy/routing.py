@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from fusion_dspy.aggregator import Aggregation, Aggregator
 from fusion_dspy.candidates import CandidatePool
@@ -29,10 +29,17 @@ class LanguageRouter(Aggregator):
         self._language_of = language_of
 
     def bind(self, task: SignatureType) -> LanguageRouter:
+        if self.bound_elsewhere(task):
+            return self.unbound_copy().bind(task)
         self.task = task
-        for fuser in [*self.fusers.values(), self.default]:
-            fuser.bind(task)
+        self.fusers = {language: fuser.bind(task) for language, fuser in self.fusers.items()}
+        self.default = self.default.bind(task)
         return self
+
+    def unbound_copy(self) -> Self:
+        clone = super().unbound_copy()
+        clone.fusers = dict(self.fusers)
+        return clone
 
     def route(self, inputs: dict[str, Any]) -> tuple[str | None, Fuser]:
         language = self._language_of(inputs)

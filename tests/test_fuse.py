@@ -4,7 +4,7 @@ import pytest
 import fusion_dspy as fd
 from fusion_dspy.candidates import Candidate
 from fusion_dspy.fuse import resolve_candidate_references
-from fusion_dspy.testing import ScriptedLM
+from fusion_dspy.testing import FailingLM, FakeModelServer, ScriptedLM
 from tests.conftest import pool_of
 
 QA = dspy.ensure_signature("question -> answer")
@@ -76,3 +76,80 @@ def test_an_output_that_a_candidate_also_gave_is_not_an_echo():
     fuser = fd.Fuser("question -> answer", lm=ScriptedLM({"answer": "Paris"}))
     result = fuser.aggregate({"question": "Paris"}, pool_of("Paris", "Lyon"))
     assert result.method == "fused" and result.outputs == {"answer": "Paris"}
+
+
+# Issue 10.8: post-processing never rewrites a correct answer
+
+
+def test_an_answer_that_a_candidate_gave_is_never_resolved_as_a_reference():
+    shown = [Candidate(index=0, outputs={"answer": "Response 1"}), Candidate(index=1, outputs={"answer": "Response 2"})]
+    shuffled = list(reversed(shown))  # "Response 2" would otherwise resolve to the second block: "Response 1"
+    assert resolve_candidate_references({"answer": "Response 2"}, shuffled) == ({"answer": "Response 2"}, False)
+
+
+def test_an_answer_the_inputs_mention_is_never_resolved_as_a_reference():
+    inputs = {"question": "Which is more polite, Response 1 or Response 2?"}
+    outputs, resolved = resolve_candidate_references({"answer": "Response 2"}, SHOWN, inputs)
+    assert outputs == {"answer": "Response 2"} and not resolved
+
+
+def test_a_fused_output_equal_to_an_already_correct_input_is_kept():
+    signature = dspy.ensure_signature("text -> corrected")
+    fuser = fd.Fuser(signature, lm=ScriptedLM({"corrected": "The cat sleeps on the mat."}))
+    pool = pool_of("The cat sleep on the mat.", "The cats sleeps on the mat.", field="corrected")
+    result = fuser.aggregate({"text": "The cat sleeps on the mat."}, pool)
+    assert result.method == "fused" and result.fallback is None
+    assert result.outputs == {"corrected": "The cat sleeps on the mat."}
+
+
+def test_an_untranslated_source_copied_by_the_fusor_is_still_an_echo():
+    signature = dspy.ensure_signature("source_text, target_language -> translation")
+    fuser = fd.Fuser(signature, lm=ScriptedLM({"translation": "The dog sleeps."}))
+    pool = pool_of("Der Hund schläft.", "Der Hund schlaeft.", field="translation")
+    result = fuser.aggregate({"source_text": "The dog sleeps.", "target_language": "German"}, pool)
+    assert result.method == "selected" and "echoed the input field 'source_text'" in result.fallback
+
+
+# Issue 10.9: a fusor that can never run is not a silent selector
+
+
+def auth_failure():
+    from dspy.utils.exceptions import LMAuthError
+
+    return LMAuthError(message="Incorrect API key provided.", model="openai/fusor", status=401)
+
+
+def test_a_fusor_failing_for_a_permanent_reason_raises_a_clear_error():
+    fuser = fd.Fuser(QA, lm=FailingLM(error_factory=auth_failure, model="openai/fusor"))
+    with pytest.raises(fd.FusorError, match=r"authentication failed.*API key.*on_permanent_error='select'"):
+        fuser.aggregate({"question": "q"}, pool_of("Au", "Ag"))
+
+
+@pytest.mark.parametrize(
+    ("status", "cause"), [(401, "authentication failed"), (404, "unknown model"), (400, "invalid")]
+)
+def test_a_rejecting_fusor_server_raises_through_fusion_of_n(status, cause):
+    with FakeModelServer(rejected_models={"fusor": status}) as server:
+        sampler = dspy.LM("openai/fake", api_base=server.base_url, api_key="k", cache=False, num_retries=0)
+        fusor = dspy.LM("openai/fusor", api_base=server.base_url, api_key="k", cache=False, num_retries=0)
+        program = fd.FusionOfN(dspy.Predict("question -> answer"), n=2, fuser=fd.Fuser(lm=fusor))
+        with dspy.context(lm=sampler), pytest.raises(fd.FusorError, match=cause):
+            program(question="q")
+
+
+def test_selection_on_a_permanent_failure_warns_once_per_cause_and_is_flagged(caplog):
+    from fusion_dspy import fuse
+
+    fuse._warned.clear()
+    fuser = fd.Fuser(QA, lm=FailingLM(error_factory=auth_failure, model="openai/fusor"), on_permanent_error="select")
+    with caplog.at_level("WARNING", logger="fusion_dspy.fuse"):
+        results = [fuser.aggregate({"question": f"q{i}"}, pool_of("Au", "Au", "Ag")) for i in range(3)]
+    assert all(r.method == "selected" and r.fallback.startswith("fusor cannot run: authentication") for r in results)
+    assert len([r for r in caplog.records if "cannot run" in r.getMessage()]) == 1
+
+
+def test_a_passing_fusor_failure_still_falls_back_to_a_flagged_selection():
+    fuser = fd.Fuser(QA, lm=FailingLM(model="openai/fusor"))  # connection refused: may pass
+    result = fuser.aggregate({"question": "q"}, pool_of("Au", "Au", "Ag"))
+    assert result.method == "selected" and result.outputs == {"answer": "Au"}
+    assert result.fallback.startswith("fusor failed (") and "connection refused" in result.fallback

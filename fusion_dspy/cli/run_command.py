@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from fusion_dspy._async import run_sync
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
 from fusion_dspy.cli.batch import read_prompts
 from fusion_dspy.cli.display import show_record
@@ -109,7 +109,7 @@ def run(
 def _run_one(runner: Runner, prompt: str, json_output: bool) -> None:
     hint = " (about a minute on 2 CPU cores)" if runner.model_name.startswith("openai/local") else ""
     with err.status(f"Sampling {runner.config.n} candidates from {runner.model_name} and aggregating{hint}…"):
-        record = asyncio.run(runner.arun("1", prompt))
+        record = run_sync(runner.arun("1", prompt))
     if json_output:
         out.print_json(record.model_dump_json()) if out.is_terminal else print(record.model_dump_json())
     else:
@@ -125,11 +125,14 @@ def _run_batch(runner: Runner, source: str, field: str, output: Path | None, jso
     if writer and len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already in {output}")
     failures = 0
+    fallbacks: list[str] = []
     with progress_bar() as progress:
         task = progress.add_task("prompts", total=len(todo))
         for item in todo:
-            record = asyncio.run(runner.arun(item.id, item.prompt))
+            record = run_sync(runner.arun(item.id, item.prompt))
             failures += record.error is not None
+            if record.fused is not None and record.fused.fallback is not None:
+                fallbacks.append(record.fused.fallback)
             if writer:
                 writer.append(record)
             if json_output or writer is None:
@@ -137,6 +140,12 @@ def _run_batch(runner: Runner, source: str, field: str, output: Path | None, jso
             progress.update(task, advance=1, description=f"prompts ({failures} failed)" if failures else "prompts")
     if writer:
         writer.compact()
+    if fallbacks:
+        err.print(
+            f"[yellow]{len(fallbacks)} of {len(todo)} fused answers were not written by the fusor as is "
+            f"(first reason: {fallbacks[0]}); their rows say why in fused.fallback.[/]",
+            highlight=False,
+        )
     if failures:
         err.print(
             f"[yellow]{failures} of {len(todo)} prompts failed; their rows carry the error. Rerun to retry them.[/]"

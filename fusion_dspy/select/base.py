@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 import dspy
 
@@ -19,6 +19,9 @@ class Scorer(dspy.Module, metaclass=ABCModuleMeta):
 
     Scorers that call an LM are DSPy modules too, so their judge prompts can be optimised and saved.
     """
+
+    pointwise: ClassVar[bool] = False
+    """True when a candidate's score does not depend on the other candidates (so it can be scored on arrival)."""
 
     @abstractmethod
     async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
@@ -52,5 +55,5 @@ class Selector(Aggregator):
             best = pool.succeeded[0].index
             fallback = f"{self.scorer.name} could not score any candidate; kept the first successful one"
         chosen = next(c for c in pool if c.index == best)
-        outputs = {name: chosen.outputs.get(name) for name in task.output_fields}
+        outputs = {**{name: None for name in task.output_fields}, **chosen.outputs}  # all its keys (its reasoning)
         return Aggregation(outputs=outputs, method="selected", chosen=best, scores=scores, fallback=fallback)

@@ -30,6 +30,8 @@ JudgeResponse = _JudgeFields.with_instructions(_PROMPT["instructions"])
 class JudgeScorer(Scorer):
     """An LM rates each candidate from 1 to 10; out-of-range scores are clamped, unparseable ones score None."""
 
+    pointwise = True
+
     def __init__(self, lm: dspy.BaseLM | str | None = None, render: RenderOptions | None = None) -> None:
         super().__init__()
         self.lm = lm

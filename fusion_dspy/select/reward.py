@@ -10,6 +10,7 @@ from typing import Any
 import dspy
 
 from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.select.base import Scorer
 from fusion_dspy.signatures import SignatureType
 
@@ -20,6 +21,8 @@ RewardCallable = Callable[[dict[str, Any], dspy.Prediction], float | Awaitable[f
 
 class RewardFn(Scorer):
     """Score = `fn(inputs, prediction)`; sync or async. A call that raises scores None and is logged."""
+
+    pointwise = True
 
     def __init__(self, fn: RewardCallable, name: str | None = None) -> None:
         super().__init__()
@@ -45,3 +48,15 @@ class RewardFn(Scorer):
                 logger.warning("%s failed on candidate %d: %s: %s", self.name, candidate.index, type(exc).__name__, exc)
                 scores.append(None)
         return scores
+
+
+def as_scorer(scorer: Scorer | RewardCallable | None) -> Scorer | None:
+    """A Scorer as it is; a plain `(inputs, prediction) -> float` function (dspy.BestOfN's `reward_fn`) wrapped."""
+    if scorer is None or isinstance(scorer, Scorer):
+        return scorer
+    if callable(scorer):
+        return RewardFn(scorer)
+    raise ConfigurationError(
+        "a scorer must be a fusion_dspy Scorer or a function (inputs, prediction) -> float; "
+        f"got {type(scorer).__name__}."
+    )

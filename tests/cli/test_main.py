@@ -122,3 +122,18 @@ def test_help_teaches():
     assert result.exit_code == 0
     for text in ["Examples", "--mode", "--fusor-model", "--api-base", "resume"]:
         assert text in result.output
+
+
+def test_batch_counts_fused_answers_that_fell_back_to_selection(monkeypatch, tmp_path):
+    """Issue 10.9: a batch reports how many fused answers the fusor did not write as is."""
+
+    def respond(prompt):
+        return "not in the format" if is_fusor_prompt(prompt) else {"response": "a draft"}
+
+    lm = ScriptedLM(respond)
+    monkeypatch.setattr(run_module, "resolve_lm", lambda spec=None, **kw: lm)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("first\nsecond\n")
+    result = runner.invoke(app, ["run", "-i", str(prompts), "-o", str(tmp_path / "out.jsonl"), "-n", "2"])
+    assert result.exit_code == 0, result.output
+    assert "2 of 2 fused answers were not written by the fusor as is" in result.output
