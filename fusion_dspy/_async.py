@@ -1,25 +1,137 @@
-"""Run coroutines from sync code, and bounded concurrency."""
+"""Run coroutines from sync code on one long-lived event loop; threads for sync work; limits that hold per process.
+
+dspy keeps its async HTTP clients per event loop, so a new loop per sync call would open new connections (and
+pay new TLS handshakes) on every call. Sync callers therefore share one loop, run by a daemon thread, from any
+number of threads at once (`dspy.Evaluate`, `module.batch`).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import contextvars
+import os
+import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# Set in threads that run a private loop because the shared one is blocked waiting for them: any run_sync
+# below them must not queue work on the shared loop (it would wait for itself).
+_SHARED_LOOP_BLOCKED: contextvars.ContextVar[bool] = contextvars.ContextVar("fusion_dspy_loop_blocked", default=False)
+
+
+class _LoopThread:
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.pid = os.getpid()
+        self.thread = threading.Thread(target=self._run, name="fusion-dspy-loop", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    @property
+    def usable(self) -> bool:
+        return self.pid == os.getpid() and self.thread.is_alive() and not self.loop.is_closed()
+
+
+_runner: _LoopThread | None = None
+_runner_lock = threading.Lock()
+
+
+def shared_loop() -> asyncio.AbstractEventLoop:
+    """The process's long-lived loop for sync callers (started on first use; restarted after a fork)."""
+    global _runner
+    with _runner_lock:
+        if _runner is None or not _runner.usable:
+            _runner = _LoopThread()
+        return _runner.loop
+
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run `coro` to completion from sync code, also when an event loop is already running (notebooks)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
+    """Run `coro` to completion from sync code, on the shared loop, with the caller's context (dspy settings,
+    usage tracker, trace). Safe from any thread, also one with a running loop of its own (notebooks)."""
+    loop = shared_loop()
+    if _SHARED_LOOP_BLOCKED.get() or _running_loop() is loop:
+        return _run_on_private_loop(coro)
     context = contextvars.copy_context()
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+    started: list[asyncio.Task[T]] = []
+
+    def start() -> None:
+        task = loop.create_task(coro, context=context)
+        started.append(task)
+        task.add_done_callback(lambda t: _settle(done, t))
+
+    loop.call_soon_threadsafe(start)
+    try:
+        return done.result()
+    except BaseException:
+        if not done.done():  # interrupted (Ctrl-C): stop the work instead of leaving it running
+            loop.call_soon_threadsafe(lambda: [t.cancel() for t in started])
+        raise
+
+
+def _settle(done: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
+    if task.cancelled():
+        done.set_exception(concurrent.futures.CancelledError())
+    elif (exc := task.exception()) is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(task.result())
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _run_on_private_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Code running on the shared loop called back into sync code: run on a private loop in a new thread."""
+    context = contextvars.copy_context()
+    context.run(_SHARED_LOOP_BLOCKED.set, True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(context.run, asyncio.run, coro).result()
+
+
+async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` in a new daemon thread (with the caller's context), awaited without blocking the loop.
+
+    Unlike `asyncio.to_thread` there is no shared pool to queue behind (n sync calls all run at once), and a
+    call abandoned by a timeout is left to finish on its own: nothing waits for it at shutdown.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def deliver(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def work() -> None:
+        try:
+            result = context.run(fn, *args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            error = exc
+            _call_soon(loop, deliver, lambda: future.set_exception(error))
+        else:
+            _call_soon(loop, deliver, lambda: future.set_result(result))
+
+    threading.Thread(target=work, name="fusion-dspy-sync-call", daemon=True).start()
+    return await future
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
+    if not loop.is_closed():
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is waiting any more
+            loop.call_soon_threadsafe(fn, *args)
 
 
 async def gather_bounded(factories: Iterable[Callable[[], Awaitable[T]]], limit: int | None) -> list[T]:
@@ -33,3 +145,55 @@ async def gather_bounded(factories: Iterable[Callable[[], Awaitable[T]]], limit:
             return await factory()
 
     return list(await asyncio.gather(*(run(f) for f in factories)))
+
+
+class ProcessSemaphore:
+    """An awaitable semaphore that holds across event loops and threads (an `asyncio.Semaphore` is per loop)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._free = limit
+        self._lock = threading.Lock()
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((loop, waiter))
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            with self._lock:
+                if (loop, waiter) in self._waiters:
+                    self._waiters.remove((loop, waiter))
+            # else the slot was already handed to us: _grant sees the cancelled waiter and passes it on
+            raise
+
+    def release(self) -> None:
+        with self._lock:
+            while self._waiters:
+                loop, waiter = self._waiters.popleft()
+                if loop.is_closed():
+                    continue
+                try:
+                    loop.call_soon_threadsafe(self._grant, waiter)
+                except RuntimeError:
+                    continue
+                return
+            self._free += 1
+
+    def _grant(self, waiter: asyncio.Future[None]) -> None:
+        if waiter.done():  # cancelled while the slot was on its way
+            self.release()
+        else:
+            waiter.set_result(None)

@@ -11,23 +11,31 @@ from fusion_dspy._async import run_sync
 from fusion_dspy.adaptive import AdaptiveFusion
 from fusion_dspy.aggregator import Aggregator
 from fusion_dspy.candidates import CandidatePool
-from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError
+from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError, TooManyFailuresError
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.prediction import FusedPrediction, check_no_reserved_outputs
 from fusion_dspy.provenance import provenance_of
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.routing import LanguageRouter
 from fusion_dspy.select.base import Scorer, Selector
-from fusion_dspy.signatures import SignatureType, ensure_task_signature, input_values
+from fusion_dspy.select.reward import RewardCallable, as_scorer
+from fusion_dspy.select.threshold import ArrivalScorer, ThresholdStop
+from fusion_dspy.signatures import SignatureType, ensure_task_signature, input_values, module_output_fields
 from fusion_dspy.sources.base import CandidateSource
 from fusion_dspy.sources.repeat import RepeatSampler
+from fusion_dspy.traces import kept_trace
 from fusion_dspy.usage import RunUsage, TokenUsage
 
 DEFAULT_N = 5
 
 
 class NofN(dspy.Module):
-    """Sample a pool of candidates from `source`, then aggregate them into one prediction."""
+    """Sample a pool of candidates from `source`, then aggregate them into one prediction.
+
+    The prediction carries the wrapped module's own output keys (a ChainOfThought's `reasoning` too); the pool
+    and how it was aggregated are on `pred.nofn`. What it leaves in `dspy.settings.trace` for optimisers is
+    decided by `fusion_dspy.traces.kept_trace`: never a rejected candidate.
+    """
 
     def __init__(
         self,
@@ -37,6 +45,7 @@ class NofN(dspy.Module):
         n: int | None = None,
         source: CandidateSource | None = None,
         signature: str | SignatureType | None = None,
+        fail_count: int | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(module, dspy.Module):
@@ -48,21 +57,33 @@ class NofN(dspy.Module):
             raise ConfigurationError(
                 "pass either n= (N samples of one model) or source= (e.g. a TeacherPool), not both."
             )
+        if fail_count is not None and (
+            isinstance(fail_count, bool) or not isinstance(fail_count, int) or fail_count < 0
+        ):
+            raise ConfigurationError(f"fail_count must be an integer ≥ 0 or None (no limit); got {fail_count!r}.")
         self.signature = ensure_task_signature(signature, module)
         check_no_reserved_outputs(self.signature)
+        self.output_keys = module_output_fields(module, self.signature)
+        self.fail_count = fail_count
         self.source = (source or RepeatSampler(n if n is not None else DEFAULT_N)).bind(module)
         self.aggregator = aggregator.bind(self.signature)
 
     async def aforward(self, **kwargs: Any) -> FusedPrediction:
+        config = kwargs.pop("config", None)
         inputs = input_values(self.signature, kwargs)
-        return await self.afrom_pool(inputs, await self.source.agenerate(inputs))
+        with dspy.context(**_config_context(config)):
+            pool = await self.source.agenerate(inputs)
+            if self.fail_count is not None and pool.succeeded and len(pool.failed) > self.fail_count:
+                raise TooManyFailuresError(pool.failed, len(pool), self.fail_count)
+            return await self.afrom_pool(inputs, pool)
 
     async def afrom_pool(self, inputs: dict[str, Any], pool: CandidatePool) -> FusedPrediction:
         """Aggregate a pool sampled elsewhere — compare fusion and selection on identical candidates."""
         if not pool.succeeded:
             raise AllCandidatesFailedError(pool.failed)
         start = time.perf_counter()
-        with dspy.track_usage() as tracker:
+        trace: list[Any] = []
+        with dspy.track_usage() as tracker, dspy.context(trace=trace):
             aggregation = await self.aggregator.aaggregate(inputs, pool)
         if aggregation.provenance is None:
             field = list(self.signature.output_fields)[-1]
@@ -73,7 +94,9 @@ class NofN(dspy.Module):
             sampling_s=pool.wall_s,
             aggregation_s=time.perf_counter() - start,
         )
-        return FusedPrediction.build(aggregation, pool, usage)
+        if dspy.settings.trace is not None:
+            dspy.settings.trace.extend(kept_trace(aggregation, pool, trace, self.signature))
+        return FusedPrediction.build(aggregation, pool, usage, keys=self.output_keys)
 
     def forward(self, **kwargs: Any) -> FusedPrediction:
         return run_sync(self.aforward(**kwargs))
@@ -82,12 +105,30 @@ class NofN(dspy.Module):
         return run_sync(self.afrom_pool(inputs, pool))
 
 
+def _config_context(config: dict[str, Any] | None) -> dict[str, Any]:
+    """A caller's `config=` (as dspy.Predict takes it) applied to the LM in context: its `rollout_id` asks for a
+    fresh pool (and a fresh fusor call), other keys are LM settings."""
+    if not config:
+        return {}
+    from fusion_dspy.lm.resolve import resolve_lm
+
+    return {"lm": (dspy.settings.lm or resolve_lm(None)).copy(**config)}
+
+
+def resolve_n(n: int | None, N: int | None) -> int | None:
+    if n is not None and N is not None and n != N:
+        raise ConfigurationError(f"n={n} and N={N} disagree; pass one of them (N is dspy.BestOfN's spelling).")
+    return n if n is not None else N
+
+
 class FusionOfN(NofN):
     """Fusion-of-N: sample N candidates (concurrently) and let a fusor write one answer from all of them.
 
     `FusionOfN(dspy.ChainOfThought("question -> answer"), n=5)` answers like the wrapped module
-    (`pred.answer`), with the pool and how it was fused on `pred.nofn`. Pass `source=TeacherPool([...])` to ask several
-    models once each, and `fuser=Fuser(chain_of_thought=True, lm=...)` to configure the fusor.
+    (`pred.reasoning`, `pred.answer`), with the pool and how it was fused on `pred.nofn`. Pass
+    `source=TeacherPool([...])` to ask several models once each, and `fuser=Fuser(chain_of_thought=True, lm=...)`
+    to configure the fusor; the default fusor reasons step by step when the wrapped module does.
+    `N` is accepted as dspy.BestOfN spells it; `fail_count=k` raises when more than k candidate calls fail.
 
     When every candidate gives the same answer the fusor is not called (nothing to fuse; a small fusor can only
     damage it). `adaptive=True` also skips the fusor when the candidates largely agree and keeps the best
@@ -105,7 +146,13 @@ class FusionOfN(NofN):
         fuser: Fuser | LanguageRouter | None = None,
         signature: str | SignatureType | None = None,
         adaptive: bool | AdaptiveFusion = False,
+        N: int | None = None,
+        fail_count: int | None = None,
     ) -> None:
+        if fuser is None and not isinstance(adaptive, AdaptiveFusion) and isinstance(module, dspy.Module):
+            task = ensure_task_signature(signature, module)
+            reasons = "reasoning" in module_output_fields(module, task) and "reasoning" not in task.output_fields
+            fuser = Fuser(chain_of_thought=reasons)
         if isinstance(adaptive, AdaptiveFusion):
             if fuser is not None:
                 raise ConfigurationError(
@@ -116,7 +163,9 @@ class FusionOfN(NofN):
             aggregator = AdaptiveFusion(fuser or Fuser())
         else:
             aggregator = AdaptiveFusion.identical_only(fuser or Fuser())
-        super().__init__(module, aggregator, n=n, source=source, signature=signature)
+        super().__init__(
+            module, aggregator, n=resolve_n(n, N), source=source, signature=signature, fail_count=fail_count
+        )
 
     @property
     def adaptive(self) -> AdaptiveFusion:
@@ -173,23 +222,46 @@ class FusionOfN(NofN):
 class BestOfN(NofN):
     """Best-of-N: sample N candidates (concurrently) and keep the one `scorer` rates highest.
 
-    Unlike `dspy.BestOfN` it samples in parallel, never returns None, and reports every candidate's score.
+    A drop-in for `dspy.BestOfN(module, N, reward_fn, threshold, fail_count)`: the same arguments, in the same
+    positions, with the same meaning (a plain `reward_fn(args, pred) -> float` becomes a `RewardFn`; with
+    `threshold`, sampling stops and the calls still running are cancelled once a candidate reaches it). Unlike
+    it, the samples run in parallel, it never returns None, a failed call is kept as data (`pred.nofn.failed`),
+    and every candidate's score is reported (`pred.nofn.scores`).
     """
 
     def __init__(
         self,
         module: dspy.Module,
         n: int | None = None,
+        reward_fn: RewardCallable | Scorer | None = None,
+        threshold: float | None = None,
+        fail_count: int | None = None,
         *,
-        scorer: Scorer | None = None,
+        scorer: Scorer | RewardCallable | None = None,
         source: CandidateSource | None = None,
         signature: str | SignatureType | None = None,
+        N: int | None = None,
     ) -> None:
         from fusion_dspy.select.mbr import MBRScorer
 
-        super().__init__(module, Selector(scorer or MBRScorer()), n=n, source=source, signature=signature)
+        if scorer is not None and reward_fn is not None:
+            raise ConfigurationError("pass either scorer= or reward_fn= (dspy.BestOfN's name for it), not both.")
+        chosen = as_scorer(scorer if scorer is not None else reward_fn) or MBRScorer()
+        arrival = ArrivalScorer(chosen) if threshold is not None else None
+        super().__init__(
+            module,
+            Selector(arrival or chosen),
+            n=resolve_n(n, N),
+            source=source,
+            signature=signature,
+            fail_count=fail_count,
+        )
+        self.threshold = threshold
+        if arrival is not None and threshold is not None:
+            self.source.stop_when = ThresholdStop(arrival, threshold, self.signature)
 
     @property
     def scorer(self) -> Scorer:
         assert isinstance(self.aggregator, Selector)
-        return self.aggregator.scorer
+        scorer = self.aggregator.scorer
+        return scorer.scorer if isinstance(scorer, ArrivalScorer) else scorer

@@ -28,6 +28,17 @@ def task_signature_of(module: dspy.Module) -> SignatureType:
     return found
 
 
+def module_output_fields(module: dspy.Module, task: SignatureType) -> list[str]:
+    """The output keys the module's own predictions carry, in order: a single predictor's outputs when they include
+    the task's (a ChainOfThought's `reasoning` too), else the task's outputs."""
+    predictors = list(module.named_predictors())
+    if len(predictors) == 1:
+        fields = list(predictors[0][1].signature.output_fields)
+        if set(task.output_fields) <= set(fields):
+            return fields
+    return list(task.output_fields)
+
+
 def ensure_task_signature(signature: str | SignatureType | None, module: dspy.Module) -> SignatureType:
     if signature is None:
         return task_signature_of(module)

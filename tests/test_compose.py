@@ -20,7 +20,8 @@ def test_fused_prediction_has_task_fields_pool_and_usage():
     with dspy.context(lm=lm):
         pred = fd.FusionOfN(cot(), n=3)(question="Capital of France?")
     assert pred.answer == "Paris, the capital"
-    assert set(pred.keys()) == {"answer"}
+    assert list(pred.keys()) == ["reasoning", "answer"]  # the wrapped ChainOfThought's own keys
+    assert pred.reasoning == "fused"
     assert [c.text() for c in pred.nofn.candidates] == ["Paris", "Lyon", "Paris"]
     assert pred.nofn.failed == []
     assert pred.nofn.method == "fused" and pred.nofn.fallback is None

@@ -9,17 +9,19 @@ import dspy
 
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.sources._sampling import model_name, sample_candidate, timed_pool
+from fusion_dspy.sources._sampling import all_pinned, caller_rollout, first_rollout, sample_candidate, timed_pool
 from fusion_dspy.sources.base import CandidateSource
-
-ROLLOUTS_PER_SEED = 10_000
 
 
 class RepeatSampler(CandidateSource):
     """Sample the bound program `n` times at `temperature`.
 
     Sample i uses rollout id `seed * 10_000 + i`, so samples are distinct in the DSPy cache and the same
-    seed reproduces the same pool from a warm cache.
+    seed reproduces the same pool from a warm cache. A caller that asks for a fresh rollout (dspy.BestOfN,
+    dspy.Refine, BootstrapFewShot rounds) moves the ids into a block of their own: a new pool, still reproducible.
+
+    The LM: a predictor's own (`set_lm`, `predictor.lm`) wins, as everywhere in DSPy; then `lm`; then the
+    LM in context (`dspy.context` / `dspy.configure`, or `FUSION_DSPY_MODEL`); then the embedded model.
     """
 
     def __init__(
@@ -49,24 +51,22 @@ class RepeatSampler(CandidateSource):
         from fusion_dspy.lm.resolve import resolve_lm
 
         module = self._bound_module()
-        base = resolve_lm(self.lm)
-        first = self.seed * ROLLOUTS_PER_SEED
-
+        context = None if all_pinned(module) else resolve_lm(self.lm)
+        first = first_rollout(self.seed, caller_rollout(module, context))
         factories = [
             partial(
                 sample_candidate,
                 module,
                 inputs,
-                lm=base.copy(rollout_id=first + i, temperature=self.temperature),
+                lm=context.copy(rollout_id=first + i, temperature=self.temperature) if context is not None else None,
                 index=i,
                 rollout_id=first + i,
                 temperature=self.temperature,
-                source=model_name(base),
                 timeout_s=self.timeout_s,
             )
             for i in range(self.n)
         ]
-        return await timed_pool(factories, self.concurrency)
+        return await timed_pool(factories, self.concurrency, self._stop(inputs))
 
 
 def validate_n(n: int) -> None:

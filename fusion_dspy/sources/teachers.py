@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
+import threading
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 import dspy
 
+from fusion_dspy._async import ProcessSemaphore
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.sources._sampling import model_name, sample_candidate, timed_pool
+from fusion_dspy.sources._sampling import caller_rollout, first_rollout, model_name, sample_candidate, timed_pool
 from fusion_dspy.sources.base import CandidateSource
 
 
@@ -20,7 +20,10 @@ class TeacherPool(CandidateSource):
     """Ask every teacher once (or `samples_per_teacher` times) — the paper's synthetic-data setting.
 
     Teachers are litellm model strings, `local` / `local-small`, or LM objects; strings are resolved
-    on first use so building a pool never starts a model.
+    on first use so building a pool never starts a model. Each teacher answers even for predictors that
+    pin their own LM (the teacher is the point of the pool). `per_teacher_concurrency=k` allows at most k
+    calls in flight to each teacher (model + API base) in this process, whichever pool, copy, thread or
+    event loop makes them.
     """
 
     def __init__(
@@ -54,15 +57,19 @@ class TeacherPool(CandidateSource):
 
         module = self._bound_module()
         lms = [resolve_lm(t) for t in self.teachers]
+        caller = caller_rollout(module, None)
+        several = self.samples_per_teacher > 1
         factories = []
         for t, base in enumerate(lms):
             for k in range(self.samples_per_teacher):
-                overrides: dict[str, Any] = {"rollout_id": k} if self.samples_per_teacher > 1 else {}
+                overrides: dict[str, Any] = {}
+                if several or caller is not None:
+                    overrides["rollout_id"] = first_rollout(0, caller) + k
                 if self.temperature is not None:
                     overrides["temperature"] = self.temperature
                 factories.append(
                     self._limited(
-                        t,
+                        base,
                         partial(
                             sample_candidate,
                             module,
@@ -73,26 +80,31 @@ class TeacherPool(CandidateSource):
                             temperature=overrides.get("temperature", base.kwargs.get("temperature")),
                             source=model_name(base),
                             timeout_s=self.timeout_s,
+                            replace_pinned=True,
                         ),
                     )
                 )
-        return await timed_pool(factories, self.concurrency)
+        return await timed_pool(factories, self.concurrency, self._stop(inputs))
 
-    def _limited(self, teacher: int, factory: Callable[[], Awaitable[Candidate]]) -> Callable[[], Awaitable[Candidate]]:
-        """The factory, holding one of the teacher's slots (shared by every pool this event loop samples)."""
+    def _limited(self, teacher: Any, factory: Callable[[], Awaitable[Candidate]]) -> Callable[[], Awaitable[Candidate]]:
+        """The factory, holding one of the teacher's process-wide slots."""
         if self.per_teacher_concurrency is None:
             return factory
-        limit = self.per_teacher_concurrency
+        gate = teacher_gate(teacher, self.per_teacher_concurrency)
 
         async def limited() -> Candidate:
-            gates = _GATES.setdefault(asyncio.get_running_loop(), {})
-            gate = gates.setdefault((id(self), teacher), asyncio.Semaphore(limit))
             async with gate:
                 return await factory()
 
         return limited
 
 
-_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, int], asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
+_GATES: dict[tuple[str, int], ProcessSemaphore] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def teacher_gate(teacher: Any, limit: int) -> ProcessSemaphore:
+    """The process-wide slots of one teacher (its model and API base) at `limit` calls in flight."""
+    key = (f"{model_name(teacher)}|{getattr(teacher, 'kwargs', {}).get('api_base') or ''}", limit)
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, ProcessSemaphore(limit))

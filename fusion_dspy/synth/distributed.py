@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from fusion_dspy._async import run_sync
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.outcome import Outcome
 from fusion_dspy.synth.config import SynthConfig
@@ -37,7 +38,7 @@ class SynthBatch:
                 await asyncio.gather(*(one(str(i), str(p)) for i, p in zip(batch["id"], batch["prompt"], strict=True)))
             )
 
-        return {"row": [row.model_dump_json() for row in asyncio.run(run_all())]}
+        return {"row": [row.model_dump_json() for row in run_sync(run_all())]}  # one loop per worker: pooled HTTP
 
 
 def run_on_ray(

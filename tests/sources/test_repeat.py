@@ -1,3 +1,6 @@
+import os
+import time
+
 import dspy
 import pytest
 
@@ -56,7 +59,7 @@ def test_modules_without_aforward_run_in_threads_concurrently():
         def forward(self, question):
             return self.step(question=question)
 
-    lm = SlowLM({"answer": "x"}, delay_s=0.3)
+    lm = SlowLM({"answer": "x"}, delay_s=1.0)  # long enough to overlap on a busy machine
     pool = fd.RepeatSampler(4, lm=lm).bind(SyncOnly()).generate({"question": "q"})
     assert len(pool.succeeded) == 4
     assert lm.max_overlap() == 4
@@ -80,3 +83,29 @@ def test_a_module_that_returns_no_prediction_fails_its_candidates_clearly():
 
     pool = fd.RepeatSampler(2, lm=ScriptedLM("unused")).bind(Broken()).generate({"question": "q"})
     assert [c.error for c in pool] == ["TypeError: the module returned str, expected a dspy.Prediction"] * 2
+
+
+class SyncOnly(dspy.Module):
+    def __init__(self):
+        super().__init__()
+        self.step = dspy.Predict("question -> answer")
+
+    def forward(self, question):
+        return self.step(question=question)
+
+
+def test_a_timeout_returns_on_time_for_a_module_with_only_forward():
+    """Issue 10.11: a 0.3 s timeout used to return after the 2 s call had finished."""
+    lm = SlowLM({"answer": "late"}, delay_s=2.0)
+    start = time.perf_counter()
+    pool = fd.RepeatSampler(2, lm=lm, timeout_s=0.3).bind(SyncOnly()).generate({"question": "q"})
+    assert time.perf_counter() - start < 1.5
+    assert [c.error for c in pool] == ["TimeoutError: no answer within 0.3 s"] * 2
+
+
+def test_more_sync_samples_than_the_default_executor_has_threads_all_run_at_once():
+    n = min(32, (os.cpu_count() or 1) + 4) + 3  # asyncio.to_thread's pool would run only the first part at once
+    lm = SlowLM({"answer": "x"}, delay_s=1.0)
+    pool = fd.RepeatSampler(n, lm=lm).bind(SyncOnly()).generate({"question": "q"})
+    assert len(pool.succeeded) == n
+    assert lm.max_overlap() == n

@@ -1,3 +1,6 @@
+import asyncio
+import threading
+
 import dspy
 import pytest
 
@@ -54,3 +57,28 @@ def test_bad_teacher_lists_are_rejected():
         fd.TeacherPool([])
     with pytest.raises(fd.ConfigurationError, match="unknown model"):
         fd.TeacherPool(["nonexistent-provider/x"]).bind(dspy.Predict("q -> a")).generate({"q": "?"})
+
+
+def test_per_teacher_concurrency_is_a_process_wide_limit_across_threads_and_copies():
+    """Issue 10.12: k=2 let 8 calls in flight under .batch(num_threads=4)."""
+    teacher = SlowLM({"answer": "draft"}, delay_s=0.2, model="openai/limited-teacher")
+    source = fd.TeacherPool([teacher], samples_per_teacher=3, per_teacher_concurrency=2)
+    fuser = fd.Fuser(lm=ScriptedLM({"answer": "fused"}, model="openai/fusor"))
+    program = fd.FusionOfN(dspy.Predict("question -> answer"), source=source, fuser=fuser)
+    examples = [dspy.Example(question=f"q{i}").with_inputs("question") for i in range(4)]
+    results = program.batch(examples, num_threads=4, disable_progress_bar=True)
+    assert [r.answer for r in results] == ["fused"] * 4
+    assert len(teacher.calls) == 12
+    assert teacher.max_overlap() == 2
+
+
+def test_per_teacher_concurrency_holds_across_event_loops():
+    teacher = SlowLM({"answer": "draft"}, delay_s=0.1, model="openai/limited-teacher-2")
+    pool = fd.TeacherPool([teacher], samples_per_teacher=3, per_teacher_concurrency=2).bind(dspy.Predict("q -> answer"))
+    threads = [threading.Thread(target=asyncio.run, args=(pool.agenerate({"q": f"q{i}"}),)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(teacher.calls) == 9
+    assert teacher.max_overlap() == 2
