@@ -131,6 +131,36 @@ def warm_cache(n: int) -> dict[str, float]:
     return {"cold_cache_lm_calls": cold, "warm_cache_lm_calls": warm}
 
 
+def connection_reuse(latency: float, n: int, calls: int, setup_s: float) -> dict[str, float]:
+    """`calls` sync FusionOfN(n) calls against a server whose every new connection costs `setup_s` (a TLS
+    handshake to a remote API): connections opened and time per call, against the same calls each on a fresh
+    event loop (what a sync call did before one long-lived loop; dspy keeps its HTTP clients per loop)."""
+    results: dict[str, float] = {}
+    for name, call in [("sync", _sync_call), ("fresh_loop", _fresh_loop_call)]:
+        with FakeModelServer(latency_s=latency, connection_setup_s=setup_s) as server:
+            with dspy.context(lm=fake_lm(server)):
+                program = fd.FusionOfN(dspy.Predict(QA), n=n)
+                start = time.perf_counter()
+                for i in range(calls):
+                    call(program, f"connections {name} {i}")
+                wall = time.perf_counter() - start
+            results[f"connections_{name}"] = server.stats.connections
+            results[f"per_call_s_{name}"] = wall / calls
+    results["connection_setup_s"] = setup_s
+    results["connection_calls"] = calls
+    results["per_call_ratio_vs_fresh_loop"] = results["per_call_s_sync"] / results["per_call_s_fresh_loop"]
+    results["per_call_ratio_vs_floor"] = results["per_call_s_sync"] / (2 * latency)
+    return results
+
+
+def _sync_call(program: fd.FusionOfN, question: str) -> None:
+    program(question=question)
+
+
+def _fresh_loop_call(program: fd.FusionOfN, question: str) -> None:
+    asyncio.run(program.acall(question=question))
+
+
 def local_model(ns: list[int]) -> dict[str, Any]:
     """On the embedded model: the single-call ratio and fused-answer tokens as n grows."""
     lm = fd.local_lm("local-small", max_tokens=48, temperature=0.8)
@@ -159,6 +189,9 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--skip-local", action="store_true", help="leave out the embedded-model measurements")
+    parser.add_argument(
+        "--connection-setup", type=float, default=0.1, help="seconds each new connection costs (HTTPS-like server)"
+    )
     args = parser.parse_args()
     dspy.configure_cache(enable_disk_cache=False)
 
@@ -170,6 +203,7 @@ def main() -> None:
     results |= versus_dspy(args.latency, args.n, repeats=3)
     results |= overhead(calls=200)
     results |= warm_cache(args.n)
+    results |= connection_reuse(args.latency, args.n, calls=20, setup_s=args.connection_setup)
     if not args.skip_local:
         results |= local_model([1, 2, 3, 5])
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
@@ -182,6 +216,21 @@ def main() -> None:
         ("overhead per LM call over raw litellm", f"{results['overhead_ms_per_call']:.2f} ms", "≤ 2 ms"),
         ("overhead per LM call over a bare HTTP POST", f"{results['overhead_ms_per_call_vs_http']:.2f} ms", "(info)"),
         ("LM calls on a warm cache", str(results["warm_cache_lm_calls"]), "0"),
+        (
+            f"connections opened by 20 sync calls (fresh loop per call: {results['connections_fresh_loop']})",
+            str(results["connections_sync"]),
+            f"≤ {args.n}",
+        ),
+        (
+            f"per sync call with {args.connection_setup:g} s connection set-up ÷ fresh loop per call",
+            f"{results['per_call_ratio_vs_fresh_loop']:.3f}",
+            "(info)",
+        ),
+        (
+            "per sync call with connection set-up ÷ (sample + fusor latency)",
+            f"{results['per_call_ratio_vs_floor']:.3f}",
+            "(info)",
+        ),
     ]
     if "local_single_ratio" in results:
         local = f"{results['local_single_ratio']:.3f}"

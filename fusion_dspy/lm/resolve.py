@@ -59,7 +59,7 @@ _RESOLVED_LOCK = threading.Lock()
 
 
 def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = None, **kwargs: Any) -> dspy.BaseLM:
-    """An LM object as is; a name resolved; nothing → $FUSION_DSPY_MODEL, then dspy's configured LM, then `local`.
+    """An LM object as is; a name resolved; nothing → dspy's LM in context, then $FUSION_DSPY_MODEL, then `local`.
 
     A name is resolved once per process and settings: the same string always gives the same LM object, so
     components that name a model share its connection pool (and pay no set-up per call).
@@ -69,10 +69,10 @@ def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = 
     if spec is not None and not isinstance(spec, str):
         raise ConfigurationError(f"a model must be a string or a dspy LM; got {type(spec).__name__}.")
     if spec is None:
+        if dspy.settings.lm is not None:  # the LM in context (dspy.context / dspy.configure) beats the default
+            return dspy.settings.lm
         spec = os.environ.get(MODEL_ENV) or None
         api_base = api_base or os.environ.get(API_BASE_ENV) or None
-        if spec is None and dspy.settings.lm is not None:
-            return dspy.settings.lm
     if spec is None and api_base:
         raise ConfigurationError(
             f"an API base ({api_base}) needs a model name too, e.g. --model openai/<served-model>."

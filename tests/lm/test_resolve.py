@@ -54,3 +54,10 @@ def test_a_model_string_is_resolved_once_so_its_connections_are_shared():
     assert resolve_lm("openai/gpt-4o-mini") is resolve_lm("openai/gpt-4o-mini")
     assert lm_context("openai/gpt-4o-mini")["lm"] is lm_context("openai/gpt-4o-mini")["lm"]
     assert resolve_lm("openai/gpt-4o-mini", temperature=0.1) is not resolve_lm("openai/gpt-4o-mini")
+
+
+def test_the_lm_in_context_beats_the_environments_default_model(monkeypatch):
+    monkeypatch.setenv("FUSION_DSPY_MODEL", "openai/from-env")
+    lm = ScriptedLM("x")
+    with dspy.context(lm=lm):
+        assert resolve_lm(None) is lm
