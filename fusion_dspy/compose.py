@@ -23,7 +23,7 @@ from fusion_dspy.select.threshold import ArrivalScorer, ThresholdStop
 from fusion_dspy.signatures import SignatureType, ensure_task_signature, input_values, module_output_fields
 from fusion_dspy.sources.base import CandidateSource
 from fusion_dspy.sources.repeat import RepeatSampler
-from fusion_dspy.traces import kept_trace
+from fusion_dspy.traces import kept_trace, leave_in_trace
 from fusion_dspy.usage import RunUsage, TokenUsage
 
 DEFAULT_N = 5
@@ -94,8 +94,7 @@ class NofN(dspy.Module):
             sampling_s=pool.wall_s,
             aggregation_s=time.perf_counter() - start,
         )
-        if dspy.settings.trace is not None:
-            dspy.settings.trace.extend(kept_trace(aggregation, pool, trace, self.signature))
+        leave_in_trace(kept_trace(aggregation, pool, trace, self.signature))
         return FusedPrediction.build(aggregation, pool, usage, keys=self.output_keys)
 
     def forward(self, **kwargs: Any) -> FusedPrediction:

@@ -108,7 +108,7 @@ class Fuser(Aggregator):
         assert self.predict is not None
         rendered, shown = render_pool(pool, self.render, salt=json.dumps(inputs, sort_keys=True, default=str))
         try:
-            with dspy.context(**lm_context(self.lm)):
+            with dspy.context(**lm_context(self.lm, self.predict)):
                 prediction = await self.predict.acall(**inputs, **{self.candidates_field: rendered})
         except Exception as exc:
             detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import dspy
+
 from fusion_dspy.aggregator import Aggregation
 from fusion_dspy.candidates import CandidatePool, as_text
 from fusion_dspy.select.normalize import normalize_text
@@ -39,3 +41,14 @@ def kept_trace(
 
 def _same(a: Any, b: Any) -> bool:
     return normalize_text(as_text(a)) == normalize_text(as_text(b))
+
+
+def leave_in_trace(entries: list[TraceEntry]) -> None:
+    """Append to the caller's `dspy.settings.trace` (when tracing), keeping dspy's `max_trace_size` bound."""
+    trace = dspy.settings.trace
+    if trace is None or dspy.settings.max_trace_size <= 0:
+        return
+    trace.extend(entries)
+    excess = len(trace) - dspy.settings.max_trace_size
+    if excess > 0:
+        del trace[:excess]

@@ -21,10 +21,10 @@ class FusorOnly(dspy.Module):
 
     def forward(self, **kwargs: Any) -> dspy.Prediction:
         assert self.fuser.predict is not None
-        with dspy.context(**lm_context(self.fuser.lm)):
+        with dspy.context(**lm_context(self.fuser.lm, self.fuser.predict)):
             return self.fuser.predict(**kwargs)
 
     async def aforward(self, **kwargs: Any) -> dspy.Prediction:
         assert self.fuser.predict is not None
-        with dspy.context(**lm_context(self.fuser.lm)):
+        with dspy.context(**lm_context(self.fuser.lm, self.fuser.predict)):
             return await self.fuser.predict.acall(**kwargs)

@@ -45,6 +45,26 @@ def test_set_lm_on_the_program_makes_the_candidates_come_from_that_lm(no_default
     assert elsewhere.calls == []
 
 
+def test_with_every_lm_pinned_no_default_model_is_even_resolved(monkeypatch):
+    from fusion_dspy.lm import resolve
+
+    real = resolve.resolve_lm
+
+    def refuse_default(spec=None, **kwargs):
+        assert spec is not None, "the default model was resolved (the embedded model would start)"
+        return real(spec, **kwargs)
+
+    monkeypatch.delenv("FUSION_DSPY_MODEL", raising=False)
+    monkeypatch.setattr(resolve, "resolve_lm", refuse_default)
+    lm = ScriptedLM(sampler_then_fusor([{"answer": "x"}], {"answer": "fused"}))
+    best = fd.BestOfN(qa(), n=2, scorer=fd.JudgeScorer())
+    fused = fd.FusionOfN(qa(), n=2)
+    for program in (best, fused):
+        program.set_lm(lm)
+    assert fused(question="q").answer == "fused"
+    assert best(question="q").answer == "x"
+
+
 def test_cheap_model_samples_strong_model_fuses_with_set_lm_on_the_parts(no_default_model):
     cheap = ScriptedLM({"answer": "draft"}, model="openai/cheap")
     strong = ScriptedLM({"answer": "polished"}, model="openai/strong")
@@ -270,3 +290,12 @@ def test_a_non_reasoning_fusor_over_a_chain_of_thought_leaves_reasoning_empty_no
     with dspy.context(lm=lm):
         pred = fd.FusionOfN(dspy.ChainOfThought("question -> answer"), n=2, fuser=fd.Fuser())(question="q")
     assert list(pred.keys()) == ["reasoning", "answer"] and pred.reasoning is None
+
+
+def test_the_trace_left_for_callers_keeps_dspys_size_bound():
+    lm = ScriptedLM(sampler_then_fusor([{"answer": "Paris"}], {"answer": "Paris"}))
+    program = fd.FusionOfN(qa(), n=3)
+    with dspy.context(lm=lm, trace=[], max_trace_size=5):
+        for i in range(4):
+            program(question=f"q{i}")
+        assert len(dspy.settings.trace) == 5

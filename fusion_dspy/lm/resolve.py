@@ -98,8 +98,17 @@ def lm_options(api_base: str | None = None, max_tokens: int | None = None, **ext
     return options
 
 
-def lm_context(lm: str | dspy.BaseLM | None) -> dict[str, Any]:
-    """`dspy.context(**...)` overrides that route a component to its own LM, or to the default one."""
+def pins_every_lm(module: dspy.Module | None) -> bool:
+    """Whether every predictor of `module` has its own LM (`set_lm`, `predictor.lm`): no LM in context is used."""
+    predictors = list(module.named_predictors()) if module is not None else []
+    return bool(predictors) and all(getattr(p, "lm", None) is not None for _, p in predictors)
+
+
+def lm_context(lm: str | dspy.BaseLM | None, module: dspy.Module | None = None) -> dict[str, Any]:
+    """`dspy.context(**...)` overrides that route a component to its own LM, or to the default one. Nothing to
+    resolve (so the embedded model is never started for nothing) when `module`'s predictors all pin their own."""
     if lm is not None:
         return {"lm": resolve_lm(lm)}
-    return {} if dspy.settings.lm is not None else {"lm": resolve_lm(None)}
+    if dspy.settings.lm is not None or pins_every_lm(module):
+        return {}
+    return {"lm": resolve_lm(None)}

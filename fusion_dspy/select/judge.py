@@ -46,7 +46,7 @@ class JudgeScorer(Scorer):
         if not candidate.ok:
             return None
         try:
-            with dspy.context(**lm_context(self.lm)):
+            with dspy.context(**lm_context(self.lm, self.judge)):
                 verdict = await self.judge.acall(task=description, response=candidate_body(candidate, self.render))
             return float(min(MAX_SCORE, max(MIN_SCORE, int(verdict.score))))
         except Exception:  # noqa: BLE001 - an unjudgeable candidate ranks last, the others still count

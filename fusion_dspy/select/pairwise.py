@@ -69,7 +69,7 @@ async def compare_pair(
 ) -> Verdict | None:
     """One judgement of A against B; None when the judge fails or answers off-format."""
     try:
-        with dspy.context(**lm_context(lm)):
+        with dspy.context(**lm_context(lm, compare)):
             result = await compare.acall(task=task, response_a=response_a, response_b=response_b)
         verdict: Verdict = result.verdict
         return verdict

@@ -43,12 +43,6 @@ def pinned_lms(module: dspy.Module) -> list[Any]:
     return [p.lm for _, p in module.named_predictors() if getattr(p, "lm", None) is not None]
 
 
-def all_pinned(module: dspy.Module) -> bool:
-    """Whether every predictor pins its own LM (then no LM from the context is needed at all)."""
-    predictors = module.named_predictors()
-    return bool(predictors) and all(getattr(p, "lm", None) is not None for _, p in predictors)
-
-
 def caller_rollout(module: dspy.Module, context_lm: Any) -> Any:
     """The rollout id a caller asked for (dspy.BestOfN / Refine pin it with `set_lm`, BootstrapFewShot rounds put it
     on the context LM), or None. Samples derive their own ids from it, so a new caller rollout is a new pool."""

@@ -9,7 +9,7 @@ import dspy
 
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.sources._sampling import all_pinned, caller_rollout, first_rollout, sample_candidate, timed_pool
+from fusion_dspy.sources._sampling import caller_rollout, first_rollout, sample_candidate, timed_pool
 from fusion_dspy.sources.base import CandidateSource
 
 
@@ -48,10 +48,10 @@ class RepeatSampler(CandidateSource):
         self.timeout_s = timeout_s
 
     async def agenerate(self, inputs: dict[str, Any]) -> CandidatePool:
-        from fusion_dspy.lm.resolve import resolve_lm
+        from fusion_dspy.lm.resolve import pins_every_lm, resolve_lm
 
         module = self._bound_module()
-        context = None if all_pinned(module) else resolve_lm(self.lm)
+        context = None if pins_every_lm(module) else resolve_lm(self.lm)
         first = first_rollout(self.seed, caller_rollout(module, context))
         factories = [
             partial(

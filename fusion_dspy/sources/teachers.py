@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -104,7 +105,8 @@ _GATES_LOCK = threading.Lock()
 
 
 def teacher_gate(teacher: Any, limit: int) -> ProcessSemaphore:
-    """The process-wide slots of one teacher (its model and API base) at `limit` calls in flight."""
-    key = (f"{model_name(teacher)}|{getattr(teacher, 'kwargs', {}).get('api_base') or ''}", limit)
+    """The process-wide slots of one teacher (its model and API base) at `limit` calls in flight (a forked child
+    gets its own)."""
+    key = (f"{os.getpid()}|{model_name(teacher)}|{getattr(teacher, 'kwargs', {}).get('api_base') or ''}", limit)
     with _GATES_LOCK:
         return _GATES.setdefault(key, ProcessSemaphore(limit))
