@@ -139,7 +139,7 @@ def connection_reuse(latency: float, n: int, calls: int, setup_s: float) -> dict
     for name, call in [("sync", _sync_call), ("fresh_loop", _fresh_loop_call)]:
         with FakeModelServer(latency_s=latency, connection_setup_s=setup_s) as server:
             with dspy.context(lm=fake_lm(server)):
-                program = fd.FusionOfN(dspy.Predict(QA), n=n)
+                program = plain_fusion(n)
                 start = time.perf_counter()
                 for i in range(calls):
                     call(program, f"connections {name} {i}")
@@ -153,11 +153,11 @@ def connection_reuse(latency: float, n: int, calls: int, setup_s: float) -> dict
     return results
 
 
-def _sync_call(program: fd.FusionOfN, question: str) -> None:
+def _sync_call(program: fd.NofN, question: str) -> None:
     program(question=question)
 
 
-def _fresh_loop_call(program: fd.FusionOfN, question: str) -> None:
+def _fresh_loop_call(program: fd.NofN, question: str) -> None:
     asyncio.run(program.acall(question=question))
 
 

@@ -72,8 +72,10 @@ class AdaptiveFusion(Aggregator):
         return cls(fuser, skip_agreement=None, floor_margin=None)
 
     def bind(self, task: SignatureType) -> AdaptiveFusion:
+        if self.bound_elsewhere(task):
+            return self.unbound_copy().bind(task)
         self.task = task
-        self.fuser.bind(task)
+        self.fuser = self.fuser.bind(task)  # a fuser bound to another signature comes back as a bound copy
         return self
 
     @property
@@ -154,6 +156,6 @@ class AdaptiveFusion(Aggregator):
 
     def _select(self, pool: CandidatePool, evidence: Evidence, path: Path, reason: str) -> Aggregation:
         chosen = next(c for c in pool if c.index == evidence.best)
-        outputs = {name: chosen.outputs.get(name) for name in self._bound_task().output_fields}
+        outputs = {**{name: None for name in self._bound_task().output_fields}, **chosen.outputs}  # its reasoning too
         return Aggregation(outputs=outputs, method="selected", chosen=chosen.index, scores=evidence.scores,
                            path=path, reason=reason, agreement=evidence.agreement)  # fmt: skip

@@ -19,7 +19,7 @@ def fake_lm(server):
 def test_twenty_sync_calls_reuse_the_same_connections():
     """Issue 10.10: 20 sync FusionOfN(n=3) calls opened 60 TCP connections, one set per call."""
     with FakeModelServer(latency_s=0.01) as server, dspy.context(lm=fake_lm(server)):
-        program = fd.FusionOfN(dspy.Predict("question -> answer"), n=3)
+        program = fd.NofN(dspy.Predict("question -> answer"), fd.Fuser(), n=3)  # fuses every time
         for i in range(20):
             program(question=f"reuse {i}")
         assert server.stats.requests == 20 * 4

@@ -31,11 +31,12 @@ def names(program):
 
 
 def test_set_lm_on_the_program_makes_the_candidates_come_from_that_lm(no_default_model):
-    b = ScriptedLM(sampler_then_fusor([{"answer": "from B"}], {"answer": "fused by B"}), model="openai/b")
+    drafts = [{"answer": "from B"}, {"answer": "also from B"}]
+    b = ScriptedLM(sampler_then_fusor(drafts, {"answer": "fused by B"}), model="openai/b")
     program = fd.FusionOfN(qa(), n=3)
     program.set_lm(b)
     pred = program(question="q")
-    assert [c.text() for c in pred.nofn.candidates] == ["from B"] * 3
+    assert {c.text() for c in pred.nofn.candidates} == {"from B", "also from B"}
     assert {c.source for c in pred.nofn.candidates} == {"openai/b"}
     assert len({c.rollout_id for c in pred.nofn.candidates}) == 3
     assert pred.answer == "fused by B"
@@ -56,7 +57,7 @@ def test_with_every_lm_pinned_no_default_model_is_even_resolved(monkeypatch):
 
     monkeypatch.delenv("FUSION_DSPY_MODEL", raising=False)
     monkeypatch.setattr(resolve, "resolve_lm", refuse_default)
-    lm = ScriptedLM(sampler_then_fusor([{"answer": "x"}], {"answer": "fused"}))
+    lm = ScriptedLM(sampler_then_fusor([{"answer": "x"}, {"answer": "y"}], {"answer": "fused"}))
     best = fd.BestOfN(qa(), n=2, scorer=fd.JudgeScorer())
     fused = fd.FusionOfN(qa(), n=2)
     for program in (best, fused):
@@ -66,7 +67,7 @@ def test_with_every_lm_pinned_no_default_model_is_even_resolved(monkeypatch):
 
 
 def test_cheap_model_samples_strong_model_fuses_with_set_lm_on_the_parts(no_default_model):
-    cheap = ScriptedLM({"answer": "draft"}, model="openai/cheap")
+    cheap = ScriptedLM([{"answer": "draft"}, {"answer": "other draft"}], model="openai/cheap")
     strong = ScriptedLM({"answer": "polished"}, model="openai/strong")
     module = qa()
     program = fd.FusionOfN(module, n=2)
@@ -94,7 +95,7 @@ def test_a_predictor_pinned_lm_wins_over_the_samplers_lm_like_everywhere_in_dspy
 
 @pytest.mark.parametrize("pin", [False, True])
 def test_bootstrap_few_shot_puts_demos_on_the_users_predictors(pin, request):
-    lm = ScriptedLM(sampler_then_fusor([{"answer": "Paris"}], {"answer": "Paris"}))
+    lm = ScriptedLM(sampler_then_fusor([{"answer": "Paris"}, {"answer": "Paris, France"}], {"answer": "Paris"}))
     program = fd.FusionOfN(qa(), n=3)
     if pin:
         request.getfixturevalue("no_default_model")
@@ -107,7 +108,7 @@ def test_bootstrap_few_shot_puts_demos_on_the_users_predictors(pin, request):
         compiled = optimizer.compile(program, trainset=trainset)
     predictors = dict(compiled.named_predictors())
     assert len(predictors["source.module"].demos) == 3
-    assert len(predictors["aggregator.predict"].demos) == 3
+    assert len(predictors["aggregator.fuser.predict"].demos) == 3
 
 
 def test_best_of_n_leaves_only_the_chosen_candidates_trace():
@@ -145,7 +146,7 @@ def test_fusion_keeps_the_fusors_trace_and_the_candidates_that_gave_the_fused_an
         program(question="Capital of France?")
         trace = list(dspy.settings.trace)
     kept = sorted((names(program)[id(p)], out.answer) for p, _, out in trace)
-    assert kept == [("aggregator.predict", "Paris"), ("source.module", "Paris"), ("source.module", "Paris")]
+    assert kept == [("aggregator.fuser.predict", "Paris"), ("source.module", "Paris"), ("source.module", "Paris")]
 
 
 def test_a_rewritten_fusor_answer_leaves_no_fusor_trace():
@@ -204,13 +205,14 @@ def test_a_caller_rollout_on_the_context_lm_or_in_config_gives_a_new_pool():
 
 def test_a_fuser_shared_by_two_programs_answers_each_programs_own_fields():
     shared = fd.Fuser()
+    drafts = itertools.count()
     first = fd.FusionOfN(qa(), n=2, fuser=shared)
     second = fd.FusionOfN(dspy.Predict("text -> summary"), n=2, fuser=shared)
 
     def respond(prompt):
         if is_fusor_prompt(prompt):
             return {"summary": "fused summary"} if "[[ ## summary ## ]]" in prompt else {"answer": "fused answer"}
-        return {"summary": "s"} if "summary" in prompt else {"answer": "a"}
+        return {"summary": f"s{next(drafts)}"} if "summary" in prompt else {"answer": f"a{next(drafts)}"}
 
     with dspy.context(lm=ScriptedLM(respond)):
         assert first(question="q").answer == "fused answer"
@@ -285,7 +287,7 @@ def test_chain_of_thought_keeps_its_reasoning_when_selected_and_when_fused():
 
 
 def test_a_non_reasoning_fusor_over_a_chain_of_thought_leaves_reasoning_empty_not_missing():
-    samples = [{"reasoning": "r", "answer": "7"}]
+    samples = [{"reasoning": "r", "answer": "7"}, {"reasoning": "r", "answer": "8"}]
     lm = ScriptedLM(sampler_then_fusor(samples, {"answer": "7"}))
     with dspy.context(lm=lm):
         pred = fd.FusionOfN(dspy.ChainOfThought("question -> answer"), n=2, fuser=fd.Fuser())(question="q")
@@ -293,7 +295,7 @@ def test_a_non_reasoning_fusor_over_a_chain_of_thought_leaves_reasoning_empty_no
 
 
 def test_the_trace_left_for_callers_keeps_dspys_size_bound():
-    lm = ScriptedLM(sampler_then_fusor([{"answer": "Paris"}], {"answer": "Paris"}))
+    lm = ScriptedLM(sampler_then_fusor([{"answer": "Paris"}, {"answer": "Lyon"}], {"answer": "Paris"}))
     program = fd.FusionOfN(qa(), n=3)
     with dspy.context(lm=lm, trace=[], max_trace_size=5):
         for i in range(4):

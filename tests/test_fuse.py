@@ -1,3 +1,5 @@
+import itertools
+
 import dspy
 import pytest
 
@@ -129,7 +131,12 @@ def test_a_fusor_failing_for_a_permanent_reason_raises_a_clear_error():
     ("status", "cause"), [(401, "authentication failed"), (404, "unknown model"), (400, "invalid")]
 )
 def test_a_rejecting_fusor_server_raises_through_fusion_of_n(status, cause):
-    with FakeModelServer(rejected_models={"fusor": status}) as server:
+    drafts = itertools.count()  # distinct drafts, so the fusor is called
+
+    def respond(messages):
+        return f"[[ ## answer ## ]]\ndraft {next(drafts)}\n\n[[ ## completed ## ]]"
+
+    with FakeModelServer(rejected_models={"fusor": status}, responder=respond) as server:
         sampler = dspy.LM("openai/fake", api_base=server.base_url, api_key="k", cache=False, num_retries=0)
         fusor = dspy.LM("openai/fusor", api_base=server.base_url, api_key="k", cache=False, num_retries=0)
         program = fd.FusionOfN(dspy.Predict("question -> answer"), n=2, fuser=fd.Fuser(lm=fusor))

@@ -127,8 +127,10 @@ def test_help_teaches():
 def test_batch_counts_fused_answers_that_fell_back_to_selection(monkeypatch, tmp_path):
     """Issue 10.9: a batch reports how many fused answers the fusor did not write as is."""
 
-    def respond(prompt):
-        return "not in the format" if is_fusor_prompt(prompt) else {"response": "a draft"}
+    drafts = itertools.count()
+
+    def respond(prompt):  # distinct drafts, so the fusor is called (identical ones would skip it)
+        return "not in the format" if is_fusor_prompt(prompt) else {"response": f"draft {next(drafts)}"}
 
     lm = ScriptedLM(respond)
     monkeypatch.setattr(run_module, "resolve_lm", lambda spec=None, **kw: lm)

@@ -21,7 +21,8 @@ def test_fusion_of_n_end_to_end_on_the_local_model(small_local_lm):
     assert len(pred.nofn.candidates.succeeded) == 2
     assert all(c.usage.completion_tokens > 0 for c in pred.nofn.candidates)
     if pred.nofn.path == "skipped":  # both said the same: the fusor is not called
-        assert pred.nofn.usage.aggregation.lm_calls == 0 and pred.answer == pred.nofn.candidates[pred.nofn.chosen].text("answer")
+        assert pred.nofn.usage.aggregation.lm_calls == 0
+        assert pred.answer == pred.nofn.candidates[pred.nofn.chosen].text("answer")
     else:
         assert pred.nofn.method == "fused" or pred.nofn.fallback
         assert pred.nofn.usage.aggregation.lm_calls >= 1

@@ -67,7 +67,7 @@ def test_per_teacher_concurrency_is_a_process_wide_limit_across_threads_and_copi
     program = fd.FusionOfN(dspy.Predict("question -> answer"), source=source, fuser=fuser)
     examples = [dspy.Example(question=f"q{i}").with_inputs("question") for i in range(4)]
     results = program.batch(examples, num_threads=4, disable_progress_bar=True)
-    assert [r.answer for r in results] == ["fused"] * 4
+    assert [r.answer for r in results] == ["draft"] * 4  # identical drafts: the fusor is skipped
     assert len(teacher.calls) == 12
     assert teacher.max_overlap() == 2
 
