@@ -10,7 +10,7 @@ import dspy
 from fusion_dspy._async import run_sync
 from fusion_dspy.adaptive import AdaptiveFusion
 from fusion_dspy.aggregator import Aggregator
-from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.candidates import CandidatePool, as_text
 from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError, TooManyFailuresError
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.prediction import FusedPrediction, check_no_reserved_outputs
@@ -87,7 +87,7 @@ class NofN(dspy.Module):
             aggregation = await self.aggregator.aaggregate(inputs, pool)
         if aggregation.provenance is None:
             field = list(self.signature.output_fields)[-1]
-            aggregation.provenance = provenance_of(str(aggregation.outputs.get(field, "")), pool, field)
+            aggregation.provenance = provenance_of(as_text(aggregation.outputs.get(field, "")), pool, field)
         usage = RunUsage(
             candidates=pool.usage,
             aggregation=TokenUsage.from_tracker(tracker.usage_data),
