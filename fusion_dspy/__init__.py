@@ -19,6 +19,7 @@ from fusion_dspy.errors import (
     TooManyFailuresError,
 )
 from fusion_dspy.fuse import Fuser
+from fusion_dspy.hedge import Hedged
 from fusion_dspy.lm import EMBEDDED_MODELS, local_lm, resolve_lm
 from fusion_dspy.prediction import FusedPrediction
 from fusion_dspy.provenance import Provenance, provenance_of
@@ -58,6 +59,7 @@ __all__ = [
     "FusionOfN",
     "FusorError",
     "FusorRegistry",
+    "Hedged",
     "JudgeScorer",
     "LanguageRouter",
     "LocalModelError",

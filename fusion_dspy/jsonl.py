@@ -51,13 +51,20 @@ class JsonlLog(Generic[Row]):
                 rows[self.key(row)] = row
         return rows
 
-    def compact(self) -> None:
-        """Rewrite the file with one row per key (the latest), atomically; a no-op when there are no repeats."""
+    def compact(self, order: list[str] | None = None) -> None:
+        """Rewrite the file with one row per key (the latest), atomically; with `order`, those keys first in that
+        order (then the rest). A no-op when there are no repeats and the rows are already in order."""
         if not self.path.is_file():
             return
+        keys = list(self.rows)
+        if order is not None:
+            rank = {key: i for i, key in enumerate(dict.fromkeys(order))}
+            keys.sort(key=lambda key: rank.get(key, len(rank)))
         with self.path.open(encoding="utf-8") as handle:
-            if sum(1 for _ in handle) == len(self.rows):
-                return
+            lines = sum(1 for _ in handle)
+        if lines == len(self.rows) and keys == list(self.rows):
+            return
+        self.rows = {key: self.rows[key] for key in keys}
         write_atomically(self.path, "".join(row.model_dump_json() + "\n" for row in self.rows.values()))
 
     def append(self, row: Row) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any
 
 import dspy
 from pydantic import BaseModel, Field
@@ -80,10 +82,14 @@ class FuseAndSelect:
         self.input_field = next(iter(signature.input_fields))
         self.output_field = list(signature.output_fields)[-1]
 
-    async def arun(self, item_id: str, prompt: str) -> Outcome:
-        """When every candidate fails, the outcome carries the error instead of answers."""
+    async def arun(
+        self, item_id: str, prompt: str, sampling: AbstractAsyncContextManager[Any] | None = None
+    ) -> Outcome:
+        """When every candidate fails, the outcome carries the error instead of answers. `sampling` (e.g. a
+        batch's semaphore) is held while the pool is sampled only, so aggregation overlaps the next prompts."""
         inputs = {self.input_field: prompt}
-        pool = await self.source.agenerate(inputs)
+        async with sampling or nullcontext():
+            pool = await self.source.agenerate(inputs)
         outcome = Outcome(id=item_id, prompt=prompt, candidates=pool.candidates)
         if not pool.succeeded:
             outcome.error = str(AllCandidatesFailedError(pool.failed))

@@ -39,6 +39,7 @@ class RegistryEntry(BaseModel):
     optimizer: str
     chain_of_thought: bool = False
     n: int
+    k: int | None = Field(default=None, description="First-k the fusor was tuned with (None: all n candidates).")
     date: str = Field(default_factory=lambda: dt.date.today().isoformat())
     note: str | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class TokenUsage(BaseModel):
@@ -14,6 +14,7 @@ class TokenUsage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     lm_calls: int = 0
+    cached_prompt_tokens: int = Field(default=0, description="Prompt tokens the server served from its prefix cache.")
 
     @property
     def total_tokens(self) -> int:
@@ -24,6 +25,7 @@ class TokenUsage(BaseModel):
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             lm_calls=self.lm_calls + other.lm_calls,
+            cached_prompt_tokens=self.cached_prompt_tokens + other.cached_prompt_tokens,
         )
 
     @classmethod
@@ -41,10 +43,17 @@ class TokenUsage(BaseModel):
                 prompt_tokens=int(entry.get("prompt_tokens") or 0),
                 completion_tokens=int(entry.get("completion_tokens") or 0),
                 lm_calls=1,
+                cached_prompt_tokens=_cached(entry),
             )
             for entries in usage_data.values()
             for entry in entries
         )
+
+
+def _cached(entry: dict[str, Any]) -> int:
+    """Cached prompt tokens as OpenAI-compatible servers report them (llama.cpp, vLLM, OpenAI)."""
+    details = entry.get("prompt_tokens_details")
+    return int((details.get("cached_tokens") if isinstance(details, dict) else None) or 0)
 
 
 class RunUsage(BaseModel):

@@ -36,16 +36,20 @@ def first_n(pool: CandidatePool, n: int | None) -> CandidatePool:
 
 
 def fusor_examples(
-    task: Task, examples: list[dspy.Example], pools: JsonlLog[PoolRecord], n: int | None = None
+    task: Task, examples: list[dspy.Example], pools: JsonlLog[PoolRecord], n: int | None = None, k: int | None = None
 ) -> list[dspy.Example]:
-    """One fusor example per task example with a usable pool: inputs + `candidates`, plus the reference fields."""
+    """One fusor example per task example with a usable pool: inputs + `candidates`, plus the reference fields.
+    With `k`, the pool (its first `n` samples) is replayed as first-k: only the `k` earliest answers are shown."""
     result = []
     for example in examples:
         record = pools.rows.get(example.id)
         if record is None or not record.pool.succeeded:
             continue
         inputs: dict[str, Any] = example.inputs().toDict()
-        rendered, _ = render_pool(first_n(record.pool, n), RenderOptions(), salt=str(sorted(inputs.items())))
+        pool = first_n(record.pool, n)
+        if k is not None:
+            pool = pool.first_k(min(k, len(pool)))
+        rendered, _ = render_pool(pool, RenderOptions(), salt=str(sorted(inputs.items())))
         fused = example.copy(**{CANDIDATES: rendered}, baseline=record.baseline)
         result.append(fused.with_inputs(*inputs, CANDIDATES))
     return result

@@ -1,8 +1,9 @@
 """An Optuna study per (task, language) over the fusion knobs, with DSPy optimisers inside each trial.
 
-Knobs: n (a prefix of the stored pools), sampling temperature, chain of thought, number of demos, optimiser,
-fusor model. Objective: the language-aware validation metric minus an optional token-cost penalty. Storage is
-a real database (`sqlite:///studies.db` by default; any SQLAlchemy URL), loaded if it exists, so a killed study
+Knobs: n (a prefix of the stored pools), first-k (optional: fuse only the k earliest answers, replayed by
+recorded latency), sampling temperature, chain of thought, number of demos, optimiser, fusor model.
+Objective: the language-aware validation metric minus an optional token-cost penalty. Storage is a real
+database (`sqlite:///studies.db` by default; any SQLAlchemy URL), loaded if it exists, so a killed study
 continues; every trial records its configuration, scores and tokens as user attributes (`optuna-dashboard`).
 """
 
@@ -43,6 +44,7 @@ class StudyConfig(BaseModel):
     optimizers: list[str] = Field(default_factory=lambda: ["bootstrap"])
     fusor_models: list[str] = Field(default_factory=list)
     chain_of_thought: list[bool] = Field(default_factory=lambda: [False, True])
+    first_k: bool = Field(default=False, description="Also tune k (fuse the first k answers; k = n waits for all).")
     max_demos: int = 2
     cost_penalty: float = Field(default=0.0, description="Subtracted per 1,000 tokens per validation example.")
     seed: int = 0
@@ -95,12 +97,12 @@ class FusorStudy:
             api_base=c.api_base, temperature=temperature, max_tokens=c.max_tokens, seed=c.seed, scorers=[],
         ))  # fmt: skip
 
-    def splits(self, temperature: float, n: int | None) -> Splits:
+    def splits(self, temperature: float, n: int | None, k: int | None = None) -> Splits:
         if temperature not in self._pools:
             evaluation = self.evaluation(temperature)
             self._pools[temperature] = asyncio.run(evaluation.ensure_pools(self.config.language))
         examples, pools = self._pools[temperature]
-        return split(fusor_examples(self.task, examples, pools, n), seed=self.config.seed)
+        return split(fusor_examples(self.task, examples, pools, n, k), seed=self.config.seed)
 
     def fusor(self, chain_of_thought: bool, model: str) -> FusorOnly:
         return FusorOnly(Fuser(chain_of_thought=chain_of_thought, lm=self.lm(model)).bind(self.task.signature))
@@ -112,11 +114,12 @@ class FusorStudy:
         c = self.config
         temperature = trial.suggest_categorical("temperature", c.temperatures)
         n = trial.suggest_int("n", min(2, c.n), c.n)
+        k = min(n, trial.suggest_int("k", 1, c.n)) if c.first_k else None
         cot = trial.suggest_categorical("chain_of_thought", c.chain_of_thought)
         demos = trial.suggest_int("demos", 0, c.max_demos)
         optimizer = trial.suggest_categorical("optimizer", c.optimizers)
         model = trial.suggest_categorical("fusor_model", c.fusor_models or [c.candidate_model()])
-        data = self.splits(temperature, n)
+        data = self.splits(temperature, n, k)
         compiled = compile_fusor(self.fusor(cot, model), optimizer, self.task.language_metric, data.train, data.val,
                                  max_demos=demos, seed=c.seed, threads=c.threads)  # fmt: skip
         value, usage = self.score(compiled, data.val)
@@ -129,6 +132,8 @@ class FusorStudy:
         trial.set_user_attr("lm_calls", usage.lm_calls)
         trial.set_user_attr("splits", data.sizes())
         trial.set_user_attr("state", state.name)
+        if k is not None:
+            trial.set_user_attr("k", k)  # the k used: the suggested one, at most n
         return value - c.cost_penalty * per_example / 1000
 
     def study(self) -> optuna.Study:
@@ -154,7 +159,7 @@ class FusorStudy:
         c = self.config
         best = study.best_trial
         params = best.params
-        data = self.splits(params["temperature"], params["n"])
+        data = self.splits(params["temperature"], params["n"], best.user_attrs.get("k"))
         default_model = c.fusor_models[0] if c.fusor_models else c.candidate_model()
         before, _ = self.score(self.fusor(False, default_model), data.test)
         tuned = self.fusor(params["chain_of_thought"], params["fusor_model"])
@@ -176,6 +181,7 @@ class FusorStudy:
                 task=c.task, language=c.language, metric=f"{self.task.description}; 0 in the wrong language",
                 before=before,
                 after=after, splits=data.sizes(), optimizer=params["optimizer"], n=params["n"],
+                k=best.user_attrs.get("k"),
                 chain_of_thought=params["chain_of_thought"],
                 models={"candidates": c.candidate_model(), "fusor": params["fusor_model"]},
                 note=note,

@@ -249,8 +249,10 @@ def test_threshold_stops_sampling_and_cancels_the_calls_still_running():
         pred = best(question="q")
     assert time.perf_counter() - start < 2.5  # not the 5 s of the slow calls
     assert pred.answer == "good"
-    assert len(pred.nofn.candidates) == 1 and pred.nofn.scores == [1.0]
-    assert len(lm.calls) == 1  # the two slow calls were cancelled before answering
+    pool = pred.nofn.candidates
+    assert len(pool.succeeded) == 1 and pool.early_stop == "stop_when" and pred.nofn.scores == [1.0, None, None]
+    assert [c.status for c in pool] == ["ok", "cut", "cut"]  # the two slow calls were cancelled, recorded as cut
+    assert len(lm.calls) == 1 and len(lm.cancelled) == 2
 
 
 def test_threshold_with_a_scorer_that_compares_candidates_is_refused():

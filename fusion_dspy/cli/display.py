@@ -25,6 +25,8 @@ def show_record(console: Console, record: Outcome, *, show_candidates: bool = Tr
             if c.ok:
                 rows.append(Text(head, style="bold cyan"))
                 rows.append(Text(_preview(c.text("response")) + "\n"))
+            elif c.status == "cut":
+                rows.append(Text(f"{head} · cut: enough candidates had answered", style="dim"))
             else:
                 rows.append(Text(f"{head} · FAILED: {c.error}", style="bold red"))
         console.print(Panel(Group(*rows), title=f"{len(record.candidates)} candidates", title_align="left"))

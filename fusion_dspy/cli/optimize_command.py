@@ -38,6 +38,9 @@ def optimize_command(
     temperatures: Annotated[str, typer.Option(help="Sampling temperatures to choose from.")] = "0.8",
     cot: Annotated[str, typer.Option(help="Chain of thought in the fusor: both, on, off.")] = "both",
     max_demos: Annotated[int, typer.Option(min=0, help="Most few-shot demos a trial may use.")] = 2,
+    first_k: Annotated[
+        bool, typer.Option("--first-k", help="Also tune k: fuse only the k earliest answers of each pool.")
+    ] = False,
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call.")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
@@ -69,7 +72,7 @@ def optimize_command(
         task=task, language=lang, out_dir=out_dir, storage=storage, trials=trials, model=model, api_base=api_base,
         max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in _split(temperatures)],
         optimizers=_split(optimizer), fusor_models=_split(fusor_models or ""), chain_of_thought=choices[cot],
-        max_demos=max_demos, cost_penalty=cost_penalty, seed=seed,
+        max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k,
     )  # fmt: skip
     study_runner = FusorStudy(config)
     with progress_bar() as progress:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel
 
+from fusion_dspy.cli.batch import PromptItem
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.outcome import FuseAndSelect, Outcome
@@ -33,7 +36,9 @@ class RunConfig(BaseModel):
     max_tokens: int | None = None
     seed: int = 0
     chain_of_thought: bool = False
-    concurrency: int | None = None
+    call_concurrency: int | None = None
+    first_k: int | None = None
+    deadline_s: float | None = None
     adaptive: bool = False
 
 
@@ -47,8 +52,9 @@ class Runner:
         fusor_lm = resolve_lm(config.fusor_model, **options) if config.fusor_model else lm
         program = respond_program(config.chain_of_thought)
         source = RepeatSampler(
-            config.n, lm=lm, temperature=config.temperature, seed=config.seed, concurrency=config.concurrency
-        )
+            config.n, lm=lm, temperature=config.temperature, seed=config.seed, max_in_flight=config.call_concurrency,
+            k=config.first_k, deadline_s=config.deadline_s,
+        )  # fmt: skip
         self.config = config
         self.model_name = str(getattr(lm, "model", lm))
         fuse = config.mode in (Mode.fuse, Mode.both)
@@ -63,3 +69,16 @@ class Runner:
 
     async def arun(self, item_id: str, prompt: str) -> Outcome:
         return await self.pipeline.arun(item_id, prompt)
+
+    async def arun_batch(
+        self, items: Sequence[PromptItem], concurrency: int, on_row: Callable[[Outcome], None]
+    ) -> None:
+        """Every item on one event loop, at most `concurrency` prompts being sampled at once (a prompt's
+        aggregation overlaps the next prompts' sampling, so the server is never left waiting for a wave of
+        prompts to start); `on_row` gets each outcome as it finishes (the row carries the prompt's id)."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(item: PromptItem) -> None:
+            on_row(await self.pipeline.arun(item.id, item.prompt, sampling=gate))
+
+        await asyncio.gather(*(one(item) for item in items))

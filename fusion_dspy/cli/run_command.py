@@ -58,9 +58,21 @@ def run(
             "is an unsupported outlier. (Identical candidates never reach the fusor.)",
         ),
     ] = False,
-    concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Most candidate calls in flight at once (default: all n).")
+    call_concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Most candidate calls in flight at once, across a batch (default: no bound)."),
     ] = None,
+    first_k: Annotated[
+        int | None,
+        typer.Option("--first-k", min=1, help="Aggregate once K candidates have answered; cancel the rest."),
+    ] = None,
+    deadline: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Seconds to wait for candidates; then aggregate what has answered."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Batch: prompts sampled at once (rows are written as they finish).")
+    ] = 4,
     input: Annotated[
         str | None,
         typer.Option("--input", "-i", help="Batch: a file of prompts (text lines or JSONL), or - for stdin."),
@@ -94,7 +106,8 @@ def run(
         raise ConfigurationError("--output is for batches; add --input FILE (or use --json for a single prompt).")
     config = RunConfig(
         n=n, mode=mode, model=model, fusor_model=fusor_model, api_base=api_base, scorer=scorer,
-        temperature=temperature, max_tokens=max_tokens, seed=seed, chain_of_thought=cot, concurrency=concurrency,
+        temperature=temperature, max_tokens=max_tokens, seed=seed, chain_of_thought=cot,
+        call_concurrency=call_concurrency, first_k=first_k, deadline_s=deadline,
         adaptive=adaptive,
     )  # fmt: skip
     with err.status("Preparing the model (the first run of the embedded model assembles and verifies its weights)…"):
@@ -103,7 +116,7 @@ def run(
         assert prompt is not None
         _run_one(runner, prompt, json_output)
     else:
-        _run_batch(runner, input, field, output, json_output)
+        _run_batch(runner, input, field, output, json_output, concurrency)
 
 
 def _run_one(runner: Runner, prompt: str, json_output: bool) -> None:
@@ -118,7 +131,12 @@ def _run_one(runner: Runner, prompt: str, json_output: bool) -> None:
         raise typer.Exit(1)
 
 
-def _run_batch(runner: Runner, source: str, field: str, output: Path | None, json_output: bool) -> None:
+def _run_batch(
+    runner: Runner, source: str, field: str, output: Path | None, json_output: bool, concurrency: int
+) -> None:
+    """Prompts run `concurrency` at a time; each row is appended (and flushed) as it finishes, carrying its
+    prompt id, so a killed run resumes without losing or repeating a row. A finished run's file is rewritten
+    in input order."""
     items = read_prompts(source, field)
     writer = JsonlLog(output, Outcome) if output else None
     todo = [item for item in items if writer is None or item.id not in writer or writer.rows[item.id].error]
@@ -128,8 +146,9 @@ def _run_batch(runner: Runner, source: str, field: str, output: Path | None, jso
     fallbacks: list[str] = []
     with progress_bar() as progress:
         task = progress.add_task("prompts", total=len(todo))
-        for item in todo:
-            record = run_sync(runner.arun(item.id, item.prompt))
+
+        def on_row(record: Outcome) -> None:
+            nonlocal failures
             failures += record.error is not None
             if record.fused is not None and record.fused.fallback is not None:
                 fallbacks.append(record.fused.fallback)
@@ -138,8 +157,10 @@ def _run_batch(runner: Runner, source: str, field: str, output: Path | None, jso
             if json_output or writer is None:
                 print(record.model_dump_json(), flush=True)
             progress.update(task, advance=1, description=f"prompts ({failures} failed)" if failures else "prompts")
+
+        run_sync(runner.arun_batch(todo, concurrency, on_row))
     if writer:
-        writer.compact()
+        writer.compact(order=[item.id for item in items])
     if fallbacks:
         err.print(
             f"[yellow]{len(fallbacks)} of {len(todo)} fused answers were not written by the fusor as is "

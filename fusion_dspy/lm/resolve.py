@@ -11,6 +11,7 @@ import dspy
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
+from fusion_dspy.predictors import predictors
 
 MODEL_ENV = "FUSION_DSPY_MODEL"
 API_BASE_ENV = "FUSION_DSPY_API_BASE"
@@ -100,8 +101,8 @@ def lm_options(api_base: str | None = None, max_tokens: int | None = None, **ext
 
 def pins_every_lm(module: dspy.Module | None) -> bool:
     """Whether every predictor of `module` has its own LM (`set_lm`, `predictor.lm`): no LM in context is used."""
-    predictors = list(module.named_predictors()) if module is not None else []
-    return bool(predictors) and all(getattr(p, "lm", None) is not None for _, p in predictors)
+    found = predictors(module) if module is not None else []
+    return bool(found) and all(getattr(p, "lm", None) is not None for p in found)
 
 
 def lm_context(lm: str | dspy.BaseLM | None, module: dspy.Module | None = None) -> dict[str, Any]:

@@ -12,18 +12,17 @@ import asyncio
 import copy
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import dspy
 
-from fusion_dspy._async import gather_bounded, in_thread
-from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy._async import in_thread
+from fusion_dspy.candidates import Candidate
+from fusion_dspy.predictors import predictors
 from fusion_dspy.usage import TokenUsage
 
 ROLLOUTS_PER_SEED = 10_000
 ROLLOUTS_PER_CALLER = 100_000_000
-StopRule = Callable[[Candidate], Awaitable[bool]]
 
 
 def model_name(lm: Any) -> str:
@@ -40,7 +39,13 @@ def prediction_outputs(prediction: Any) -> dict[str, Any]:
 
 def pinned_lms(module: dspy.Module) -> list[Any]:
     """The LMs the module's predictors pin (`predictor.lm`), in predictor order."""
-    return [p.lm for _, p in module.named_predictors() if getattr(p, "lm", None) is not None]
+    return [p.lm for p in predictors(module) if getattr(p, "lm", None) is not None]
+
+
+def answering_lm(module: dspy.Module, context_lm: Any) -> Any:
+    """The LM that answers for the module's first predictor: its own, else the one in context."""
+    first = next(iter(predictors(module)), None)
+    return first.lm if first is not None and first.lm is not None else context_lm
 
 
 def caller_rollout(module: dspy.Module, context_lm: Any) -> Any:
@@ -115,8 +120,7 @@ async def sample_candidate(
     if temperature is not None:
         overrides["temperature"] = temperature
     runner, back = module_for_sample(module, overrides, lm if replace_pinned else None)
-    first = next(iter(runner.named_predictors()), None)
-    answering = first[1].lm if first is not None and first[1].lm is not None else lm
+    answering = answering_lm(runner, lm)
     start = time.perf_counter()
     outputs: dict[str, Any] = {}
     error: str | None = None
@@ -143,47 +147,3 @@ async def sample_candidate(
     if trace and error is None:
         candidate.set_trace([(back.get(id(p), p), i, o) for p, i, o in trace])
     return candidate
-
-
-async def timed_pool(
-    factories: Sequence[Callable[[], Awaitable[Candidate]]], concurrency: int | None, stop: StopRule | None = None
-) -> CandidatePool:
-    """Run the candidate calls (at most `concurrency` at once) and time the whole pool.
-
-    With `stop`, each successful candidate is checked as it arrives; once one satisfies it, the calls still
-    running are cancelled (and those not started never start): the pool holds what finished.
-    """
-    start = time.perf_counter()
-    if stop is None:
-        candidates = await gather_bounded(factories, concurrency)
-    else:
-        candidates = await _until(factories, concurrency, stop)
-    return CandidatePool(candidates=candidates, wall_s=time.perf_counter() - start)
-
-
-async def _until(
-    factories: Sequence[Callable[[], Awaitable[Candidate]]], concurrency: int | None, stop: StopRule
-) -> list[Candidate]:
-    semaphore = asyncio.Semaphore(concurrency) if concurrency else None
-
-    async def run(factory: Callable[[], Awaitable[Candidate]]) -> Candidate:
-        if semaphore is None:
-            return await factory()
-        async with semaphore:
-            return await factory()
-
-    pending = {asyncio.ensure_future(run(f)) for f in factories}
-    finished: list[Candidate] = []
-    try:
-        while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            arrived = sorted((task.result() for task in done), key=lambda c: c.index)
-            finished.extend(arrived)
-            if any([c.ok and await stop(c) for c in arrived]):
-                break
-    finally:
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-    return sorted(finished, key=lambda c: c.index)

@@ -9,7 +9,8 @@ import dspy
 
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.sources._sampling import caller_rollout, first_rollout, sample_candidate, timed_pool
+from fusion_dspy.sources._gather import Draw, check_policy, timed_pool
+from fusion_dspy.sources._sampling import answering_lm, caller_rollout, first_rollout, model_name, sample_candidate
 from fusion_dspy.sources.base import CandidateSource
 
 
@@ -19,6 +20,7 @@ class RepeatSampler(CandidateSource):
     Sample i uses rollout id `seed * 10_000 + i`, so samples are distinct in the DSPy cache and the same
     seed reproduces the same pool from a warm cache. A caller that asks for a fresh rollout (dspy.BestOfN,
     dspy.Refine, BootstrapFewShot rounds) moves the ids into a block of their own: a new pool, still reproducible.
+    `k` / `deadline_s`: stop at the first `k` answers or at a deadline and cut the rest (see `CandidateSource`).
 
     The LM: a predictor's own (`set_lm`, `predictor.lm`) wins, as everywhere in DSPy; then `lm`; then the
     LM in context (`dspy.context` / `dspy.configure`, or `FUSION_DSPY_MODEL`); then the embedded model.
@@ -34,9 +36,13 @@ class RepeatSampler(CandidateSource):
         seed: int = 0,
         concurrency: int | None = None,
         timeout_s: float | None = None,
+        k: int | None = None,
+        deadline_s: float | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
-        super().__init__(module, concurrency)
+        super().__init__(module, concurrency, k=k, deadline_s=deadline_s, max_in_flight=max_in_flight)
         validate_n(n)
+        check_policy(k, deadline_s, n)
         if temperature < 0:
             raise ConfigurationError(f"temperature must be ≥ 0; got {temperature}.")
         if seed < 0:
@@ -53,20 +59,32 @@ class RepeatSampler(CandidateSource):
         module = self._bound_module()
         context = None if pins_every_lm(module) else resolve_lm(self.lm)
         first = first_rollout(self.seed, caller_rollout(module, context))
-        factories = [
-            partial(
-                sample_candidate,
-                module,
-                inputs,
-                lm=context.copy(rollout_id=first + i, temperature=self.temperature) if context is not None else None,
+        source = model_name(answering_lm(module, context))
+        lms = (
+            [context.copy(rollout_id=first + i, temperature=self.temperature) for i in range(self.n)]
+            if context is not None
+            else []
+        )
+        draws = [
+            Draw(
+                partial(
+                    sample_candidate,
+                    module,
+                    inputs,
+                    lm=lms[i] if lms else None,
+                    index=i,
+                    rollout_id=first + i,
+                    temperature=self.temperature,
+                    timeout_s=self.timeout_s,
+                ),
                 index=i,
+                source=source,
                 rollout_id=first + i,
                 temperature=self.temperature,
-                timeout_s=self.timeout_s,
             )
             for i in range(self.n)
         ]
-        return await timed_pool(factories, self.concurrency, self._stop(inputs))
+        return await timed_pool(self._admit(draws), self.concurrency, self.k, self.deadline_s, self._stop(inputs))
 
 
 def validate_n(n: int) -> None:

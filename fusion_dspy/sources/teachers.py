@@ -13,7 +13,8 @@ import dspy
 from fusion_dspy._async import ProcessSemaphore
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.sources._sampling import caller_rollout, first_rollout, model_name, sample_candidate, timed_pool
+from fusion_dspy.sources._gather import Draw, check_policy, timed_pool
+from fusion_dspy.sources._sampling import caller_rollout, first_rollout, model_name, sample_candidate
 from fusion_dspy.sources.base import CandidateSource
 
 
@@ -24,7 +25,8 @@ class TeacherPool(CandidateSource):
     on first use so building a pool never starts a model. Each teacher answers even for predictors that
     pin their own LM (the teacher is the point of the pool). `per_teacher_concurrency=k` allows at most k
     calls in flight to each teacher (model + API base) in this process, whichever pool, copy, thread or
-    event loop makes them.
+    event loop makes them. With `k` / `deadline_s` a slow teacher does not hold the answer hostage: it is
+    cut (see `CandidateSource`).
     """
 
     def __init__(
@@ -37,8 +39,11 @@ class TeacherPool(CandidateSource):
         concurrency: int | None = None,
         per_teacher_concurrency: int | None = None,
         timeout_s: float | None = None,
+        k: int | None = None,
+        deadline_s: float | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
-        super().__init__(module, concurrency)
+        super().__init__(module, concurrency, k=k, deadline_s=deadline_s, max_in_flight=max_in_flight)
         if not teachers:
             raise ConfigurationError(
                 "TeacherPool needs at least one teacher, e.g. TeacherPool(['local', 'openai/gpt-4o-mini'])."
@@ -52,6 +57,7 @@ class TeacherPool(CandidateSource):
         self.samples_per_teacher = samples_per_teacher
         self.temperature = temperature
         self.timeout_s = timeout_s
+        check_policy(k, deadline_s, len(self.teachers) * samples_per_teacher)
 
     async def agenerate(self, inputs: dict[str, Any]) -> CandidatePool:
         from fusion_dspy.lm.resolve import resolve_lm
@@ -60,32 +66,31 @@ class TeacherPool(CandidateSource):
         lms = [resolve_lm(t) for t in self.teachers]
         caller = caller_rollout(module, None)
         several = self.samples_per_teacher > 1
-        factories = []
+        draws = []
         for t, base in enumerate(lms):
-            for k in range(self.samples_per_teacher):
+            for j in range(self.samples_per_teacher):
                 overrides: dict[str, Any] = {}
                 if several or caller is not None:
-                    overrides["rollout_id"] = first_rollout(0, caller) + k
+                    overrides["rollout_id"] = first_rollout(0, caller) + j
                 if self.temperature is not None:
                     overrides["temperature"] = self.temperature
-                factories.append(
-                    self._limited(
-                        base,
-                        partial(
-                            sample_candidate,
-                            module,
-                            inputs,
-                            lm=base.copy(**overrides) if overrides else base,
-                            index=t * self.samples_per_teacher + k,
-                            rollout_id=overrides.get("rollout_id"),
-                            temperature=overrides.get("temperature", base.kwargs.get("temperature")),
-                            source=model_name(base),
-                            timeout_s=self.timeout_s,
-                            replace_pinned=True,
-                        ),
-                    )
+                index = t * self.samples_per_teacher + j
+                temperature = overrides.get("temperature", base.kwargs.get("temperature"))
+                call = partial(
+                    sample_candidate,
+                    module,
+                    inputs,
+                    lm=base.copy(**overrides) if overrides else base,
+                    index=index,
+                    rollout_id=overrides.get("rollout_id"),
+                    temperature=temperature,
+                    source=model_name(base),
+                    timeout_s=self.timeout_s,
+                    replace_pinned=True,
                 )
-        return await timed_pool(factories, self.concurrency, self._stop(inputs))
+                rollout = overrides.get("rollout_id")
+                draws.append(Draw(self._limited(base, call), index, model_name(base), rollout, temperature))
+        return await timed_pool(self._admit(draws), self.concurrency, self.k, self.deadline_s, self._stop(inputs))
 
     def _limited(self, teacher: Any, factory: Callable[[], Awaitable[Candidate]]) -> Callable[[], Awaitable[Candidate]]:
         """The factory, holding one of the teacher's process-wide slots."""

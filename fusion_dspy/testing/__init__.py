@@ -9,6 +9,8 @@ from fusion_dspy.testing.fakes import (
     format_fields,
     prompt_text,
 )
+from fusion_dspy.testing.latency import LognormalLatency
+from fusion_dspy.testing.serve import ServerProcess
 from fusion_dspy.testing.server import FakeModelServer, FaultPlan, ServerStats
 
 __all__ = [
@@ -16,7 +18,9 @@ __all__ = [
     "FailingLM",
     "FakeModelServer",
     "FaultPlan",
+    "LognormalLatency",
     "ScriptedLM",
+    "ServerProcess",
     "ServerStats",
     "SlowLM",
     "by_substring",

@@ -3,7 +3,8 @@
 `ScriptedLM` is a real `dspy.LM` (adapters, cache keys, rollout ids, usage tracking all run) whose engine
 answers from a script instead of a network. `SlowLM` adds latency, `FailingLM` raises on chosen calls.
 Every call is recorded with its start and end time, so concurrency can be asserted from overlap rather
-than from a wall-clock budget.
+than from a wall-clock budget. An async call cancelled before it answered (first-k, a deadline, hedging) is not
+a served call: it is recorded apart, in `lm.cancelled`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class CallRecord:
     temperature: float | None
     answer: str | None = None
     error: str | None = None
+    cancelled: bool = False
 
 
 Delay = float | Callable[[int, str], float]
@@ -70,6 +72,7 @@ class _Script:
     fail_when: Callable[[int, str], bool] | None = None
     error_factory: Callable[[], Exception] = lambda: ConnectionError("connection refused (scripted failure)")
     calls: list[CallRecord] = field(default_factory=list)
+    cancelled: list[CallRecord] = field(default_factory=list)
     _served: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -90,6 +93,12 @@ class _Script:
         else:
             answer = responder[number % len(responder)]
         return answer if isinstance(answer, str) else format_fields(answer)
+
+    def record_cancelled(self, request: Request, start: float) -> None:
+        record = CallRecord(start=start, end=time.perf_counter(), prompt=prompt_text(request),
+                            temperature=request.config.temperature, error="CancelledError", cancelled=True)  # fmt: skip
+        with self._lock:
+            self.cancelled.append(record)
 
     def serve(self, request: Request, number: int, start: float) -> Response:
         prompt = prompt_text(request)
@@ -132,8 +141,13 @@ class _AsyncEngine:
 
     async def complete(self, request: Request) -> Response:
         number, start = self.script.next_number(), time.perf_counter()
-        if delay := self.script.delay_for(number, request):
-            await asyncio.sleep(delay)
+        delay = self.script.delay_for(number, request)
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self.script.record_cancelled(request, start)
+            raise
         return self.script.serve(request, number, start)
 
 
@@ -166,6 +180,11 @@ class ScriptedLM(dspy.LM):
     def calls(self) -> list[CallRecord]:
         """Every served call, across all copies of this LM (copies share the script)."""
         return self.script.calls
+
+    @property
+    def cancelled(self) -> list[CallRecord]:
+        """Calls that were cancelled before they answered (not in `calls`)."""
+        return self.script.cancelled
 
     def max_overlap(self) -> int:
         """The largest number of calls that were in flight at the same moment."""

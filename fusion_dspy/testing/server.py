@@ -2,14 +2,21 @@
 
 For benchmarks (isolate our overhead from the model's) and fault-injection tests: a seeded fraction of
 requests time out, answer 429 with Retry-After, answer 500, return empty or garbage completions, or drop
-the connection. It listens on 127.0.0.1 only and counts what it served.
+the connection. Latency is fixed or drawn from a seeded heavy-tailed distribution (`LognormalLatency`).
+It listens on 127.0.0.1 only, counts what it served (`stats`, also as JSON at `GET /v1/stats`), and notices
+clients that hang up before the answer (`stats.cancelled`), so tests can check that cancelled calls really
+closed their requests. `fusion_dspy.testing.serve` runs one in its own process.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import random
 import re
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from fusion_dspy.testing.latency import LognormalLatency
 
 Fault = Literal["ok", "timeout", "rate_limit", "server_error", "empty", "garbage", "drop"]
 Responder = Callable[[list[dict[str, Any]]], str]
@@ -64,19 +73,27 @@ class ServerStats:
     rate_limited_at: list[float] = field(default_factory=list)
     request_times: list[float] = field(default_factory=list)
     connections: int = 0
+    cancelled: int = 0
+    latencies: list[float] = field(default_factory=list)
 
 
-def dspy_fields_responder(messages: list[dict[str, Any]]) -> str:
+def dspy_fields_responder(messages: list[dict[str, Any]], tag: str = "") -> str:
     """Answer every output field DSPy's ChatAdapter asked for (read from the prompt) with a short value."""
     last = str(messages[-1].get("content", "")) if messages else ""
     asked = _FIELDS.findall(last.split("Respond with the corresponding output fields")[-1])
     names = [n for n in dict.fromkeys(asked) if n != "completed"] or ["answer"]
-    sections = [f"[[ ## {name} ## ]]\n{_value_for(name)}" for name in names]
+    sections = [f"[[ ## {name} ## ]]\n{_FIXED.get(name, f'a {name}{tag}')}" for name in names]
     return "\n\n".join([*sections, "[[ ## completed ## ]]"])
 
 
-def _value_for(name: str) -> str:
-    return {"score": "7", "verdict": "A"}.get(name, f"a {name}")
+def numbered_fields_responder() -> Responder:
+    """Like `dspy_fields_responder`, but free-text answers carry the request number, so candidates differ (a pool
+    of identical candidates never reaches a FusionOfN's fusor)."""
+    numbers = itertools.count(1)
+    return lambda messages: dspy_fields_responder(messages, tag=f" #{next(numbers)}")
+
+
+_FIXED = {"score": "7", "verdict": "A"}
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -96,11 +113,12 @@ class FakeModelServer:
     `rejected_models` always gets its status code (401 bad key, 404 unknown model, 400 bad request): a failure
     that will not go away. `connection_setup_s` makes every new connection pay that much before its first
     answer, like a TLS handshake to a remote HTTPS API; `stats.connections` counts the connections opened.
+    `latency_s` is seconds per answer, or `LognormalLatency(median_s=0.2, p99_s=2.0, seed=0)` for a heavy tail.
     """
 
     def __init__(
         self,
-        latency_s: float = 0.0,
+        latency_s: float | LognormalLatency = 0.0,
         faults: FaultPlan | None = None,
         responder: Responder = dspy_fields_responder,
         max_concurrency: int | None = None,
@@ -151,6 +169,16 @@ class FakeModelServer:
                 self.stats.rate_limited_at.append(time.perf_counter())
             return fault
 
+    def _latency(self) -> float:
+        delay = self.latency_s.draw() if isinstance(self.latency_s, LognormalLatency) else self.latency_s
+        with self._lock:
+            self.stats.latencies.append(delay)
+        return delay
+
+    def _hung_up(self) -> None:
+        with self._lock:
+            self.stats.cancelled += 1
+
     def _end(self, model: str) -> None:
         with self._lock:
             self.stats.in_flight -= 1
@@ -174,6 +202,9 @@ class FakeModelServer:
                     time.sleep(server.connection_setup_s)
 
             def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/stats"):
+                    with server._lock:
+                        return self._json(200, dataclasses.asdict(server.stats))
                 self._json(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
             def do_POST(self) -> None:
@@ -194,7 +225,7 @@ class FakeModelServer:
 
             def _serve(self, fault: Fault, body: dict[str, Any]) -> None:
                 if fault == "timeout":
-                    time.sleep(server.faults.hang_s)
+                    self._wait(server.faults.hang_s)
                     return self._drop()
                 if fault == "drop":
                     return self._drop()
@@ -203,7 +234,9 @@ class FakeModelServer:
                                       {"Retry-After": f"{server.faults.retry_after_s:g}"})  # fmt: skip
                 if fault == "server_error":
                     return self._json(500, {"error": {"message": "internal error", "type": "server_error"}})
-                time.sleep(server.latency_s)
+                if not self._wait(server._latency()):
+                    server._hung_up()
+                    return self._drop()
                 if fault == "garbage":
                     return self._raw(200, b"<html>502 Bad Gateway</html>", "text/html")
                 messages = body.get("messages", [])
@@ -226,6 +259,21 @@ class FakeModelServer:
                     status, "bad request"
                 )
                 self._json(status, {"error": {"message": message, "type": kind, "code": kind}})
+
+            def _wait(self, seconds: float) -> bool:
+                """Sleep `seconds`, watching the socket; False as soon as the client hangs up."""
+                deadline = time.perf_counter() + seconds
+                while (left := deadline - time.perf_counter()) > 0:
+                    readable, _, _ = select.select([self.connection], [], [], left)
+                    if not readable:
+                        continue
+                    try:
+                        if not self.connection.recv(1, socket.MSG_PEEK):
+                            return False
+                    except OSError:
+                        return False
+                    time.sleep(max(0.0, deadline - time.perf_counter()))
+                return True
 
             def _drop(self) -> None:
                 self.close_connection = True

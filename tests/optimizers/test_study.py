@@ -115,3 +115,34 @@ def test_bad_study_settings_name_the_fix(tmp_path):
             FusorStudy(study_config(server, tmp_path, optimizers=["anneal"]))
         with pytest.raises(ConfigurationError, match="--limit"):
             FusorStudy(study_config(server, tmp_path, limit=2))
+
+
+def test_first_k_is_a_knob_of_the_study(tmp_path):
+    with FakeModelServer(responder=math_responder) as server:
+        runner = FusorStudy(study_config(server, tmp_path, first_k=True, trials=2))
+        study = runner.run()
+        result = runner.finish(study, FusorRegistry(tmp_path / "registry"))
+    for trial in study.trials:
+        assert "k" in trial.params and 1 <= trial.user_attrs["k"] <= trial.params["n"]
+    [entry] = json.loads((tmp_path / "registry" / "manifest.json").read_text())["entries"]
+    assert entry["k"] == study.best_trial.user_attrs["k"] and result.trials_completed == 2
+
+
+def test_fusor_examples_replay_first_k_by_latency(tmp_path):
+    from fusion_dspy.candidates import Candidate, CandidatePool
+    from fusion_dspy.eval.store import PoolRecord
+    from fusion_dspy.jsonl import JsonlLog
+    from fusion_dspy.optimizers.fusor_data import fusor_examples
+    from fusion_dspy.programs import task_by_name
+
+    task = task_by_name("math")()
+    pools = JsonlLog(tmp_path / "pools.jsonl", PoolRecord)
+    latencies = [0.9, 0.1, 0.5, 0.3]
+    candidates = [Candidate(index=i, outputs={"answer": f"a{i}"}, latency_s=t) for i, t in enumerate(latencies)]
+    pools.append(PoolRecord(id="x", pool=CandidatePool(candidates=candidates)))
+    example = dspy.Example(id="x", question="q?", reference="1").with_inputs("question")
+    [full] = fusor_examples(task, [example], pools, n=4)
+    [first] = fusor_examples(task, [example], pools, n=4, k=2)
+    assert all(f"a{i}" in full.candidates for i in range(4))
+    assert "a1" in first.candidates and "a3" in first.candidates
+    assert "a0" not in first.candidates and "a2" not in first.candidates

@@ -109,3 +109,20 @@ def test_more_sync_samples_than_the_default_executor_has_threads_all_run_at_once
     pool = fd.RepeatSampler(n, lm=lm).bind(SyncOnly()).generate({"question": "q"})
     assert len(pool.succeeded) == n
     assert lm.max_overlap() == n
+
+
+def test_max_in_flight_bounds_every_pool_of_the_source_on_one_event_loop():
+    import asyncio
+
+    lm = SlowLM({"answer": "x"}, delay_s=0.1)
+    source = fd.RepeatSampler(4, lm=lm, max_in_flight=3)
+    first, second = source.bind(qa()), source.bind(qa())  # bound copies share the bound
+
+    async def both():
+        return await asyncio.gather(first.agenerate({"question": "a"}), second.agenerate({"question": "b"}))
+
+    pools = asyncio.run(both())
+    assert all(len(p.succeeded) == 4 for p in pools)
+    assert lm.max_overlap() == 3
+    with pytest.raises(fd.ConfigurationError, match="max_in_flight"):
+        fd.RepeatSampler(2, max_in_flight=0)

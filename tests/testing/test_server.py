@@ -53,3 +53,35 @@ def test_multi_field_responder():
                                    "field `[[ ## reasoning ## ]]`, then `[[ ## score ## ]]`, and then ending with "
                                    "the marker for `[[ ## completed ## ]]`."}])  # fmt: skip
     assert text == "[[ ## reasoning ## ]]\na reasoning\n\n[[ ## score ## ]]\n7\n\n[[ ## completed ## ]]"
+
+
+def test_lognormal_latency_is_seeded_and_has_the_asked_median_and_tail():
+    from fusion_dspy.testing import LognormalLatency
+
+    draws = [LognormalLatency(median_s=0.2, p99_s=2.0, seed=s) for s in (1, 1, 2)]
+    samples = [[d.draw() for _ in range(4000)] for d in draws]
+    assert samples[0] == samples[1] != samples[2]
+    ordered = sorted(samples[0])
+    assert 0.18 < ordered[2000] < 0.22 and 1.5 < ordered[3960] < 2.6
+    assert abs(draws[0].quantile(0.99) - 2.0) < 1e-9
+    with pytest.raises(ValueError, match="p99_s"):
+        LognormalLatency(median_s=1.0, p99_s=0.5)
+
+
+def test_server_draws_each_latency_and_notices_a_client_that_hangs_up():
+    import time
+
+    from fusion_dspy.testing import LognormalLatency
+
+    with FakeModelServer(latency_s=LognormalLatency(median_s=0.01, p99_s=0.02, seed=0)) as server:
+        post(server)
+        post(server)
+        assert len(server.stats.latencies) == 2 and server.stats.latencies[0] != server.stats.latencies[1]
+    with FakeModelServer(latency_s=5.0) as server:
+        with pytest.raises(httpx.TimeoutException):
+            body = {"model": "fake", "messages": [{"role": "user", "content": "q"}]}
+            httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=0.2)
+        deadline = time.time() + 2
+        while time.time() < deadline and server.stats.cancelled == 0:
+            time.sleep(0.02)
+        assert server.stats.cancelled == 1 and server.stats.in_flight == 0
