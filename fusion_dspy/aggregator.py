@@ -7,19 +7,22 @@ from abc import abstractmethod
 from typing import Any, Literal, Self
 
 import dspy
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from fusion_dspy._abc import ABCModuleMeta
 from fusion_dspy._async import run_sync
 from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.markers import MarkerFree
 from fusion_dspy.provenance import Provenance
 from fusion_dspy.signatures import SignatureType
 
 Path = Literal["fused", "selected", "skipped", "floored"]
 
 
-class Aggregation(BaseModel):
-    """What an aggregator decided, before it becomes a prediction."""
+class Aggregation(MarkerFree):
+    """What an aggregator decided, before it becomes a prediction (outputs free of DSPy's end marker)."""
+
+    text_fields = ("outputs",)
 
     outputs: dict[str, Any]
     method: Literal["fused", "selected"]

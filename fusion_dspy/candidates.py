@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, PrivateAttr, model_validator
 from pydantic_core import to_jsonable_python
 
 from fusion_dspy.arrival import Reason, stop_time
+from fusion_dspy.markers import MarkerFree
 from fusion_dspy.usage import TokenUsage
 
 Status = Literal["ok", "failed", "cut"]
@@ -28,13 +29,16 @@ def as_text(value: Any) -> str:
         return str(value)
 
 
-class Candidate(BaseModel):
+class Candidate(MarkerFree):
     """One sampled answer: the wrapped module's output fields plus where and how it was made.
 
     `status` is "ok" (answered), "failed" (the call raised; `error` says why) or "cut" (still running when
     the source stopped waiting, so it was cancelled; never aggregated). Rows written before `status` existed
-    read as "failed" when they carry an error and "ok" otherwise.
+    read as "failed" when they carry an error and "ok" otherwise. Its outputs never hold DSPy's end marker, also
+    when read from a pool stored before markers were stripped.
     """
+
+    text_fields = ("outputs",)
 
     index: int = Field(description="Position in sampling order (stable across shuffles).")
     outputs: dict[str, Any] = Field(default_factory=dict, description="The wrapped module's output fields.")

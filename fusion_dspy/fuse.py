@@ -15,6 +15,7 @@ from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.errors import ConfigurationError, FusorError
 from fusion_dspy.lm.failures import hint_for, permanent_cause
 from fusion_dspy.lm.resolve import lm_context
+from fusion_dspy.markers import clean
 from fusion_dspy.prompts import load_prompt
 from fusion_dspy.render import RenderOptions, label_for, render_pool
 from fusion_dspy.select.base import Scorer
@@ -122,7 +123,7 @@ class Fuser(Aggregator):
                 ) from exc
             _warn_once(cause, detail)
             return await self._fall_back(inputs, pool, f"fusor cannot run: {cause} ({detail})")
-        outputs = {name: prediction[name] for name in task.output_fields}
+        outputs = clean({name: prediction[name] for name in task.output_fields})
         own = {name: value for name, value in prediction.items() if name not in outputs}  # e.g. its reasoning
         echoed = echoed_input(outputs, inputs, shown)
         if echoed is not None:

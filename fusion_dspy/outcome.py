@@ -13,6 +13,7 @@ from fusion_dspy.candidates import Candidate
 from fusion_dspy.compose import BestOfN, FusionOfN
 from fusion_dspy.errors import AllCandidatesFailedError
 from fusion_dspy.fuse import Fuser
+from fusion_dspy.markers import MarkerFree
 from fusion_dspy.prediction import FusedPrediction
 from fusion_dspy.provenance import Provenance
 from fusion_dspy.select.base import Scorer
@@ -21,8 +22,10 @@ from fusion_dspy.sources.base import CandidateSource
 from fusion_dspy.usage import TokenUsage
 
 
-class Answer(BaseModel):
-    """An aggregated answer and how it came about."""
+class Answer(MarkerFree):
+    """An aggregated answer and how it came about (its text free of DSPy's end marker, also when read back)."""
+
+    text_fields = ("response",)
 
     response: str
     method: str

@@ -116,6 +116,7 @@ class Evaluation:
             advance(f"{language}: methods", None)
 
         await asyncio.gather(*(run(ex, m) for ex, m in todo))
+        await self._rescore_stale(examples, pools, methods)
         records = {m: [methods.rows[f"{m}|{ex.id}"] for ex in examples] for m in self.config.methods}
         return examples, records
 
@@ -126,6 +127,34 @@ class Evaluation:
         """Is this answer missing, or (adaptive) made with other thresholds than the current ones?"""
         stored = methods.rows.get(f"{method}|{example_id}")
         return stored is None or (method == ADAPTIVE and not self.adaptive.is_current(stored))
+
+    async def _rescore_stale(
+        self, examples: list[dspy.Example], pools: JsonlLog[PoolRecord], methods: JsonlLog[MethodRecord]
+    ) -> None:
+        """Score again the stored answers that were scored on text holding DSPy's end marker (see
+        `MethodRecord.stale`): answers and selections are kept and only scores change, except the oracle, which
+        picks the best cleaned candidate again. The file is then compacted to one row per answer."""
+        stale = [
+            (example, record)
+            for example in examples
+            for m in self.config.methods
+            if (record := methods.rows[f"{m}|{example.id}"]).stale(pools.rows[example.id])
+        ]
+
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        async def rescore(example: dspy.Example, record: MethodRecord) -> MethodRecord:
+            pool = pools.rows[example.id]
+            async with gate:
+                if record.method == "oracle":
+                    return (await self._method("oracle", example, pool)).model_copy(update={"wall_s": record.wall_s})
+                score = await self.task.ascore(example.copy(baseline=pool.baseline), record.outputs)
+            return record.model_copy(update={"score": score, "scored_clean": True})
+
+        for record in await asyncio.gather(*(rescore(example, record) for example, record in stale)):
+            methods.append(record)
+        if stale:
+            methods.compact()
 
     async def ensure_pools(
         self, language: str, advance: Advance = no_progress
@@ -184,8 +213,9 @@ class Evaluation:
             scores = await asyncio.gather(*(self.task.ascore(scored, c.outputs) for c in ok))
             best = max(range(len(ok)), key=lambda i: (scores[i], -ok[i].index))
             return MethodRecord(
-                id=example.id, method=method, outputs=ok[best].outputs, score=scores[best], chosen=ok[best].index
-            )
+                id=example.id, method=method, outputs=ok[best].outputs, score=scores[best], chosen=ok[best].index,
+                scored_clean=True,
+            )  # fmt: skip
         else:
             prediction = await self.aggregators[method].afrom_pool(example.inputs().toDict(), record.pool)
             aggregation = prediction.nofn.aggregation
@@ -197,6 +227,7 @@ class Evaluation:
             )  # fmt: skip
         result.wall_s = time.perf_counter() - start
         result.score = await self.task.ascore(scored, result.outputs)
+        result.scored_clean = True
         return result
 
     async def _adaptive(
@@ -206,6 +237,7 @@ class Evaluation:
         if result.path in ("fused", "selected"):
             fusion = await fused()
             if fusion.outputs == result.outputs:
-                return result.model_copy(update={"score": fusion.score})
+                return result.model_copy(update={"score": fusion.score, "scored_clean": fusion.scored_clean})
         result.score = await self.task.ascore(example.copy(baseline=record.baseline), result.outputs)
+        result.scored_clean = True
         return result

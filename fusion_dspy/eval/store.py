@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.markers import MarkerFree
 from fusion_dspy.provenance import Provenance
 from fusion_dspy.usage import TokenUsage
 
@@ -30,23 +31,33 @@ class PoolKey(BaseModel):
         return f"{slugify(self.model)}-n{self.n}-t{self.temperature:g}-s{self.seed}{limit}"
 
 
-class PoolRecord(BaseModel):
+class PoolRecord(MarkerFree):
     """One example's candidate pool and (for judged tasks) its baseline answer.
 
     Inputs are not stored: they are reloaded from the dataset by id, so stored pools hold model outputs only
-    (benchmark text keeps its own licence and provenance).
+    (benchmark text keeps its own licence and provenance). Files keep the raw model text; DSPy's end marker is
+    stripped from the candidates and the baseline when they are read.
     """
+
+    text_fields = ("baseline",)
 
     id: str
     pool: CandidatePool
     baseline: str | None = None
 
+    @property
+    def candidates_stripped(self) -> bool:
+        """Some candidate's stored text held an end marker (so scores computed on it are stale)."""
+        return any(c.markers_stripped for c in self.pool.candidates)
 
-class MethodRecord(BaseModel):
+
+class MethodRecord(MarkerFree):
     """One method's answer for one example, its score, and what it cost beyond the pool.
 
     Fields added later have defaults, so answers stored before them still load.
     """
+
+    text_fields = ("outputs",)
 
     id: str
     method: str
@@ -60,6 +71,16 @@ class MethodRecord(BaseModel):
     reason: str | None = None
     provenance: Provenance | None = None
     settings: str | None = Field(default=None, description="The policy it was made with; another one recomputes it.")
+    scored_clean: bool = Field(
+        default=False, description="Scored on marker-free text (False on records stored before markers were stripped)."
+    )
+
+    def stale(self, pool: PoolRecord) -> bool:
+        """Scored, before end markers were stripped, on text that held one: its answer, the baseline it was judged
+        against, or (for the oracle, which scores every candidate) any candidate."""
+        if self.scored_clean:
+            return False
+        return self.markers_stripped or pool.markers_stripped or (self.method == "oracle" and pool.candidates_stripped)
 
 
 def slugify(text: str) -> str:

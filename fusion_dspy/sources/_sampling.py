@@ -19,6 +19,7 @@ import dspy
 from fusion_dspy._async import in_thread
 from fusion_dspy.candidates import Candidate
 from fusion_dspy.predictors import predictors
+from fusion_dspy.markers import clean
 from fusion_dspy.usage import TokenUsage
 
 ROLLOUTS_PER_SEED = 10_000
@@ -30,10 +31,11 @@ def model_name(lm: Any) -> str:
 
 
 def prediction_outputs(prediction: Any) -> dict[str, Any]:
+    """A candidate's output fields, without DSPy's end marker (small models write it inline)."""
     if isinstance(prediction, dspy.Prediction):
-        return dict(prediction.items())
+        return clean(dict(prediction.items()))
     if isinstance(prediction, dict):
-        return dict(prediction)
+        return clean(dict(prediction))
     raise TypeError(f"the module returned {type(prediction).__name__}, expected a dspy.Prediction")
 
 
