@@ -1,19 +1,62 @@
-"""Shared fixtures: scripted LMs from fusion_dspy.testing, and the embedded model for integration tests."""
+"""Shared fixtures: scripted LMs from fusion_dspy.testing, the embedded model for integration tests, and benchmark
+files: every test reads a tiny synthetic benchmark folder (tests/benchmark_files.py); tests that need the real
+files ask for `real_data_dir` and are skipped, with the reason, when those are absent."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import dspy
 import pytest
 
 from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.data.locate import DATA_DIR_ENV
 from fusion_dspy.testing import ScriptedLM
+from tests.benchmark_files import write_benchmark_folder
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+_REAL_DATA_DIR_SETTING = os.environ.get(DATA_DIR_ENV)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     dspy.configure_cache(enable_disk_cache=False)
+
+
+@pytest.fixture(scope="session")
+def benchmark_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic benchmark folder, written once per session."""
+    return write_benchmark_folder(tmp_path_factory.mktemp("benchmark-data"))
+
+
+@pytest.fixture(autouse=True)
+def synthetic_benchmarks(benchmark_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Loaders (and subprocesses) read the synthetic folder, so no test depends on ../shared/data."""
+    monkeypatch.setenv(DATA_DIR_ENV, str(benchmark_folder))
+    yield benchmark_folder
+
+
+def real_data_folder() -> Path | None:
+    """The real benchmark folder as the library would find it from the project root, or None."""
+    if _REAL_DATA_DIR_SETTING:
+        return Path(_REAL_DATA_DIR_SETTING) if Path(_REAL_DATA_DIR_SETTING).is_dir() else None
+    sibling = PROJECT_ROOT.parent / "shared" / "data"
+    return sibling if sibling.is_dir() else None
+
+
+@pytest.fixture
+def real_data_dir(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real benchmark files, for the few tests that check the loaders against them; skips when absent."""
+    found = real_data_folder()
+    if found is None:
+        pytest.skip(
+            f"the real benchmark files are absent (no shared/data beside the project and {DATA_DIR_ENV} unset); "
+            "the same code paths run on the synthetic fixture folder"
+        )
+    monkeypatch.setenv(DATA_DIR_ENV, str(found))
+    return found
 
 
 def is_fusor_prompt(prompt: str) -> bool:
