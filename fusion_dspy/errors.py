@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -46,19 +47,43 @@ class AllCandidatesFailedError(FusionError):
 
     def __init__(self, failed: list[Candidate]) -> None:
         self.failed = failed
-        reasons = sorted({c.error or "unknown error" for c in failed})
-        hint = _hint_for(reasons)
-        super().__init__(
-            f"all {len(failed)} candidate calls failed: " + "; ".join(reasons[:3]) + (f". {hint}" if hint else "")
-        )
+        causes = list(dict.fromkeys(cause_of(c.error or "unknown error") for c in failed))
+        head = f"all {len(failed)} candidate calls failed"
+        if len(causes) == 1:
+            super().__init__(f"{head}: {causes[0]}")
+        else:
+            super().__init__(f"{head}:\n" + "\n".join(f"  - {cause}" for cause in causes[:5]))
 
 
-def _hint_for(reasons: list[str]) -> str:
-    text = " ".join(reasons).lower()
-    if "connect" in text or "connection" in text:
-        return "Check that the model server is running and that --api-base / FUSION_DSPY_API_BASE points at it."
-    if "api key" in text or "api_key" in text or "authentication" in text:
-        return "Set the provider's API key in the environment (for example OPENAI_API_KEY)."
-    if "not found" in text or "does not exist" in text:
-        return "Check the model name; run `fusion-dspy run --help` for the accepted forms."
-    return ""
+_ENV_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_(?:API_KEY|KEY|TOKEN)\b")
+_MODEL = re.compile(r"^\s*\[([^\]]+)\]")
+_HOST = re.compile(r"\bto ([\w.-]+:\d+)")
+
+
+def cause_of(error: str) -> str:
+    """A candidate's error text as one line saying what went wrong and what to set (the full text stays on the
+    candidate). Provider errors run to several lines of advice written for library code; this is for people."""
+    kind, _, detail = error.partition(": ")
+    lines = [line.strip() for line in detail.splitlines() if line.strip()] or [error.strip()]
+    first = lines[0]
+    model_match = _MODEL.match(first)
+    model = model_match.group(1) if model_match else "the model"
+    first = _MODEL.sub("", first).strip()
+    text = error.lower()
+    if "no api key" in text or ("api key" in text and "missing" in text):
+        names = " or ".join(dict.fromkeys(_ENV_VARIABLE.findall(error))) or "the provider's API key variable"
+        return f"no API key for {model}: set {names} in the environment"
+    if "authentication" in text or "invalid api key" in text or "401" in first:
+        names = " or ".join(dict.fromkeys(_ENV_VARIABLE.findall(error))) or "its API key variable"
+        return f"{model} refused the API key: check {names}"
+    if "connect" in text and "timeout" not in kind.lower():
+        host = _HOST.search(error)
+        where = f" at {host.group(1)}" if host else ""
+        return f"cannot connect to the model server{where}: start it, or point --api-base / FUSION_DSPY_API_BASE at it"
+    if "ratelimit" in kind.lower() or "rate limit" in text:
+        return f"{model} rate-limited the calls: wait and rerun, or ask for fewer at once (-n, --concurrency)"
+    if "servererror" in kind.lower():
+        return f"the server of {model} failed ({first}): rerun later, or check the server if it persists"
+    if "not found" in text or "does not exist" in text or "notfound" in kind.lower():
+        return f"{model} was not found: check the model name (--model, FUSION_DSPY_MODEL)"
+    return f"{kind}: {first}"[:300] if detail else error.strip()[:300]

@@ -21,7 +21,7 @@ app = typer.Typer(
     add_completion=False,
 )
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line (terminals wrap it visually)
 
 
 @app.callback()

@@ -6,6 +6,8 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
+from fusion_dspy.candidates import Candidate
+from fusion_dspy.errors import cause_of
 from fusion_dspy.outcome import Answer, Outcome
 from fusion_dspy.provenance import Provenance
 
@@ -17,21 +19,26 @@ def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[:PREVIEW_CHARS] + " …"
 
 
+def candidate_heading(candidate: Candidate) -> str:
+    """`[1] model · 2.1 s · 57 tokens`; a candidate served from DSPy's cache made no LM call and says so."""
+    cost = "cached" if candidate.ok and candidate.usage.lm_calls == 0 else f"{candidate.usage.completion_tokens} tokens"
+    return f"[{candidate.index + 1}] {candidate.source} · {candidate.latency_s:.1f} s · {cost}"
+
+
 def show_record(console: Console, record: Outcome, *, show_candidates: bool = True) -> None:
-    if show_candidates:
+    """The candidates, then the answers; when every candidate failed there is nothing to show here (the caller
+    reports the error, one line per cause, on stderr)."""
+    if show_candidates and not record.error:
         rows: list[Text] = []
         for c in record.candidates:
-            head = f"[{c.index + 1}] {c.source} · {c.latency_s:.1f} s · {c.usage.completion_tokens} tokens"
             if c.ok:
-                rows.append(Text(head, style="bold cyan"))
+                rows.append(Text(candidate_heading(c), style="bold cyan"))
                 rows.append(Text(_preview(c.text("response")) + "\n"))
             elif c.status == "cut":
                 rows.append(Text(f"{head} · cut: enough candidates had answered", style="dim"))
             else:
-                rows.append(Text(f"{head} · FAILED: {c.error}", style="bold red"))
+                rows.append(Text(f"{candidate_heading(c)} · FAILED: {cause_of(c.error or '')}", style="bold red"))
         console.print(Panel(Group(*rows), title=f"{len(record.candidates)} candidates", title_align="left"))
-    if record.error:
-        console.print(Text(f"error: {record.error}", style="bold red"))
     if record.selected:
         console.print(_answer_panel("Selected answer (best-of-N)", record.selected))
     if record.fused:

@@ -42,8 +42,8 @@ def eval_command(
         str | None,
         typer.Option(
             help=f"Rows to compare, comma-separated: {', '.join(PLAIN_METHODS)} and Best-of-N scorers by name "
-            f"(majority, mbr, judge, pairwise). Default: single,{','.join(DEFAULT_SCORERS)},fusion,adaptive,oracle "
-            "(the LLM judges only when asked)."
+            f"(majority, mbr, judge, pairwise). Default: single, {', '.join(DEFAULT_SCORERS)}, fusion, adaptive, "
+            "oracle (the LLM judges only when asked)."
         ),
     ] = None,
     scorers: Annotated[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 
@@ -10,7 +11,8 @@ from pydantic import BaseModel
 
 from fusion_dspy.cli.batch import PromptItem
 from fusion_dspy.fuse import Fuser
-from fusion_dspy.lm.resolve import lm_options, resolve_lm
+from fusion_dspy.lm.resolve import LOCAL_MAX_TOKENS, lm_options, resolve_lm
+from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.outcome import FuseAndSelect, Outcome
 from fusion_dspy.programs.chat import respond_program
 from fusion_dspy.select.registry import scorer_by_name
@@ -65,6 +67,18 @@ class Runner:
             fuser=Fuser(lm=fusor_lm, chain_of_thought=config.chain_of_thought) if fuse else None,
             scorer=scorer_by_name(config.scorer, fusor_lm) if select else None,
             adaptive=config.adaptive,
+        )
+
+    def time_hint(self) -> str:
+        """An honest bound for the embedded model: n candidates at its batched speed, then one fusor call, each
+        writing at most the token limit, on 2 idle cores (a busy CPU is slower). Empty for other models."""
+        model = EMBEDDED_MODELS.get(self.model_name.removeprefix("openai/"))
+        if model is None:
+            return ""
+        limit = self.config.max_tokens or LOCAL_MAX_TOKENS
+        seconds = self.config.n * limit / model.batched_tokens_per_s + limit / model.tokens_per_s
+        return (
+            f"; up to ~{math.ceil(seconds / 60)} min on 2 idle CPU cores at {limit} tokens per call, more on a busy CPU"
         )
 
     async def arun(self, item_id: str, prompt: str) -> Outcome:

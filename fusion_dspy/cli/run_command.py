@@ -9,14 +9,19 @@ import typer
 
 from fusion_dspy._async import run_sync
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
-from fusion_dspy.cli.batch import read_prompts
+from fusion_dspy.cli.batch import PromptItem, read_prompts
 from fusion_dspy.cli.display import show_record
 from fusion_dspy.cli.run import Mode, RunConfig, Runner
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.jsonl import JsonlLog
-from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV, MODEL_FORMS
+from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV
 from fusion_dspy.outcome import Outcome
 from fusion_dspy.select.registry import SCORERS
+
+MODEL_HELP = (
+    "Candidate model: local (the embedded 1.5B model, the default), local-small (embedded 0.5B), a litellm model "
+    "string such as openai/gpt-4o-mini, or openai/<name> with --api-base for vLLM, llama.cpp or Ollama."
+)
 
 
 @app.command()
@@ -27,9 +32,7 @@ def run(
     mode: Annotated[
         Mode, typer.Option(help="fuse: write one answer from all candidates; select: keep the best one; both.")
     ] = Mode.fuse,
-    model: Annotated[
-        str | None, typer.Option(envvar=MODEL_ENV, help=f"Candidate model: {MODEL_FORMS}. Default: local.")
-    ] = None,
+    model: Annotated[str | None, typer.Option(envvar=MODEL_ENV, help=MODEL_HELP)] = None,
     fusor_model: Annotated[str | None, typer.Option(help="Model that fuses (and judges). Default: --model.")] = None,
     api_base: Annotated[
         str | None,
@@ -90,7 +93,7 @@ def run(
     \b
     Examples:
       fusion-dspy run "Why is the sky blue?" -n 3
-      fusion-dspy run "Traduis en anglais : le chat dort." --mode both --scorer judge
+      fusion-dspy run "Traduis : le chat dort." --mode both --scorer judge
       fusion-dspy run -i prompts.jsonl -o results.jsonl --model openai/gpt-4o-mini
       fusion-dspy run "Hi" --model openai/qwen --api-base http://localhost:8000/v1
     """
@@ -104,6 +107,9 @@ def run(
         raise ConfigurationError("pass either a PROMPT or --input FILE, not both.")
     if output is not None and input is None:
         raise ConfigurationError("--output is for batches; add --input FILE (or use --json for a single prompt).")
+    items = read_prompts(input, field) if input is not None else []  # bad input fails before any model starts
+    if input is not None and not items:
+        raise ConfigurationError(f"no prompts in {input!r}: it is empty; write one prompt per line (or JSONL rows).")
     config = RunConfig(
         n=n, mode=mode, model=model, fusor_model=fusor_model, api_base=api_base, scorer=scorer,
         temperature=temperature, max_tokens=max_tokens, seed=seed, chain_of_thought=cot,
@@ -116,34 +122,36 @@ def run(
         assert prompt is not None
         _run_one(runner, prompt, json_output)
     else:
-        _run_batch(runner, input, field, output, json_output, concurrency)
+        _run_batch(runner, items, output, json_output, concurrency)
 
 
 def _run_one(runner: Runner, prompt: str, json_output: bool) -> None:
-    hint = " (about a minute on 2 CPU cores)" if runner.model_name.startswith("openai/local") else ""
-    with err.status(f"Sampling {runner.config.n} candidates from {runner.model_name} and aggregating{hint}…"):
+    with err.status(
+        f"Sampling {runner.config.n} candidates from {runner.model_name} and aggregating{runner.time_hint()}…"
+    ):
         record = run_sync(runner.arun("1", prompt))
     if json_output:
         out.print_json(record.model_dump_json()) if out.is_terminal else print(record.model_dump_json())
     else:
         show_record(out, record)
     if record.error:
-        raise typer.Exit(1)
+        err.print(f"[bold red]error:[/] {record.error}", highlight=False)
+        raise typer.Exit(2)
 
 
 def _run_batch(
-    runner: Runner, source: str, field: str, output: Path | None, json_output: bool, concurrency: int
+    runner: Runner, items: list[PromptItem], output: Path | None, json_output: bool, concurrency: int
 ) -> None:
     """Prompts run `concurrency` at a time; each row is appended (and flushed) as it finishes, carrying its
     prompt id, so a killed run resumes without losing or repeating a row. A finished run's file is rewritten
     in input order."""
-    items = read_prompts(source, field)
     writer = JsonlLog(output, Outcome) if output else None
     todo = [item for item in items if writer is None or item.id not in writer or writer.rows[item.id].error]
     if writer and len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already in {output}")
     failures = 0
     fallbacks: list[str] = []
+    causes: dict[str, None] = {}  # each distinct error once, in order
     with progress_bar() as progress:
         task = progress.add_task("prompts", total=len(todo))
 
@@ -152,6 +160,7 @@ def _run_batch(
             failures += record.error is not None
             if record.fused is not None and record.fused.fallback is not None:
                 fallbacks.append(record.fused.fallback)
+            causes.update({record.error: None} if record.error else {})
             if writer:
                 writer.append(record)
             if json_output or writer is None:
@@ -171,3 +180,6 @@ def _run_batch(
         err.print(
             f"[yellow]{failures} of {len(todo)} prompts failed; their rows carry the error. Rerun to retry them.[/]"
         )
+        for cause in causes:
+            err.print(f"[bold red]error:[/] {cause}", highlight=False)
+        raise typer.Exit(2)

@@ -28,7 +28,9 @@ class RateColumn(ProgressColumn):
 @app.command("synth")
 @friendly_errors
 def synth_command(
-    prompts: Annotated[str, typer.Option(help="A JSONL/CSV/Parquet/text file, or a hub dataset id (when online).")],
+    prompts: Annotated[
+        str, typer.Option(help="A JSONL, CSV, Parquet or text file, or a hub dataset id (when online).")
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder; rerun the same command to resume.")],
     teachers: Annotated[str, typer.Option(help="Comma-separated teacher models (litellm strings, local).")] = "local",
     fusor: Annotated[str | None, typer.Option(help="Fusor model (default: the first teacher).")] = None,

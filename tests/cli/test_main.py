@@ -111,10 +111,75 @@ def test_unreachable_server_fails_with_a_hint():
     result = runner.invoke(
         app, ["run", "x", "-n", "1", "--model", "openai/m", "--api-base", "http://127.0.0.1:9/v1", "--json"]
     )
-    assert result.exit_code == 1
-    record = json.loads(result.stdout)
+    assert result.exit_code == 2
+    record = json.loads(result.stdout)  # --json still prints the record, with every candidate's full error
     assert "--api-base" in record["error"]
     assert record["candidates"][0]["error"]
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: all 1 candidate calls failed: cannot connect to the model server at 127.0.0.1:9")
+
+
+def test_a_missing_api_key_is_one_line_on_stderr_naming_the_variable(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = runner.invoke(app, ["run", "hi", "-n", "3", "--model", "openai/gpt-4o-mini"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.strip() == (
+        "error: all 3 candidate calls failed: no API key for openai/gpt-4o-mini: set OPENAI_API_KEY in the environment"
+    )
+
+
+def test_a_partly_failed_pool_shows_one_line_per_failed_candidate(monkeypatch):
+    lm = ScriptedLM(
+        lambda prompt: {"response": "FUSED" if is_fusor_prompt(prompt) else "draft"},
+        fail_when=lambda number, prompt: number == 0,
+        error_factory=lambda: ConnectionError("connection refused\n  To fix:\n    - start it\n    - or not"),
+    )
+    monkeypatch.setattr(run_module, "resolve_lm", lambda spec=None, **kw: lm)
+    result = runner.invoke(app, ["run", "hi", "-n", "2"])
+    assert result.exit_code == 0, result.output
+    [failed] = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert "FAILED: cannot connect to the model" in failed and "To fix" not in result.stdout
+
+
+def test_cached_candidates_say_so(monkeypatch):
+    lm = ScriptedLM(lambda prompt: {"response": "FUSED" if is_fusor_prompt(prompt) else "draft"}, cache=True)
+    monkeypatch.setattr(run_module, "resolve_lm", lambda spec=None, **kw: lm)
+    args = ["run", "What is cached here?", "-n", "2", "--seed", "41"]
+    first, second = runner.invoke(app, args), runner.invoke(app, args)
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    assert "cached" not in first.stdout and "tokens" in first.stdout
+    headings = [line for line in second.stdout.splitlines() if "openai/scripted" in line]
+    assert len(headings) == 2 and all("cached" in line and "tokens" not in line for line in headings)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("", "no prompts in"), ("\n\n", "no prompts in"), ('{"prompt": \n', "invalid JSON"), ('{"x": 1}\n', "--field")],
+)
+def test_batch_input_is_checked_before_any_model_starts(monkeypatch, tmp_path, content, message):
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model was resolved before the input was checked")
+
+    monkeypatch.setattr(run_module, "resolve_lm", no_model)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(content)
+    result = runner.invoke(app, ["run", "-i", str(prompts)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.stderr.split())
+
+
+def test_a_batch_with_failed_prompts_exits_2_with_each_cause_once(monkeypatch, tmp_path):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("one\ntwo\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["run", "-i", str(prompts), "-o", str(out), "-n", "2", "--model", "openai/gpt-4o-mini"])
+    assert result.exit_code == 2
+    assert len(out.read_text().splitlines()) == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: all 2 candidate calls failed: no API key for openai/gpt-4o-mini: set OPENAI_API_KEY in "
+                      "the environment"]  # fmt: skip
 
 
 def test_help_teaches():
@@ -139,3 +204,11 @@ def test_batch_counts_fused_answers_that_fell_back_to_selection(monkeypatch, tmp
     result = runner.invoke(app, ["run", "-i", str(prompts), "-o", str(tmp_path / "out.jsonl"), "-n", "2"])
     assert result.exit_code == 0, result.output
     assert "2 of 2 fused answers were not written by the fusor as is" in result.output
+
+
+@pytest.mark.parametrize("command", ["run", "eval", "optimize", "synth"])
+def test_help_fits_80_columns_without_cutting_words(command):
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert result.exit_code == 0
+    assert "…" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
