@@ -35,17 +35,20 @@ class Evaluation:
         validate_n(config.n)
         config.check()
         self.config = config
+        task_class = task_by_name(config.task)
+        unknown = [lang for lang in config.languages if lang not in task_class.languages]
+        if unknown:
+            raise ConfigurationError(
+                f"task {config.task!r} has no language(s) {unknown}; choose from {', '.join(task_class.languages)}."
+            )
+        for language in config.languages:  # missing or broken data fails now, not after a model has loaded
+            task_class(data_dir=config.data_dir).load(language, config.limit, config.seed)
         options = lm_options(config.api_base, config.max_tokens)
         self.lm = resolve_lm(config.model, **options)
         fusor = resolve_lm(config.fusor_model, **options) if config.fusor_model else self.lm
         judge = resolve_lm(config.judge_model, **options) if config.judge_model else fusor
         self.fusor_lm, self.judge_lm = fusor.copy(temperature=0.0), judge.copy(temperature=0.0)
-        self.task = task_by_name(config.task)(data_dir=config.data_dir, judge_lm=self.judge_lm)
-        unknown = [lang for lang in config.languages if lang not in self.task.languages]
-        if unknown:
-            raise ConfigurationError(
-                f"task {config.task!r} has no language(s) {unknown}; choose from {', '.join(self.task.languages)}."
-            )
+        self.task = task_class(data_dir=config.data_dir, judge_lm=self.judge_lm)
         program = self.task.program()
         self.program = program
         self.sampler = RepeatSampler(config.n, lm=self.lm, temperature=config.temperature, seed=config.seed).bind(

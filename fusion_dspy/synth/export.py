@@ -38,6 +38,7 @@ class SynthStats(BaseModel):
 def _cost(model: str, usage: TokenUsage) -> float | None:
     import litellm
 
+    litellm.suppress_debug_info = True  # else an unknown model (e.g. `local`) prints litellm's "Provider List" line
     try:
         prompt, completion = litellm.cost_per_token(
             model=model, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens

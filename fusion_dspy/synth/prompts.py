@@ -27,7 +27,13 @@ def load_prompts(
         builder = BUILDERS.get(path.suffix.lower())
         if builder is None:
             raise ConfigurationError(f"cannot read {path.name}: use one of {', '.join(BUILDERS)} or a hub dataset id.")
-        dataset = datasets.load_dataset(builder, data_files=str(path), split="train")
+        if builder in ("json", "text", "csv") and not path.read_text(encoding="utf-8", errors="replace").strip():
+            raise ConfigurationError(f"no prompts in {source}: the file is empty; write one prompt per row.")
+        try:
+            dataset = datasets.load_dataset(builder, data_files=str(path), split="train")
+        except Exception as exc:  # datasets wraps parse errors in its own generic ones
+            cause = exc.__cause__ or exc
+            raise ConfigurationError(f"could not read {source} as {builder}: {str(cause)[:200]}") from exc
         if builder == "text":
             column = "text"
     elif "/" in source and not path.suffix and hub_reachable():
@@ -49,6 +55,8 @@ def load_prompts(
             rows.append(PromptRow(id=str(ids[number]) if ids is not None else str(number), prompt=prompt))
         if limit is not None and len(rows) >= limit:
             break
+    if not rows:
+        raise ConfigurationError(f"no prompts in {source}: every {column!r} value is empty; check --column.")
     if len({r.id for r in rows}) != len(rows):
         raise ConfigurationError(f"the 'id' column of {source} has duplicates; ids must be unique to resume safely.")
     return rows

@@ -191,3 +191,14 @@ def test_judged_answers_are_rejudged_only_where_a_marker_was_stripped(monkeypatc
     judged = [c for c in lm.calls[calls:] if "[[ ## response_a ## ]]" in c.prompt]
     assert len(lm.calls) - calls == len(judged) == 2  # one answer, judged in both orders; nothing else
     assert all("fused reply" in c.prompt and "fused reply [[" not in c.prompt for c in judged)
+
+
+def test_missing_data_fails_before_any_model_starts(monkeypatch, tmp_path):
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model was resolved before the data was checked")
+
+    monkeypatch.setattr(runner_module, "resolve_lm", no_model)
+    from fusion_dspy.data import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError, match="--data-dir"):
+        asyncio.run(run_evaluation(config(tmp_path, data_dir=str(tmp_path))))

@@ -47,3 +47,19 @@ def test_bad_sources_name_the_fix(tmp_path, monkeypatch):
     with pytest.raises(ConfigurationError, match="duplicates"):
         load_prompts(str(dupes))
     loaders.hub_reachable.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("p.jsonl", "", "no prompts in .*empty"),
+        ("p.txt", "\n\n", "no prompts in .*empty"),
+        ("p.jsonl", '{"prompt": ""}\n', "every 'prompt' value is empty"),
+        ("p.jsonl", '{"prompt": "a"}\n{"prompt": \n', "could not read .* as json"),
+    ],
+)
+def test_empty_or_broken_prompt_files_name_the_problem(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(ConfigurationError, match=message):
+        load_prompts(str(path))
