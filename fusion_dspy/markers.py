@@ -13,6 +13,9 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ModelWrapValidatorHandler, PrivateAttr, model_validator
 
+# The marker as DSPy writes it, and as a rendered pool shows it (what a fusor copies).
+END_MARKERS = ("[[ ## completed ## ]]", "[[ ＃＃ completed ＃＃ ]]")
+
 _HASH = "[#＃﹟]"
 _OPEN = r"[\[［]"
 _CLOSE = r"[\]］]"

@@ -11,6 +11,7 @@ import dspy
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
+from fusion_dspy.markers import END_MARKERS
 from fusion_dspy.predictors import predictors
 
 MODEL_ENV = "FUSION_DSPY_MODEL"
@@ -25,13 +26,18 @@ MODEL_FORMS = (
 )
 
 
+def local_options(**kwargs: Any) -> dict[str, Any]:
+    """Request settings of the embedded models. They stop at DSPy's end marker, as the small models often write it
+    inline (`Mars [[ ## completed ## ]]`) where DSPy's parser keeps it, and sometimes ramble on after it."""
+    return {"max_tokens": LOCAL_MAX_TOKENS, "num_retries": 1, "stop": list(END_MARKERS), **kwargs}
+
+
 def local_lm(name: str = "local", **kwargs: Any) -> dspy.LM:
     """A DSPy LM backed by the embedded model, served in-process on CPU. No API key, no network."""
     from fusion_dspy.lm.server import local_server
 
     server = local_server(name)
-    options: dict[str, Any] = {"max_tokens": LOCAL_MAX_TOKENS, "num_retries": 1, **kwargs}
-    return dspy.LM(f"openai/{name}", api_base=server.base_url, api_key=LOCAL_API_KEY, **options)
+    return dspy.LM(f"openai/{name}", api_base=server.base_url, api_key=LOCAL_API_KEY, **local_options(**kwargs))
 
 
 def remote_lm(model: str, api_base: str | None = None, **kwargs: Any) -> dspy.LM:

@@ -61,3 +61,12 @@ def test_the_lm_in_context_beats_the_environments_default_model(monkeypatch):
     lm = ScriptedLM("x")
     with dspy.context(lm=lm):
         assert resolve_lm(None) is lm
+
+
+def test_the_embedded_models_stop_at_the_end_marker():
+    from fusion_dspy.lm.resolve import local_options
+    from fusion_dspy.markers import END_MARKERS, strip_markers
+
+    options = local_options(max_tokens=32)
+    assert options["stop"] == list(END_MARKERS) and options["max_tokens"] == 32
+    assert all(strip_markers(f"Mars {marker}") == "Mars" for marker in END_MARKERS)
