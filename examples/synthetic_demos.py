@@ -5,9 +5,12 @@
 2. A student program (`dspy.ChainOfThought("question -> answer")` on `local-small`) gets 4 demos drawn from the
    fused rows, or from the best-of-N rows, or none, and is scored on 20 held-out MGSM-en problems.
 
-Everything is resumable (rerun to continue) and the numbers land in OUT/downstream.json.
+Everything is resumable (rerun to continue) and the numbers land in OUT/downstream.json. By default it is a
+first-run size: 8 problems, teachers and fusor `local-small`, 8 held-out problems. `--full` is the committed run
+(results/synthetic-demos): 50 problems, teachers `local` and `local-small`, the `local` fusor, 20 held out.
 
-    python examples/synthetic_demos.py --out runs/synthetic-demos
+    python examples/synthetic_demos.py                  # first run: a few minutes on 2 CPU cores
+    python examples/synthetic_demos.py --full --out runs/synthetic-demos
 """
 
 from __future__ import annotations
@@ -56,20 +59,25 @@ def score(demos: list[dspy.Example], held_out: list[dspy.Example], lm: dspy.LM) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("runs/synthetic-demos"))
-    parser.add_argument("--rows", type=int, default=50)
-    parser.add_argument("--held-out", type=int, default=20)
+    parser.add_argument("--full", action="store_true", help="the committed run's size and models (slow on a CPU)")
+    parser.add_argument("--out", type=Path, help="default: runs/synthetic-demos-quick (runs/synthetic-demos --full)")
+    parser.add_argument("--rows", type=int, help="default: 8 (50 with --full)")
+    parser.add_argument("--held-out", type=int, help="default: 8 (20 with --full)")
     parser.add_argument("--demos", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    args.out = args.out or Path("runs/synthetic-demos" if args.full else "runs/synthetic-demos-quick")
+    args.rows = args.rows or (50 if args.full else 8)
+    args.held_out = args.held_out or (20 if args.full else 8)
+    teachers, fusor = (["local", "local-small"], "local") if args.full else (["local-small"], "local-small")
     args.out.mkdir(parents=True, exist_ok=True)
     prompts_path = args.out / "prompts.jsonl"
     if not prompts_path.exists():
         write_prompts(prompts_path, args.rows, args.seed)
 
     config = SynthConfig(
-        prompts=str(prompts_path), out_dir=args.out, teachers=["local", "local-small"], samples_per_teacher=2,
-        temperature=0.8, fusor="local", bon="mbr", max_tokens=256, concurrency=4,
+        prompts=str(prompts_path), out_dir=args.out, teachers=teachers, samples_per_teacher=2,
+        temperature=0.8, fusor=fusor, bon="mbr", max_tokens=256, concurrency=4,
     )  # fmt: skip
     prompts = load_prompts(config.prompts)
     done = asyncio.run(run_job(config, prompts, on_row=lambda row: print(f"row {row.id} done", flush=True)))
