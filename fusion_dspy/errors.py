@@ -34,10 +34,10 @@ class TooManyFailuresError(FusionError):
 
     def __init__(self, failed: list[Candidate], total: int, fail_count: int) -> None:
         self.failed = failed
-        reasons = sorted({c.error or "unknown error" for c in failed})
+        causes = list(dict.fromkeys(cause_of(c.error or "unknown error") for c in failed))
         super().__init__(
             f"{len(failed)} of {total} candidate calls failed, more than fail_count={fail_count} allows: "
-            + "; ".join(reasons[:3])
+            + "; ".join(causes[:3])
             + ". Raise fail_count (or leave it unset: failed candidates are then kept as data)."
         )
 
