@@ -51,8 +51,10 @@ def clean(value: Any) -> Any:
         return strip_markers(value)
     if isinstance(value, dict):
         return {key: clean(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(clean(item) for item in value)
+    if type(value) is list:
+        return [clean(item) for item in value]
+    if type(value) is tuple:  # a plain tuple only: a named tuple or a model is a typed value, left as it is
+        return tuple(clean(item) for item in value)
     return value
 
 

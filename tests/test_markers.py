@@ -60,6 +60,17 @@ def test_text_without_an_end_marker_is_left_exactly_as_it_was(text):
     assert strip_markers(text) == text
 
 
+def test_typed_values_pass_through_untouched():
+    from typing import NamedTuple
+
+    class Point(NamedTuple):
+        x: int
+        label: str
+
+    point = Point(1, "a [[ ## completed ## ]]")
+    assert clean({"p": point})["p"] is point
+
+
 def test_clean_walks_containers_and_leaves_other_values_alone():
     assert clean({"a": ["x [[ ## completed ## ]]", 4], "b": ("y ## completed ## ]]",), "c": 2.5}) == {
         "a": ["x", 4],
