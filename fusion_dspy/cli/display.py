@@ -35,7 +35,7 @@ def show_record(console: Console, record: Outcome, *, show_candidates: bool = Tr
                 rows.append(Text(candidate_heading(c), style="bold cyan"))
                 rows.append(Text(_preview(c.text("response")) + "\n"))
             elif c.status == "cut":
-                rows.append(Text(f"{head} · cut: enough candidates had answered", style="dim"))
+                rows.append(Text(f"{candidate_heading(c)} · cut: enough candidates had answered", style="dim"))
             else:
                 rows.append(Text(f"{candidate_heading(c)} · FAILED: {cause_of(c.error or '')}", style="bold red"))
         console.print(Panel(Group(*rows), title=f"{len(record.candidates)} candidates", title_align="left"))

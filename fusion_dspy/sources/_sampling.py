@@ -18,8 +18,8 @@ import dspy
 
 from fusion_dspy._async import in_thread
 from fusion_dspy.candidates import Candidate
-from fusion_dspy.predictors import predictors
 from fusion_dspy.markers import clean
+from fusion_dspy.predictors import predictors
 from fusion_dspy.usage import TokenUsage
 
 ROLLOUTS_PER_SEED = 10_000
