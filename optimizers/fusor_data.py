@@ -16,7 +16,7 @@ from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.eval.store import PoolRecord
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.programs.base import Task
-from fusion_dspy.render import RenderOptions, render_pool
+from fusion_dspy.render import RenderOptions, render_pool, salt_for
 
 CANDIDATES = "candidates"
 
@@ -38,15 +38,18 @@ def first_n(pool: CandidatePool, n: int | None) -> CandidatePool:
 def fusor_examples(
     task: Task, examples: list[dspy.Example], pools: JsonlLog[PoolRecord], n: int | None = None
 ) -> list[dspy.Example]:
-    """One fusor example per task example with a usable pool: inputs + `candidates`, plus the reference fields."""
+    """One fusor example per task example with a usable pool: inputs + `candidates` (rendered exactly as the
+    `Fuser` renders them), the gold answer under the task's output field (what a labeled demo shows; DSPy drops a
+    demo without it), and the reference fields the metric reads."""
     result = []
     for example in examples:
         record = pools.rows.get(example.id)
         if record is None or not record.pool.succeeded:
             continue
         inputs: dict[str, Any] = example.inputs().toDict()
-        rendered, _ = render_pool(first_n(record.pool, n), RenderOptions(), salt=str(sorted(inputs.items())))
-        fused = example.copy(**{CANDIDATES: rendered}, baseline=record.baseline)
+        rendered, _ = render_pool(first_n(record.pool, n), RenderOptions(), salt=salt_for(inputs))
+        gold = task.gold_outputs(example) or {}
+        fused = example.copy(**gold, **{CANDIDATES: rendered}, baseline=record.baseline)
         result.append(fused.with_inputs(*inputs, CANDIDATES))
     return result
 

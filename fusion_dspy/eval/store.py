@@ -46,12 +46,15 @@ class MethodRecord(BaseModel):
     """One method's answer for one example, its score, and what it cost beyond the pool.
 
     Fields added later have defaults, so answers stored before them still load.
+    `answer_version` and `score_version` name the code and prompts the answer and the score came from; a
+    re-report re-runs answers of another version and re-scores scores of another version (records written before
+    versioning have neither, so they are redone once). `score` is None when every metric judgement failed.
     """
 
     id: str
     method: str
     outputs: dict[str, Any] = Field(default_factory=dict)
-    score: float
+    score: float | None
     usage: TokenUsage = TokenUsage()
     wall_s: float = 0.0
     chosen: int | None = None
@@ -60,6 +63,11 @@ class MethodRecord(BaseModel):
     reason: str | None = None
     provenance: Provenance | None = None
     settings: str | None = Field(default=None, description="The policy it was made with; another one recomputes it.")
+    scores: list[float | None] | None = Field(default=None, description="A selection's per-candidate scores.")
+    tied: int | None = Field(default=None, description="Different answers that shared the top score (>1: a tie).")
+    failed_judgements: int = 0
+    answer_version: str | None = None
+    score_version: str | None = None
 
 
 def slugify(text: str) -> str:

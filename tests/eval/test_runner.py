@@ -61,7 +61,11 @@ def test_every_method_is_scored_on_identical_pools_and_reported(scripted, tmp_pa
     sample_calls = [c for c in scripted.calls if "step by step" in (c.answer or "")]
     assert len(sample_calls) == 18
     markdown = paths[0].read_text()
-    assert "| fusion |" in markdown and "fusion wins / ties / losses" in markdown
+    assert "| fusion |" in markdown and "fusion against each method, paired" in markdown
+    assert set(report.comparisons) == {"fusion", "adaptive"}
+    assert set(report.comparisons["fusion"]) == set(report.methods) - {"fusion"}  # oracle and single included
+    assert set(report.comparisons["fusion"]["single"]) == {"de", "en", "all"}
+    assert report.parallel  # MGSM items are shared across languages
 
 
 def test_oracle_is_never_below_any_selection(scripted, tmp_path):
