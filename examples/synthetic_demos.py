@@ -8,6 +8,8 @@
 Everything is resumable (rerun to continue) and the numbers land in OUT/downstream.json. By default it is a
 first-run size: 8 problems, teachers and fusor `local-small`, 8 held-out problems. `--full` is the committed run
 (results/synthetic-demos): 50 problems, teachers `local` and `local-small`, the `local` fusor, 20 held out.
+The student's answers are stored in OUT/downstream_answers.jsonl, so a metric fix re-scores them on a rerun
+without asking the student again (delete the file to ask again).
 
     python examples/synthetic_demos.py                  # first run: a few minutes on 2 CPU cores
     python examples/synthetic_demos.py --full --out runs/synthetic-demos
@@ -22,10 +24,13 @@ import random
 from pathlib import Path
 
 import dspy
+from pydantic import BaseModel
 
 import fusion_dspy as fd
 from fusion_dspy.data import find_data_dir, load_mgsm
-from fusion_dspy.metrics import numeric_match
+from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.metrics import answer_text, numeric_match
+from fusion_dspy.programs.math_reasoning import MathTask
 from fusion_dspy.synth import SynthConfig, export, load_prompts, run_job
 
 
@@ -44,17 +49,34 @@ def demos_from(path: Path, k: int, seed: int) -> list[dspy.Example]:
     return [dspy.Example(question=r["messages"][0]["content"], answer=r["messages"][1]["content"]) for r in picked]
 
 
-def score(demos: list[dspy.Example], held_out: list[dspy.Example], lm: dspy.LM) -> float:
+class StudentAnswer(BaseModel):
+    """One held-out problem answered by the student under one demo set."""
+
+    id: str
+    arm: str
+    outputs: dict[str, str]
+
+
+def student_answers(
+    arm: str, demos: list[dspy.Example], held_out: list[dspy.Example], lm: dspy.BaseLM, store: JsonlLog[StudentAnswer]
+) -> list[StudentAnswer]:
+    """The student's answers for `arm` (zero_shot / fused_demos / bon_demos), asked only for the ones not stored."""
     student = dspy.ChainOfThought("question -> answer")
     student.predict.demos = demos
-    evaluate = dspy.Evaluate(
-        devset=held_out,
-        metric=lambda ex, pred, trace=None: numeric_match(str(pred.answer), ex.answer),
-        num_threads=4,
-        display_progress=True,
-    )
-    with dspy.context(lm=lm):
-        return float(evaluate(student).score) / 100
+    for i, example in enumerate(held_out):
+        if f"{arm}|{i}" in store:
+            continue
+        with dspy.context(lm=lm):
+            prediction = student(**example.inputs())
+        outputs = {k: str(v) for k, v in prediction.items()}
+        store.append(StudentAnswer(id=str(i), arm=arm, outputs=outputs))
+    return [store.rows[f"{arm}|{i}"] for i in range(len(held_out))]
+
+
+def accuracy(answers: list[StudentAnswer], held_out: list[dspy.Example]) -> float:
+    """Final-number exact match, read as the math task reads it (the answer field first, then the reasoning)."""
+    scores = [numeric_match(answer_text(a.outputs), ex.answer, "en") for a, ex in zip(answers, held_out, strict=True)]
+    return sum(scores) / len(scores) if scores else 0.0
 
 
 def main() -> None:
@@ -89,15 +111,21 @@ def main() -> None:
         for r in random.Random(args.seed).sample(load_mgsm("en"), args.held_out)
     ]
     student_lm = fd.local_lm("local-small", max_tokens=256, temperature=0.0)
-    results = {
+    store = JsonlLog(args.out / "downstream_answers.jsonl", StudentAnswer, key=lambda a: f"{a.arm}|{a.id}")
+    arms = {
+        "zero_shot": [],
+        "fused_demos": demos_from(args.out / "fused.jsonl", args.demos, args.seed),
+        "bon_demos": demos_from(args.out / "bon.jsonl", args.demos, args.seed),
+    }
+    results: dict[str, object] = {
         "rows": stats.rows,
         "held_out": len(held_out),
         "demos": args.demos,
         "student": "local-small, ChainOfThought",
-        "zero_shot": score([], held_out, student_lm),
-        "fused_demos": score(demos_from(args.out / "fused.jsonl", args.demos, args.seed), held_out, student_lm),
-        "bon_demos": score(demos_from(args.out / "bon.jsonl", args.demos, args.seed), held_out, student_lm),
+        "metric": f"math/metric-{MathTask.metric_version}",
     }
+    for arm, demos in arms.items():
+        results[arm] = accuracy(student_answers(arm, demos, held_out, student_lm, store), held_out)
     (args.out / "downstream.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -17,7 +16,7 @@ from fusion_dspy.lm.failures import hint_for, permanent_cause
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.markers import clean
 from fusion_dspy.prompts import load_prompt
-from fusion_dspy.render import RenderOptions, label_for, render_pool
+from fusion_dspy.render import RenderOptions, label_for, render_pool, salt_for
 from fusion_dspy.select.base import Scorer
 from fusion_dspy.select.reward import RewardCallable
 from fusion_dspy.signatures import SignatureType, fusion_signature
@@ -27,6 +26,10 @@ logger = logging.getLogger(__name__)
 ECHO_SIMILARITY = 0.5  # chrF at or above which an output counts as "what a candidate said", not an echo
 DEFAULT_CANDIDATES_FIELD = "candidates"
 CANDIDATES_FIELDS = (DEFAULT_CANDIDATES_FIELD, "fusion_candidates", "fusion_candidates_")
+FUSION_VERSION = 2
+"""Bumped when the same pool and fusor reply can give a different answer (2: an answer that only echoes an input
+field falls back to a flagged selection). Stored evaluation answers record it."""
+
 _WHOLE_REFERENCE = re.compile(r"^\W*(?:candidate|answer|response)\s*#?\s*(\d+)\W*$", re.IGNORECASE)
 _PREFIX_REFERENCE = re.compile(r"^\s*(?:candidate\s*)?#?(\d+)\s*[.):]\s+(.+)$", re.IGNORECASE | re.DOTALL)
 _BLOCK_TAG = re.compile(r"</?\s*candidate\s*\d*\s*>", re.IGNORECASE)
@@ -107,7 +110,7 @@ class Fuser(Aggregator):
     async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:
         task = self._bound_task()
         assert self.predict is not None
-        rendered, shown = render_pool(pool, self.render, salt=json.dumps(inputs, sort_keys=True, default=str))
+        rendered, shown = render_pool(pool, self.render, salt=salt_for(inputs))
         try:
             with dspy.context(**lm_context(self.lm, self.predict)):
                 prediction = await self.predict.acall(**inputs, **{self.candidates_field: rendered})

@@ -9,8 +9,11 @@ and identity bias.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -52,6 +55,17 @@ def neutralise(text: str) -> str:
     return _FIELD_MARKER.sub(lambda m: m.group(0).replace("#", "＃"), text)
 
 
+def salt_for(inputs: Mapping[str, Any]) -> str:
+    """One input's salt for seeded choices: its fields as sorted JSON. The Fuser, the optimiser's fusor data and
+    the Selector's tie-break all use it, so an input gets the same candidate order wherever it is rendered."""
+    return json.dumps(dict(inputs), sort_keys=True, default=str)
+
+
+def seeded_random(seed: int, salt: str = "") -> random.Random:
+    """A random generator fixed by `seed` and `salt` (reproducible per input, different across inputs)."""
+    return random.Random(hashlib.sha256(f"{seed}\x00{salt}".encode()).digest())
+
+
 def order(pool: CandidatePool, options: RenderOptions, salt: str = "") -> list[Candidate]:
     """The successful candidates in the order they are shown.
 
@@ -60,8 +74,7 @@ def order(pool: CandidatePool, options: RenderOptions, salt: str = "") -> list[C
     """
     shown = list(pool.succeeded)
     if options.shuffle:
-        digest = hashlib.sha256(f"{options.seed}\x00{salt}".encode()).digest()
-        random.Random(digest).shuffle(shown)
+        seeded_random(options.seed, salt).shuffle(shown)
     return shown
 
 
@@ -132,6 +145,17 @@ def render_pool(
     """Render the successful candidates as delimited blocks, within the budgets; also return them in shown order."""
     options = options or RenderOptions()
     shown = order(pool, options, salt)
+    return _join(shown, options, _caps(shown, options)), shown
+
+
+def pool_caps(pool: CandidatePool, options: RenderOptions) -> dict[int, dict[str, int | None]]:
+    """Each successful candidate's field caps (by candidate index) as `render_pool` cuts them: judges that see
+    candidates one or two at a time use these, so selection and fusion see the same text."""
+    shown = pool.succeeded
+    return {c.index: caps for c, caps in zip(shown, _caps(shown, options), strict=True)}
+
+
+def _caps(shown: list[Candidate], options: RenderOptions) -> list[dict[str, int | None]]:
     texts = [field_texts(c, options) for c in shown]
     caps: list[dict[str, int | None]] = []
     for fields in texts:
@@ -149,7 +173,7 @@ def render_pool(
         common = fit(lengths, max(0, options.max_chars_total - frame))
         if common is not None:
             caps = [{k: common if v is None else min(v, common) for k, v in limits.items()} for limits in caps]
-    return _join(shown, options, caps), shown
+    return caps
 
 
 def _join(

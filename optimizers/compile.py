@@ -10,6 +10,7 @@ import dspy
 
 from fusion_dspy._async import run_sync
 from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.metrics.measurement import JudgementFailedError
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.usage import TokenUsage
 
@@ -22,7 +23,8 @@ def evaluate(
 ) -> tuple[float, TokenUsage]:
     """Mean metric in [0, 1] (a failed call scores 0) and the tokens spent (cache hits cost nothing).
 
-    Runs on asyncio rather than `dspy.Evaluate`, whose worker threads drop usage tracking.
+    An answer whose metric judgements all failed is left out of the mean rather than scored. Runs on asyncio
+    rather than `dspy.Evaluate`, whose worker threads drop usage tracking.
     """
     if not devset:
         return 0.0, TokenUsage()
@@ -34,17 +36,30 @@ async def _aevaluate(
 ) -> tuple[float, TokenUsage]:
     gate = asyncio.Semaphore(threads)
 
-    async def one(example: dspy.Example) -> tuple[float, TokenUsage]:
+    async def one(example: dspy.Example) -> tuple[float | None, TokenUsage]:
         async with gate:
             with dspy.track_usage() as tracker:
                 try:
                     prediction = await program.acall(**example.inputs())
                 except Exception:  # noqa: BLE001 - an unparseable answer scores 0, like dspy.Evaluate's failures
                     return 0.0, TokenUsage.from_tracker(tracker.usage_data)
-            return float(metric(example, prediction)), TokenUsage.from_tracker(tracker.usage_data)
+            usage = TokenUsage.from_tracker(tracker.usage_data)
+        try:
+            return float(metric(example, prediction)), usage
+        except JudgementFailedError:
+            return None, usage
 
     results = await asyncio.gather(*(one(example) for example in devset))
-    return sum(score for score, _ in results) / len(results), TokenUsage.sum(usage for _, usage in results)
+    scores = [score for score, _ in results if score is not None]
+    return (sum(scores) / len(scores) if scores else 0.0), TokenUsage.sum(usage for _, usage in results)
+
+
+def has_gold_outputs(program: FusorOnly, examples: list[dspy.Example]) -> bool:
+    """True when every example holds a value for each of the task's output fields (so it can be a labeled demo)."""
+    task = program.fuser.task
+    assert task is not None, "FusorOnly holds a bound Fuser"
+    outputs = list(task.output_fields)
+    return bool(examples) and all(example.get(name) is not None for example in examples for name in outputs)
 
 
 def compile_fusor(
@@ -59,18 +74,23 @@ def compile_fusor(
     seed: int = 0,
     threads: int = 4,
 ) -> FusorOnly:
-    """A tuned copy of `program`; the original is left as it was."""
+    """A tuned copy of `program`; the original is left as it was.
+
+    Labeled demos (training examples shown as they are) are used only when every training example carries the
+    task's output fields: DSPy silently drops a demo without them.
+    """
     student = program.deepcopy()
+    labeled = max_demos if has_gold_outputs(program, trainset) else 0
     if optimizer == "bootstrap":
         if max_demos == 0:
             return student
         teleprompter: Any = dspy.BootstrapFewShot(
-            metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=max_demos, max_rounds=1
+            metric=metric, max_bootstrapped_demos=max_demos, max_labeled_demos=labeled, max_rounds=1
         )
         compiled = teleprompter.compile(student, trainset=trainset)
     elif optimizer == "mipro":
         teleprompter = dspy.MIPROv2(
-            metric=metric, auto="light", max_bootstrapped_demos=max_demos, max_labeled_demos=max_demos,
+            metric=metric, auto="light", max_bootstrapped_demos=max_demos, max_labeled_demos=labeled,
             num_threads=threads, seed=seed, verbose=False,
         )  # fmt: skip
         compiled = teleprompter.compile(student, trainset=trainset, valset=valset or None)

@@ -16,7 +16,7 @@ from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.eval.store import PoolRecord
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.programs.base import Task
-from fusion_dspy.render import RenderOptions, render_pool
+from fusion_dspy.render import RenderOptions, render_pool, salt_for
 
 CANDIDATES = "candidates"
 
@@ -38,8 +38,10 @@ def first_n(pool: CandidatePool, n: int | None) -> CandidatePool:
 def fusor_examples(
     task: Task, examples: list[dspy.Example], pools: JsonlLog[PoolRecord], n: int | None = None, k: int | None = None
 ) -> list[dspy.Example]:
-    """One fusor example per task example with a usable pool: inputs + `candidates`, plus the reference fields.
-    With `k`, the pool (its first `n` samples) is replayed as first-k: only the `k` earliest answers are shown."""
+    """One fusor example per task example with a usable pool: inputs + `candidates` (rendered exactly as the
+    `Fuser` renders them), the gold answer under the task's output field (what a labeled demo shows; DSPy drops a
+    demo without it), and the reference fields the metric reads. With `k`, the pool (its first `n` samples) is
+    replayed as first-k: only the `k` earliest answers are shown."""
     result = []
     for example in examples:
         record = pools.rows.get(example.id)
@@ -49,8 +51,9 @@ def fusor_examples(
         pool = first_n(record.pool, n)
         if k is not None:
             pool = pool.first_k(min(k, len(pool)))
-        rendered, _ = render_pool(pool, RenderOptions(), salt=str(sorted(inputs.items())))
-        fused = example.copy(**{CANDIDATES: rendered}, baseline=record.baseline)
+        rendered, _ = render_pool(pool, RenderOptions(), salt=salt_for(inputs))
+        gold = task.gold_outputs(example) or {}
+        fused = example.copy(**gold, **{CANDIDATES: rendered}, baseline=record.baseline)
         result.append(fused.with_inputs(*inputs, CANDIDATES))
     return result
 

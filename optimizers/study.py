@@ -10,6 +10,8 @@ continues; every trial records its configuration, scores and tokens as user attr
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ class StudyConfig(BaseModel):
     cost_penalty: float = Field(default=0.0, description="Subtracted per 1,000 tokens per validation example.")
     seed: int = 0
     threads: int = 4
+    data_dir: str | None = None
 
     def check(self) -> None:
         unknown = [o for o in self.optimizers if o not in OPTIMIZERS]
@@ -57,9 +60,21 @@ class StudyConfig(BaseModel):
         if self.trials < 1 or self.n < 1 or self.limit < 3:
             raise ConfigurationError("--trials and -n must be ≥ 1 and --limit ≥ 3 (train, val and test need one each).")
 
+    def defining(self) -> dict[str, Any]:
+        """Everything that defines the study: its data (task, language, limit, seed), its pools (model, n,
+        max_tokens, temperatures), its search space and its objective. Not: trials, storage, threads, paths."""
+        return self.model_dump(
+            mode="json",
+            include={"task", "language", "limit", "seed", "model", "n", "max_tokens", "temperatures", "optimizers",
+                     "fusor_models", "chain_of_thought", "max_demos", "cost_penalty"},
+        )  # fmt: skip
+
     @property
     def study_name(self) -> str:
-        return f"fusion-{self.task}-{self.language}"
+        """`fusion-<task>-<language>-<digest of defining()>`: another --limit, --seed, --model … is another study,
+        with its own splits, so a best trial is never tested on examples another configuration trained on."""
+        digest = hashlib.sha256(json.dumps(self.defining(), sort_keys=True).encode()).hexdigest()[:8]
+        return f"fusion-{self.task}-{self.language}-{digest}"
 
     def candidate_model(self) -> str:
         return self.model or "local"
@@ -95,6 +110,7 @@ class FusorStudy:
         return Evaluation(EvalConfig(
             task=c.task, languages=[c.language], out_dir=c.out_dir, n=c.n, limit=c.limit, model=c.model,
             api_base=c.api_base, temperature=temperature, max_tokens=c.max_tokens, seed=c.seed, scorers=[],
+            data_dir=c.data_dir,
         ))  # fmt: skip
 
     def splits(self, temperature: float, n: int | None, k: int | None = None) -> Splits:
@@ -106,6 +122,17 @@ class FusorStudy:
 
     def fusor(self, chain_of_thought: bool, model: str) -> FusorOnly:
         return FusorOnly(Fuser(chain_of_thought=chain_of_thought, lm=self.lm(model)).bind(self.task.signature))
+
+    def default_fusor(self) -> FusorOnly:
+        """What a user gets without tuning: the task's default Fuser (its own chain-of-thought setting, default
+        instructions, no demos) on the first fusor model."""
+        c = self.config
+        return self.fusor(self.task.chain_of_thought, c.fusor_models[0] if c.fusor_models else c.candidate_model())
+
+    def split_ids(self) -> dict[str, list[str]]:
+        """The example ids of each split (the same for every temperature and n of the study)."""
+        data = self.splits(self.config.temperatures[0], self.config.n)
+        return {"train": [e.id for e in data.train], "val": [e.id for e in data.val], "test": [e.id for e in data.test]}
 
     def score(self, program: FusorOnly, devset: list[dspy.Example]) -> tuple[float, TokenUsage]:
         return evaluate(program, devset, self.task.language_metric, self.config.threads)
@@ -137,11 +164,24 @@ class FusorStudy:
         return value - c.cost_penalty * per_example / 1000
 
     def study(self) -> optuna.Study:
+        """The stored study of this configuration (created on first use). One whose recorded configuration or
+        splits differ from this run's is refused rather than continued."""
         c = self.config
         study = optuna.create_study(
             study_name=c.study_name, storage=c.storage, load_if_exists=True, direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=c.seed),
         )  # fmt: skip
+        expected = {"config": c.defining(), "split_ids": self.split_ids()}
+        for name, value in expected.items():
+            stored = study.user_attrs.get(name)
+            if stored is None:
+                study.set_user_attr(name, value)
+            elif stored != value:
+                raise ConfigurationError(
+                    f"study {c.study_name} in {c.storage} was made with another {name.replace('_', ' ')} "
+                    f"({json.dumps(stored)[:300]}); this run has {json.dumps(value)[:300]}. Continue it with its "
+                    "own settings and data, or use another --storage for a new study."
+                )
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
         return study
@@ -155,13 +195,19 @@ class FusorStudy:
         return study
 
     def finish(self, study: optuna.Study, registry: FusorRegistry | None) -> StudyResult:
-        """Test the best trial's fusor against the default one on the held-out split; register it."""
+        """Test the best trial's fusor against the default one on the held-out split; register it.
+
+        "Before" is exactly what a user gets without tuning: the task's default fusor over the study's full pools
+        (n, first temperature); "after" is the tuned fusor over the pools its trial chose. Same test examples.
+        """
         c = self.config
         best = study.best_trial
         params = best.params
         data = self.splits(params["temperature"], params["n"], best.user_attrs.get("k"))
-        default_model = c.fusor_models[0] if c.fusor_models else c.candidate_model()
-        before, _ = self.score(self.fusor(False, default_model), data.test)
+        untuned = self.splits(c.temperatures[0], c.n)
+        if [e.id for e in untuned.test] != [e.id for e in data.test]:
+            raise ConfigurationError("the held-out split differs between pools; rerun with the same --limit/--seed.")
+        before, _ = self.score(self.default_fusor(), untuned.test)
         tuned = self.fusor(params["chain_of_thought"], params["fusor_model"])
         tuned.fuser.load(str(c.out_dir / "trials" / best.user_attrs["state"]))
         after, _ = self.score(tuned, data.test)

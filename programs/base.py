@@ -15,7 +15,9 @@ from fusion_dspy.aggregator import Aggregator
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lang import in_language
 from fusion_dspy.metrics.judge import PairwiseJudge
+from fusion_dspy.metrics.measurement import JudgementFailedError, Measurement
 from fusion_dspy.programs.adaptive_defaults import Thresholds, load_thresholds
+from fusion_dspy.prompts import prompt_digest
 from fusion_dspy.routing import detected_input_language
 from fusion_dspy.select.consensus import ConsensusScorer
 from fusion_dspy.select.majority import MajorityVote
@@ -30,7 +32,13 @@ LANGUAGE_NAMES = {
 
 
 class Task(ABC):
-    """One benchmark. Subclasses set the class attributes and implement `rows`, `example` and `ascore`."""
+    """One benchmark. Subclasses set the class attributes and implement `rows`, `example` and `ascore`.
+
+    `metric_version` is bumped whenever the metric can score a stored answer differently: stored scores carry
+    `score_version()`, and a re-report re-scores the ones made under another version (no new answers needed).
+    `parallel` tasks share items across languages (MGSM, WMT24++, NTREX): `item_key` names the item an example
+    is in every language, so reports resample items jointly across languages.
+    """
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -48,10 +56,40 @@ class Task(ABC):
         basis="a priori default for free text (not tuned)",
     )
     metric_lm_calls: ClassVar[int] = 0
+    parallel: ClassVar[bool] = False
+    metric_version: ClassVar[int] = 1
+    corpus_metric: ClassVar[str | None] = None
 
     def __init__(self, data_dir: str | Path | None = None, judge_lm: dspy.BaseLM | str | None = None) -> None:
+        """`judge_lm` is the *metric's* judge (judged tasks only); keep it apart from any selection judge."""
         self.data_dir = data_dir
         self.judge = PairwiseJudge(judge_lm)
+
+    def score_version(self) -> str:
+        """What a stored score depends on: the metric's version and, for judged tasks, the judge and its prompt."""
+        version = f"{self.name}/metric-{self.metric_version}"
+        if self.needs_baseline:
+            lm = self.judge.lm
+            model = lm if isinstance(lm, str) else getattr(lm, "model", "default")
+            version += f"/judge-{model}/{prompt_digest('pairwise')}"
+        return version
+
+    def item_key(self, example_id: str, language: str) -> str:
+        """The item an example is, the same in every language for parallel tasks (`de-159` and `en-159` are item
+        `159` of MGSM); unique per language otherwise."""
+        if not self.parallel:
+            return f"{language}:{example_id}"
+        return example_id.removeprefix(f"{language}-")
+
+    def corpus_score(self, examples: list[dspy.Example], outputs: list[dict[str, Any]]) -> float | None:
+        """A corpus-level score of all answers at once (`corpus_metric`), beside the mean of per-example scores;
+        None when the task has none."""
+        return None
+
+    def gold_outputs(self, example: dspy.Example) -> dict[str, Any] | None:
+        """The reference answer under the task's output field(s), as a labeled demo needs it; None when the task
+        has no reference (judged tasks)."""
+        return None
 
     def language_of(self, inputs: dict[str, Any]) -> str | None:
         """The language an input should be fused in (for routing to a per-language fusor): detected by default."""
@@ -99,6 +137,22 @@ class Task(ABC):
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         """Score in [0, 1] of one prediction's outputs."""
 
+    async def ameasure(self, example: dspy.Example, outputs: dict[str, Any]) -> Measurement:
+        """The score with the failed judgements behind it (None when every judgement failed); what the eval
+        harness stores."""
+        if self.needs_baseline:
+            return await self.judged_against_baseline(example, outputs)
+        return Measurement(score=await self.ascore(example, outputs))
+
+    async def ascore_judged(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        """`ascore` for judged tasks: the measured score, or JudgementFailedError when no judgement succeeded."""
+        measured = await self.ameasure(example, outputs)
+        if measured.score is None:
+            raise JudgementFailedError(
+                f"task {self.name!r}: the metric judge failed both judgements; use a stronger --metric-judge-model."
+            )
+        return measured.score
+
     def load(self, language: str, limit: int | None = None, seed: int = 0) -> list[dspy.Example]:
         """Examples for `language`: all of them, or a seeded random subset of `limit` (same seed, same subset)."""
         if language not in self.languages:
@@ -131,7 +185,7 @@ class Task(ABC):
         score = run_sync(self.ascore_in_language(example, dict(prediction.items())))
         return score >= self.pass_threshold if trace is not None else score
 
-    async def judged_against_baseline(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+    async def judged_against_baseline(self, example: dspy.Example, outputs: dict[str, Any]) -> Measurement:
         """Pairwise judge win-rate of these outputs against the example's baseline answer (both orders)."""
         baseline = example.get("baseline")
         if baseline is None:
@@ -140,4 +194,4 @@ class Task(ABC):
                 "(the eval harness does this with one greedy sample)."
             )
         task_text = describe_inputs(self.signature, example.inputs().toDict())
-        return await self.judge.awin_rate(task_text, str(outputs.get(self.output_field, "")), str(baseline))
+        return await self.judge.ameasure(task_text, str(outputs.get(self.output_field, "")), str(baseline))

@@ -28,6 +28,7 @@ class FactualTask(Task):
     adaptive_defaults: ClassVar[Thresholds] = Thresholds(
         skip_agreement=0.6, floor_margin=0.0, basis="a priori default for verifiable answers (not tuned)"
     )
+    metric_version: ClassVar[int] = 2  # 2: no credit for hedges, negations, restated questions, short substrings
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         rows = load_geofactx(language, self.data_dir)
@@ -36,5 +37,8 @@ class FactualTask(Task):
     def example(self, row: dict[str, Any], language: str) -> dspy.Example:
         return dspy.Example(id=row["id"], question=row["question"], answers=row["answers"]).with_inputs("question")
 
+    def gold_outputs(self, example: dspy.Example) -> dict[str, Any] | None:
+        return {"answer": example.answers[0]}
+
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
-        return answer_list_match(str(outputs.get("answer", "")), list(example.answers))
+        return answer_list_match(str(outputs.get("answer", "")), list(example.answers), question=example.question)

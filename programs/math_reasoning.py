@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import dspy
 
 from fusion_dspy.data import load_mgsm
-from fusion_dspy.metrics.numeric import numeric_match
+from fusion_dspy.metrics.numeric import answer_text, numeric_match
 from fusion_dspy.programs.adaptive_defaults import Thresholds
 from fusion_dspy.programs.base import Task
 
@@ -30,6 +30,8 @@ class MathTask(Task):
     adaptive_defaults: ClassVar[Thresholds] = Thresholds(
         skip_agreement=0.6, floor_margin=0.0, basis="a priori default for verifiable answers (not tuned)"
     )
+    parallel: ClassVar[bool] = True  # mgsm_<lang>.tsv row i is the same problem in every language
+    metric_version: ClassVar[int] = 2  # 2: numbers read by language; the answer field first, then the reasoning
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         rows = load_mgsm(language, self.data_dir)
@@ -38,5 +40,8 @@ class MathTask(Task):
     def example(self, row: dict[str, Any], language: str) -> dspy.Example:
         return dspy.Example(id=row["id"], question=row["question"], reference=row["answer"]).with_inputs("question")
 
+    def gold_outputs(self, example: dspy.Example) -> dict[str, Any] | None:
+        return {"answer": example.reference}
+
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
-        return numeric_match(str(outputs.get("answer", "")), example.reference)
+        return numeric_match(answer_text(outputs), example.reference, example.get("language"))

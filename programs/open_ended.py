@@ -19,6 +19,7 @@ class OpenEndedTask(Task):
     needs_baseline: ClassVar[bool] = True
     metric_lm_calls: ClassVar[int] = 2  # the pairwise judge, both orders
     checks_language: ClassVar[bool] = True
+    metric_version: ClassVar[int] = 2  # 2: a failed judgement is counted, not scored ½
     corpus: ClassVar[str] = "arena_hard"
 
     def rows(self, language: str) -> list[dict[str, Any]]:
@@ -28,7 +29,7 @@ class OpenEndedTask(Task):
         return dspy.Example(id=row["id"], prompt=row["prompt"]).with_inputs("prompt")
 
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
-        return await self.judged_against_baseline(example, outputs)
+        return await self.ascore_judged(example, outputs)
 
 
 class MtBenchTask(OpenEndedTask):

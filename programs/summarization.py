@@ -35,6 +35,8 @@ class SummarizationTask(Task):
     needs_baseline: ClassVar[bool] = True
     metric_lm_calls: ClassVar[int] = 2  # the pairwise judge, both orders
     checks_language: ClassVar[bool] = True
+    parallel: ClassVar[bool] = True  # the same NTREX documents in every target language
+    metric_version: ClassVar[int] = 2  # 2: a failed judgement is counted, not scored ½
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_ntrex_documents(self.data_dir)
@@ -45,7 +47,7 @@ class SummarizationTask(Task):
         ).with_inputs("document", "target_language")
 
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
-        return await self.judged_against_baseline(example, outputs)
+        return await self.ascore_judged(example, outputs)
 
 
 class XlsumSummarizationTask(SummarizationTask):
@@ -56,6 +58,8 @@ class XlsumSummarizationTask(SummarizationTask):
     languages: ClassVar[tuple[str, ...]] = tuple(XLSUM_CONFIGS)
     needs_baseline: ClassVar[bool] = False
     metric_lm_calls: ClassVar[int] = 0
+    parallel: ClassVar[bool] = False
+    metric_version: ClassVar[int] = 2  # 2: ROUGE-L tokens by script for every string, punctuation dropped
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_xlsum(language)
@@ -64,6 +68,9 @@ class XlsumSummarizationTask(SummarizationTask):
         return dspy.Example(
             id=row["id"], document=row["document"], target_language=LANGUAGE_NAMES[language], reference=row["summary"]
         ).with_inputs("document", "target_language")
+
+    def gold_outputs(self, example: dspy.Example) -> dict[str, Any] | None:
+        return {"summary": example.reference}
 
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return rouge_l(str(outputs.get("summary", "")), example.reference)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import dspy
 
 from fusion_dspy.data import load_ntrex, load_wmt24pp
-from fusion_dspy.metrics.text import chrf_pp
+from fusion_dspy.metrics.text import chrf_pp, corpus_chrf_pp
 from fusion_dspy.programs.base import LANGUAGE_NAMES, Task
 
 
@@ -35,6 +35,8 @@ class TranslationTask(Task):
     languages: ClassVar[tuple[str, ...]] = tuple(WMT24PP_LOCALES)
     signature = Translate
     checks_language: ClassVar[bool] = True
+    parallel: ClassVar[bool] = True  # WMT24++ / NTREX segment ids are the same in every target language
+    corpus_metric: ClassVar[str | None] = "chrF++"
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_wmt24pp(WMT24PP_LOCALES[language], self.data_dir)
@@ -48,6 +50,13 @@ class TranslationTask(Task):
         return dspy.Example(
             id=row["id"], source_text=row["source"], target_language=LANGUAGE_NAMES[language], reference=row["target"]
         ).with_inputs("source_text", "target_language")
+
+    def gold_outputs(self, example: dspy.Example) -> dict[str, Any] | None:
+        return {"translation": example.reference}
+
+    def corpus_score(self, examples: list[dspy.Example], outputs: list[dict[str, Any]]) -> float | None:
+        hypotheses = [str(o.get("translation", "")) for o in outputs]
+        return corpus_chrf_pp(hypotheses, [e.reference for e in examples])
 
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return chrf_pp(str(outputs.get("translation", "")), example.reference)

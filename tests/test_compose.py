@@ -111,7 +111,7 @@ def test_best_of_n_selects_with_its_scorer_and_reports_scores():
         pred = fd.BestOfN(dspy.Predict("question -> answer"), n=4, scorer=fd.MajorityVote())(question="q")
     assert pred.answer == "7"
     assert pred.nofn.method == "selected"
-    assert pred.nofn.chosen == 0
+    assert pred.nofn.chosen in {0, 2, 3}  # the three 7s tie; the seed picks one
     assert pred.nofn.scores == [0.75, 0.25, 0.75, 0.75]
     assert pred.nofn.usage.aggregation.lm_calls == 0
 

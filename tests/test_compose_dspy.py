@@ -63,7 +63,7 @@ def test_with_every_lm_pinned_no_default_model_is_even_resolved(monkeypatch):
     for program in (best, fused):
         program.set_lm(lm)
     assert fused(question="q").answer == "fused"
-    assert best(question="q").answer == "x"
+    assert best(question="q").answer in {"x", "y"}  # the judge could not score: a seeded random pick
 
 
 def test_cheap_model_samples_strong_model_fuses_with_set_lm_on_the_parts(no_default_model):

@@ -35,3 +35,10 @@ def test_translation_routes_by_target_language():
     task = task_by_name("translation")()
     assert task.language_of({"source_text": "Hello there, my friend.", "target_language": "Japanese"}) == "ja"
     assert task_by_name("math")().language_of({"question": "Wie viele Eier legt die Ente?"}) == "de"
+
+
+def test_kanji_heavy_japanese_is_not_zeroed_as_chinese():
+    assert in_language("日本銀行総裁記者会見要旨", "ja")  # identified as Chinese before
+    assert in_language("日本銀行総裁は記者会見で金利を据え置くと述べた", "ja")
+    assert not in_language("日本銀行総裁は記者会見で金利を据え置くと述べた", "zh")  # kana: Japanese
+    assert not in_language("这是一个关于经济政策的新闻报道，我们需要把它翻译成日语，然后发给编辑部审核。", "ja")

@@ -35,7 +35,14 @@ def eval_command(
         str | None, typer.Option(help="Fusor model (default: --model), run at temperature 0.")
     ] = None,
     judge_model: Annotated[
-        str | None, typer.Option(help="Judge for BoN scorers and judged metrics (default: fusor).")
+        str | None, typer.Option(help="Selection judge for bon:judge and bon:pairwise (default: fusor).")
+    ] = None,
+    metric_judge_model: Annotated[
+        str | None,
+        typer.Option(
+            help="Judge of the judged metrics (open_ended, summarization); keep it apart from --judge-model "
+            "(default: the same, which makes judge-based selection near-oracle; the report says so)."
+        ),
     ] = None,
     api_base: Annotated[str | None, typer.Option(envvar=API_BASE_ENV, help="OpenAI-compatible server URL.")] = None,
     methods: Annotated[
@@ -62,6 +69,14 @@ def eval_command(
     data_dir: Annotated[
         str | None, typer.Option(help="Folder laid out like shared/data (default: found beside the project).")
     ] = None,
+    rescore_only: Annotated[
+        bool,
+        typer.Option(
+            "--rescore-only",
+            help="Make no LM call: re-score and re-select what needs none; answers and scores that would need an "
+            "LM stay as stored and the report counts them as stale.",
+        ),
+    ] = False,
 ) -> None:
     """Compare Fusion-of-N with Best-of-N (each scorer), a single sample and the oracle, on identical candidates.
 
@@ -86,8 +101,9 @@ def eval_command(
         rows = {"scorers": _split(scorers)}
     config = EvalConfig(
         task=task, languages=_split(langs), out_dir=out_dir, n=n, limit=limit, model=model, fusor_model=fusor_model,
-        judge_model=judge_model, api_base=api_base, temperature=temperature,
-        max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir, **rows,
+        judge_model=judge_model, metric_judge_model=metric_judge_model, api_base=api_base, temperature=temperature,
+        max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir, rescore_only=rescore_only,
+        **rows,
     )  # fmt: skip
     with err.status("Loading the data and the model…"):
         evaluation = Evaluation(config)

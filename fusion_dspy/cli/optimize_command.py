@@ -44,6 +44,9 @@ def optimize_command(
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call.")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Folder laid out like shared/data (default: found beside the project).")
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Pools and per-trial fusor states.")] = Path("runs/optimize"),
     registry: Annotated[
         Path | None, typer.Option(help="Register the best fusor here (default: the package's).")
@@ -54,9 +57,10 @@ def optimize_command(
 
     Each trial picks n, temperature, chain of thought, demos, optimiser and fusor model, compiles the fusor
     alone on stored candidate pools (one program call = one LM call) and scores it on the validation split
-    with the language-aware metric. The study lives in --storage: rerun the same command to continue it,
-    and browse it with `optuna-dashboard <storage>`. The best fusor is tested against the default one on
-    the held-out split and saved to the registry with its scores.
+    with the language-aware metric. The study lives in --storage, named by everything that defines it
+    (task, language, limit, seed, models, n, the search space): rerun the same command to continue it, and
+    browse it with `optuna-dashboard <storage>`. The best fusor is tested against the task's default fusor
+    on the held-out split and saved to the registry with its scores.
 
     \b
     Example:
@@ -72,7 +76,7 @@ def optimize_command(
         task=task, language=lang, out_dir=out_dir, storage=storage, trials=trials, model=model, api_base=api_base,
         max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in _split(temperatures)],
         optimizers=_split(optimizer), fusor_models=_split(fusor_models or ""), chain_of_thought=choices[cot],
-        max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k,
+        max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k, data_dir=data_dir,
     )  # fmt: skip
     study_runner = FusorStudy(config)
     with progress_bar() as progress:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fusion_dspy.eval.config import DEFAULT_SCORERS, EvalConfig
+from fusion_dspy.eval.paired import Comparison, compare_methods, paired_difference, sign_test
 from fusion_dspy.eval.plan import Plan, plan
 from fusion_dspy.eval.report import EvalReport
 from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
-from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, paired
+from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, bootstrap_macro, paired
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord
 from fusion_dspy.usage import TokenUsage
 
@@ -18,7 +19,9 @@ async def run_evaluation(
 ) -> tuple[EvalReport, list[Path]]:
     """Run (or resume) every language of `config`, then write report.md, report.json and figure.png."""
     evaluation = evaluation or Evaluation(config)
+    task = evaluation.task
     results = {}
+    corpus: dict[str, dict[str, float]] = {}
     pool_usage = TokenUsage()
     for language in config.languages:
         examples, records = await evaluation.run_language(language, advance)
@@ -26,7 +29,11 @@ async def run_evaluation(
         pools = evaluation.pools(language)
         for example in examples:
             pool_usage += pools.rows[example.id].pool.usage
-    report = EvalReport.build(config, evaluation.task.description, results, pool_usage)
+        for method, method_records in records.items():
+            value = task.corpus_score(examples, [r.outputs for r in method_records])
+            if value is not None:
+                corpus.setdefault(method, {})[language] = value
+    report = EvalReport.build(config, task, results, pool_usage, corpus, evaluation.judges(), evaluation.is_current)
     return report, report.write(config.out_dir)
 
 
@@ -44,6 +51,7 @@ async def make_pools(
 
 __all__ = [
     "DEFAULT_SCORERS",
+    "Comparison",
     "Estimate",
     "EvalConfig",
     "EvalReport",
@@ -54,8 +62,12 @@ __all__ = [
     "PoolRecord",
     "WinTieLoss",
     "bootstrap",
+    "bootstrap_macro",
+    "compare_methods",
     "make_pools",
     "paired",
+    "paired_difference",
     "plan",
     "run_evaluation",
+    "sign_test",
 ]

@@ -29,7 +29,8 @@ class EvalConfig(BaseModel):
     limit: int | None = 50
     model: str | None = None
     fusor_model: str | None = None
-    judge_model: str | None = None
+    judge_model: str | None = Field(default=None, description="Selection judge (bon:judge, bon:pairwise).")
+    metric_judge_model: str | None = Field(default=None, description="Judge of judged metrics (default: judge).")
     api_base: str | None = None
     scorers: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SCORERS),
@@ -44,6 +45,10 @@ class EvalConfig(BaseModel):
     seed: int = 0
     concurrency: int = 4
     data_dir: str | None = None
+    rescore_only: bool = Field(
+        default=False,
+        description="Make no LM call: redo only what needs none; keep (and count) answers and scores that would.",
+    )
 
     @model_validator(mode="after")
     def _rows(self) -> EvalConfig:

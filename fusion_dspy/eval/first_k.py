@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval.config import EvalConfig
+from fusion_dspy.eval.paired import paired_difference
 from fusion_dspy.eval.runner import Evaluation
 from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, paired
 from fusion_dspy.eval.store import MethodRecord, PoolRecord, method_log
@@ -73,10 +74,15 @@ async def compare_first_k(config: EvalConfig, language: str, k: int) -> FirstKRe
     gate = asyncio.Semaphore(config.concurrency)
     replay = f"fusion@first{k}"
 
+    def current(record: MethodRecord) -> bool:
+        """Made and scored by this code (an answer of older code is made again)."""
+        version = evaluation.answer_version("fusion", record.chosen is not None)
+        return record.answer_version == version and record.score_version == evaluation.task.score_version()
+
     async def answer(example: dspy.Example, record: PoolRecord, method: str) -> MethodRecord:
-        done = ours.rows.get(f"{method}|{example.id}") or stored.rows.get(f"{method}|{example.id}")
-        if done is not None:
-            return done
+        for done in (ours.rows.get(f"{method}|{example.id}"), stored.rows.get(f"{method}|{example.id}")):
+            if done is not None and current(done):
+                return done
         pool = record.pool.first_k(k) if method == replay else record.pool
         async with gate:
             start = time.perf_counter()
@@ -85,7 +91,9 @@ async def compare_first_k(config: EvalConfig, language: str, k: int) -> FirstKRe
             score = await evaluation.task.ascore(example.copy(baseline=record.baseline), outputs)
         result = MethodRecord(id=example.id, method=method, outputs=outputs, score=score,
                               usage=prediction.nofn.usage.aggregation, wall_s=time.perf_counter() - start,
-                              fallback=prediction.nofn.fallback)  # fmt: skip
+                              chosen=prediction.nofn.chosen, fallback=prediction.nofn.fallback,
+                              answer_version=evaluation.answer_version("fusion", prediction.nofn.chosen is not None),
+                              score_version=evaluation.task.score_version())  # fmt: skip
         ours.append(result)
         return result
 
@@ -93,13 +101,14 @@ async def compare_first_k(config: EvalConfig, language: str, k: int) -> FirstKRe
         method: await asyncio.gather(*(answer(ex, pools.rows[ex.id], method) for ex in examples))
         for method in ("fusion", replay)
     }
-    all_scores = [r.score for r in records["fusion"]]
-    first_scores = [r.score for r in records[replay]]
+    scored = [(f.score, a.score) for f, a in zip(records[replay], records["fusion"], strict=True)]
+    first_scores = [f for f, a in scored if f is not None and a is not None]
+    all_scores = [a for f, a in scored if f is not None and a is not None]
     cut = sum(len(pools.rows[ex.id].pool.first_k(k).cut) for ex in examples)
     return FirstKReport(
         task=config.task, language=language, n=config.n, k=k, examples=len(examples),
         all_n=bootstrap(all_scores, seed=config.seed), first_k=bootstrap(first_scores, seed=config.seed),
-        difference=bootstrap([f - a for f, a in zip(first_scores, all_scores, strict=True)], seed=config.seed),
+        difference=paired_difference(first_scores, all_scores, seed=config.seed),
         first_k_vs_all=paired(first_scores, all_scores), cut_per_example=cut / len(examples),
         fusor_tokens_all_n=sum(r.usage.total_tokens for r in records["fusion"]),
         fusor_tokens_first_k=sum(r.usage.total_tokens for r in records[replay]),

@@ -88,7 +88,8 @@ def plan(evaluation: Evaluation, pools_only: bool = False) -> Plan:
             lang.fusor_calls = sum(
                 1
                 for ex in examples
-                if f"fusion|{ex.id}" not in methods and any(evaluation.needs(methods, m, ex.id) for m in wants_fusion)
+                if evaluation.needs(methods, "fusion", ex.id)
+                and any(evaluation.needs(methods, m, ex.id) for m in wants_fusion)
             )
         languages.append(lang)
     return Plan(task=config.task, n=config.n, languages=languages, pools_only=pools_only)

@@ -1,33 +1,39 @@
-"""The evaluation report: per-language scores with 95% CIs, paired win/tie/loss, cost; as Markdown, JSON, PNG."""
+"""The evaluation report: per-language scores with 95% CIs, paired differences, cost; as Markdown, JSON, PNG."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from fusion_dspy.eval.config import EvalConfig
-from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, bootstrap_macro, paired
+from fusion_dspy.eval.paired import ALL, Comparison, compare_methods
+from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, bootstrap_macro
 from fusion_dspy.eval.store import MethodRecord
-from fusion_dspy.eval.summaries import (
-    ALL,
-    PathSummary,
-    ProvenanceSummary,
-    path_summaries,
-    provenance_summaries,
-    versus,
-)
+from fusion_dspy.eval.summaries import PathSummary, ProvenanceSummary, path_summaries, provenance_summaries
+from fusion_dspy.programs.base import Task
 from fusion_dspy.usage import TokenUsage
 
 MEAN = "mean"
 
 
+def compared_methods(methods: list[str]) -> list[str]:
+    """The methods a report compares with every other one: fusion, and any adaptive variant of it."""
+    return [m for m in methods if m == "fusion" or m.startswith("adaptive")]
+
+
 class MethodCost(BaseModel):
-    """What a method spent beyond the shared candidate pool, summed over all examples."""
+    """What a method spent beyond the shared candidate pool, summed over all examples, and how often it could
+    not decide cleanly."""
 
     usage: TokenUsage = TokenUsage()
     wall_s: float = 0.0
     fallbacks: int = 0
+    ties: int = Field(default=0, description="Selections where different answers shared the top score.")
+    unscored: int = Field(default=0, description="Answers left unscored: every metric judgement failed.")
+    failed_judgements: int = Field(default=0, description="Metric judge calls that failed or answered off-format.")
+    stale: int = Field(default=0, description="Answers or scores kept from older code (--rescore-only).")
 
 
 class EvalReport(BaseModel):
@@ -36,12 +42,19 @@ class EvalReport(BaseModel):
     languages: list[str]
     methods: list[str]
     scores: dict[str, dict[str, Estimate]] = Field(description="method → language (and 'mean') → estimate")
-    fusion_vs: dict[str, dict[str, WinTieLoss]] = Field(description="BoN method → language (and 'all') → W/T/L")
+    comparisons: dict[str, dict[str, dict[str, Comparison]]] = Field(
+        default_factory=dict,
+        description="fusion (or adaptive*) → other method → language (and 'all') → paired difference, W/T/L, p",
+    )
+    corpus_metric: str | None = None
+    corpus: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="method → language → corpus-level score (e.g. corpus chrF++)"
+    )
     cost: dict[str, MethodCost]
     pool_usage: TokenUsage
-    adaptive_vs: dict[str, dict[str, WinTieLoss]] = Field(
-        default_factory=dict, description="other method → language (and 'all') → adaptive's W/T/L"
-    )
+    judges: dict[str, str] = Field(default_factory=dict, description="'selection' and 'metric' judge models")
+    score_version: str | None = None
+    parallel: bool = Field(default=False, description="Items shared across languages, resampled jointly.")
     paths: dict[str, PathSummary] = Field(default_factory=dict, description="language (and 'all') → adaptive paths")
     provenance: dict[str, ProvenanceSummary] = Field(default_factory=dict, description="method → made, not taken")
 
@@ -49,76 +62,135 @@ class EvalReport(BaseModel):
     def build(
         cls,
         config: EvalConfig,
-        task_description: str,
+        task: Task,
         results: dict[str, dict[str, list[MethodRecord]]],
         pool_usage: TokenUsage,
+        corpus: dict[str, dict[str, float]] | None = None,
+        judges: dict[str, str] | None = None,
+        is_current: Callable[[MethodRecord], bool] = lambda record: True,
     ) -> EvalReport:
         """`results`: language → method → records in example order."""
         languages, methods = list(results), config.methods
+        keyed = {
+            method: {lang: {task.item_key(r.id, lang): r.score for r in results[lang][method]} for lang in languages}
+            for method in methods
+        }
         scores: dict[str, dict[str, Estimate]] = {}
         cost: dict[str, MethodCost] = {}
         for method in methods:
-            per_language = {lang: [r.score for r in results[lang][method]] for lang in languages}
-            scores[method] = {lang: bootstrap(s, seed=config.seed) for lang, s in per_language.items()}
-            scores[method][MEAN] = bootstrap_macro(list(per_language.values()), seed=config.seed)
+            scored = {lang: {k: s for k, s in keyed[method][lang].items() if s is not None} for lang in languages}
+            scores[method] = {lang: bootstrap(list(scored[lang].values()), seed=config.seed) for lang in languages}
+            scores[method][MEAN] = bootstrap_macro(scored, seed=config.seed)
             records = [r for lang in languages for r in results[lang][method]]
             cost[method] = MethodCost(
                 usage=TokenUsage.sum(r.usage for r in records),
                 wall_s=sum(r.wall_s for r in records),
                 fallbacks=sum(r.fallback is not None for r in records),
+                ties=sum((r.tied or 0) > 1 for r in records),
+                unscored=sum(r.score is None for r in records),
+                failed_judgements=sum(r.failed_judgements for r in records),
+                stale=sum(not is_current(r) for r in records),
             )
-        fusion_vs: dict[str, dict[str, WinTieLoss]] = {}
-        baselines = [m for m in methods if m.startswith("bon:") or m == "single"] if "fusion" in methods else []
-        for method in baselines:
-            table = {
-                lang: paired([r.score for r in results[lang]["fusion"]], [r.score for r in results[lang][method]])
-                for lang in languages
-            }
-            table["all"] = sum(table.values(), WinTieLoss())
-            fusion_vs[method] = table
+        comparisons = {
+            focus: {other: compare_methods(keyed[focus], keyed[other], seed=config.seed) for other in methods
+                    if other != focus}
+            for focus in compared_methods(methods)
+        }  # fmt: skip
         return cls(
-            config=config, task_description=task_description, languages=languages, methods=methods,
-            scores=scores, fusion_vs=fusion_vs, cost=cost, pool_usage=pool_usage,
-            adaptive_vs=versus(results, "adaptive", methods), paths=path_summaries(results),
+            config=config, task_description=task.description, languages=languages, methods=methods, scores=scores,
+            comparisons=comparisons, corpus_metric=task.corpus_metric if corpus else None, corpus=corpus or {},
+            cost=cost, pool_usage=pool_usage, judges=judges or {}, score_version=task.score_version(),
+            parallel=task.parallel and len(languages) > 1, paths=path_summaries(results),
             provenance=provenance_summaries(results),
         )  # fmt: skip
 
-    def markdown(self) -> str:
+    def _header(self) -> list[str]:
         c = self.config
-        columns = [*self.languages, MEAN]
+        fusor = c.fusor_model or c.model or "local"
+        selection = self.judges.get("selection", c.judge_model or fusor)
         lines = [
             f"# fusion-dspy eval: {c.task}",
             "",
-            f"{self.task_description}. Model `{c.model or 'local'}`, fusor `{c.fusor_model or c.model or 'local'}`, "
-            f"judge `{c.judge_model or c.fusor_model or c.model or 'local'}`; n={c.n}, temperature={c.temperature}, "
-            f"seed={c.seed}, limit={c.limit} examples per language. Scores in [0, 1] with 95% bootstrap CIs.",
-            "",
-            "| method | " + " | ".join(columns) + " |",
-            "|---|" + "---|" * len(columns),
+            f"{self.task_description}. Model `{c.model or 'local'}`, fusor `{fusor}`, selection judge `{selection}`"
+            + (f", metric judge `{self.judges['metric']}`" if "metric" in self.judges else "")
+            + f"; n={c.n}, temperature={c.temperature}, seed={c.seed}, limit={c.limit} examples per language. "
+            f"Scores in [0, 1] with 95% bootstrap CIs; the mean weighs each language once"
+            + (", resampling items jointly across languages (the benchmark is parallel)." if self.parallel else "."),
         ]
+        if self.judges.get("metric") and self.judges.get("metric") == selection:
+            lines += [
+                "",
+                f"**The metric judge is also the selection judge** (`{selection}`): bon:judge and bon:pairwise "
+                "optimise the metric itself, so their scores are near-oracle by design. Pass `--metric-judge-model` "
+                "to judge with another model.",
+            ]
+        if self.score_version:
+            lines += ["", f"Scores: `{self.score_version}`."]
+        stale = {m: k.stale for m, k in self.cost.items() if k.stale}
+        if stale:
+            lines += [
+                "",
+                "**Partly re-scored** (`--rescore-only`): "
+                + ", ".join(f"{m} {count}" for m, count in stale.items())
+                + " answers or scores come from older code and were kept, because redoing them needs LM calls; "
+                "rerun without `--rescore-only` to redo them.",
+            ]
+        return lines
+
+    def markdown(self) -> str:
+        columns = [*self.languages, MEAN]
+        lines = [*self._header(), "", "| method | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
         for method in self.methods:
             cells = [f"{e.mean:.3f} [{e.low:.2f}, {e.high:.2f}]" for e in (self.scores[method][col] for col in columns)]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
-        keys = [*self.languages, ALL]
-        if self.fusion_vs:
-            lines += ["", "Fusion vs each baseline, paired per example (fusion wins / ties / losses):", ""]
-            lines += ["| vs | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
-            for method, table in self.fusion_vs.items():
-                lines.append(f"| {method} | " + " | ".join(str(table[k]) for k in keys) + " |")
+        if self.corpus:
+            lines += [
+                "",
+                f"The scores above are means of per-sentence scores. Corpus-level {self.corpus_metric} (n-gram "
+                "statistics pooled over each language's segments, as WMT reports it):",
+                "",
+                "| method | " + " | ".join(self.languages) + " |",
+                "|---|" + "---|" * len(self.languages),
+            ]
+            for method in self.methods:
+                lines.append(
+                    f"| {method} | " + " | ".join(f"{self.corpus[method][k]:.3f}" for k in self.languages) + " |"
+                )
+        for focus, table in self.comparisons.items():
+            lines += [
+                "",
+                f"{focus} against each method, paired on the same examples: mean difference ({focus} − other) with "
+                "its 95% paired bootstrap CI, then wins/ties/losses; 'all' is the macro mean. p: exact two-sided "
+                "sign test on wins vs losses (ties left out). A CI that spans 0 means no difference.",
+                "",
+                f"| {focus} vs | " + " | ".join([*self.languages, ALL]) + " | p (all) | verdict |",
+                "|---|" + "---|" * (len(self.languages) + 3),
+            ]
+            for other, by in table.items():
+                cells = [
+                    f"{d.mean:+.3f} [{d.low:+.2f}, {d.high:+.2f}] {by[k].record}"
+                    for k in [*self.languages, ALL]
+                    for d in [by[k].difference]
+                ]
+                lines.append(f"| {other} | " + " | ".join(cells) + f" | {by[ALL].p_sign:.3g} | {by[ALL].verdict} |")
         lines += self._adaptive_markdown() + self._provenance_markdown()
         lines += [
             "",
             f"Cost beyond the shared pools (pools: {self.pool_usage.lm_calls} LM calls, "
-            f"{self.pool_usage.prompt_tokens} prompt + {self.pool_usage.completion_tokens} completion tokens):",
+            f"{self.pool_usage.prompt_tokens} prompt + {self.pool_usage.completion_tokens} completion tokens), and "
+            "how often a method could not decide cleanly (ties: selections where different answers shared the top "
+            "score, broken at random with the seed; unscored: every metric judgement failed; stale: answers or "
+            "scores made by older code and kept by `--rescore-only`):",
             "",
-            "| method | LM calls | prompt tokens | completion tokens | wall s (sum) | fallbacks |",
-            "|---|---|---|---|---|---|",
+            "| method | LM calls | prompt tokens | completion tokens | wall s (sum) | fallbacks | ties | unscored "
+            "| failed judgements | stale |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for method in self.methods:
             k = self.cost[method]
             lines.append(
                 f"| {method} | {k.usage.lm_calls} | {k.usage.prompt_tokens} | {k.usage.completion_tokens} | "
-                f"{k.wall_s:.1f} | {k.fallbacks} |"
+                f"{k.wall_s:.1f} | {k.fallbacks} | {k.ties} | {k.unscored} | {k.failed_judgements} | {k.stale} |"
             )
         return "\n".join(lines) + "\n"
 
@@ -126,11 +198,7 @@ class EvalReport(BaseModel):
         if not self.paths:
             return []
         keys = [*self.languages, ALL]
-        lines = ["", "Adaptive fusion vs each other row, paired per example (adaptive wins / ties / losses):", ""]
-        lines += ["| vs | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
-        for method, table in self.adaptive_vs.items():
-            lines.append(f"| {method} | " + " | ".join(str(table[k]) for k in keys) + " |")
-        lines += [
+        lines = [
             "",
             "Adaptive fusion's paths (share of examples), fusor calls, and what skipping or flooring did against "
             "plain fusion on those examples (mean score difference; W/T/L):",

@@ -8,20 +8,32 @@ from collections.abc import Awaitable, Callable
 
 import dspy
 
-from fusion_dspy.compose import BestOfN, NofN
+from fusion_dspy.compose import NofN
 from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError, FusionError
 from fusion_dspy.eval.adaptive_method import ADAPTIVE, AdaptiveMethod
 from fusion_dspy.eval.config import EvalConfig
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log, pool_log, slugify
-from fusion_dspy.fuse import Fuser
+from fusion_dspy.fuse import FUSION_VERSION, Fuser
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.programs import task_by_name
+from fusion_dspy.prompts import prompt_digest
+from fusion_dspy.select.base import SELECTION_VERSION, Selector, top_candidates
 from fusion_dspy.select.majority import MajorityVote
 from fusion_dspy.select.registry import scorer_by_name
 from fusion_dspy.sources.repeat import RepeatSampler, validate_n
 
 Advance = Callable[[str, int | None], None]
+
+
+def tied_answers(record: MethodRecord, pool: PoolRecord) -> int | None:
+    """How many *different* answers shared a selection's top score (1: a clear winner; more: a tie the seed broke);
+    None for answers that were not selected by scores."""
+    if record.scores is None or len(record.scores) != len(pool.pool):
+        return None
+    by_index = {c.index: c for c in pool.pool}
+    top = top_candidates(record.scores, pool.pool)
+    return len({tuple(str(by_index[i].outputs.get(name)) for name in record.outputs) for i in top})
 
 
 def no_progress(label: str, total: int | None) -> None:
@@ -47,8 +59,10 @@ class Evaluation:
         self.lm = resolve_lm(config.model, **options)
         fusor = resolve_lm(config.fusor_model, **options) if config.fusor_model else self.lm
         judge = resolve_lm(config.judge_model, **options) if config.judge_model else fusor
+        metric_judge = resolve_lm(config.metric_judge_model, **options) if config.metric_judge_model else judge
         self.fusor_lm, self.judge_lm = fusor.copy(temperature=0.0), judge.copy(temperature=0.0)
-        self.task = task_class(data_dir=config.data_dir, judge_lm=self.judge_lm)
+        self.metric_judge_lm = metric_judge.copy(temperature=0.0)  # its own LM object and predictor
+        self.task = task_class(data_dir=config.data_dir, judge_lm=self.metric_judge_lm)
         program = self.task.program()
         self.program = program
         self.sampler = RepeatSampler(config.n, lm=self.lm, temperature=config.temperature, seed=config.seed).bind(
@@ -63,7 +77,37 @@ class Evaluation:
                 if name == "majority"
                 else scorer_by_name(name, self.judge_lm)
             )
-            self.aggregators[f"bon:{name}"] = BestOfN(program, n=config.n, scorer=scorer)
+            self.aggregators[f"bon:{name}"] = NofN(program, Selector(scorer, seed=config.seed), n=config.n)
+
+    def answer_version(self, method: str, selected: bool = False) -> str:
+        """What a stored answer of `method` depends on beyond its pool and models: code versions and prompts.
+        A fused answer that fell back to a selection (`selected`) depends on the selection code too."""
+        if method == "single":
+            return "single-1"
+        if method == "oracle":
+            return f"oracle-1/{self.task.score_version()}"  # the oracle picks by the metric
+        if method == "fusion":
+            fallback = f"+select-{SELECTION_VERSION}" if selected else ""
+            return f"fusion-{FUSION_VERSION}/{prompt_digest('fuser')}{fallback}"
+        if method == ADAPTIVE:  # its skip and floor are selections; where it fuses, it takes the fusion answer
+            return f"adaptive-1/select-{SELECTION_VERSION}/fusion-{FUSION_VERSION}/{prompt_digest('fuser')}"
+        scorer = method.removeprefix("bon:")
+        prompt = f"/{prompt_digest(scorer)}" if scorer in ("judge", "pairwise") else ""
+        return f"select-{SELECTION_VERSION}{prompt}"
+
+    def answers_without_lm(self, method: str) -> bool:
+        """True when `method`'s answer can be made and scored with no LM call: what --rescore-only may redo
+        (nothing, on judged tasks, whose metric is an LM)."""
+        lm_free = ("single", "bon:majority", "bon:mbr", "oracle", ADAPTIVE)  # adaptive: from the stored fusion answer
+        return method in lm_free and not self.task.needs_baseline
+
+    def is_current(self, record: MethodRecord) -> bool:
+        """The stored answer and its score were made by the code and prompts of this version."""
+        return (
+            record.answer_version == self.answer_version(record.method, record.chosen is not None)
+            and record.score_version == self.task.score_version()
+            and (record.method != ADAPTIVE or self.adaptive.is_current(record))
+        )
 
     def pool_key(self, language: str) -> PoolKey:
         model = str(getattr(self.lm, "model", "lm"))
@@ -73,6 +117,13 @@ class Evaluation:
 
     def pools(self, language: str) -> JsonlLog[PoolRecord]:
         return pool_log(self.config.out_dir, self.pool_key(language))
+
+    def judges(self) -> dict[str, str]:
+        """The judge models by role, for the report: selection (bon:judge, bon:pairwise), metric (judged tasks)."""
+        roles = {"selection": str(self.judge_lm.model)}
+        if self.task.needs_baseline:
+            roles["metric"] = str(self.metric_judge_lm.model)
+        return roles
 
     @property
     def aggregator_slug(self) -> str:
@@ -85,15 +136,19 @@ class Evaluation:
         examples, pools = await self.ensure_pools(language, advance)
         methods = self.methods_log(language)
         gate = asyncio.Semaphore(self.config.concurrency)
+        offline = self.config.rescore_only
         fusions: dict[str, asyncio.Future[MethodRecord]] = {}
 
         def fused(example: dspy.Example) -> asyncio.Future[MethodRecord]:
-            """Plain fusion's answer, made once per example: the `fusion` row and the `adaptive` row share it."""
+            """Plain fusion's answer, made once per example: the `fusion` row and the `adaptive` row share it.
+            A stored one is reused when it is current (or, with --rescore-only, whatever its version)."""
             if example.id not in fusions:
 
                 async def make() -> MethodRecord:
                     stored = methods.rows.get(f"fusion|{example.id}")
-                    if stored is not None:
+                    if stored is not None and (
+                        offline or stored.answer_version == self.answer_version("fusion", stored.chosen is not None)
+                    ):
                         return stored
                     made = await self._method("fusion", example, pools.rows[example.id])
                     methods.append(made)
@@ -102,62 +157,64 @@ class Evaluation:
                 fusions[example.id] = asyncio.ensure_future(make())
             return fusions[example.id]
 
-        todo = [(ex, m) for ex in examples for m in self.config.methods if self.needs(methods, m, ex.id)]
+        if offline and (
+            missing := [ex.id for ex in examples for m in self.config.methods if f"{m}|{ex.id}" not in methods]
+        ):
+            raise ConfigurationError(
+                f"--rescore-only needs every answer stored; {len(missing)} {language} answers are missing "
+                f"(first: {missing[0]}). Run without --rescore-only to make them."
+            )
+
+        todo = [(ex, m, why) for ex in examples for m in self.config.methods if (why := self.stale(methods, m, ex.id))]
         advance(f"{language}: methods", len(examples) * len(self.config.methods))
         for _ in range(len(examples) * len(self.config.methods) - len(todo)):
             advance(f"{language}: methods", None)
 
-        async def run(example: dspy.Example, method: str) -> None:
+        async def run(example: dspy.Example, method: str, why: str) -> None:
             async with gate:
-                record = pools.rows[example.id]
-                if method == "fusion":
+                pool = pools.rows[example.id]
+                if why == "answer" and method == "fusion":
                     await fused(example)
-                elif method == ADAPTIVE:
-                    methods.append(await self._adaptive(example, record, lambda: fused(example)))
+                elif why == "answer" and method == ADAPTIVE:
+                    methods.append(await self._adaptive(example, pool, lambda: fused(example)))
+                elif why == "answer":
+                    methods.append(await self._method(method, example, pool))
                 else:
-                    methods.append(await self._method(method, example, record))
+                    methods.append(await self._rescore(methods.rows[f"{method}|{example.id}"], example, pool))
             advance(f"{language}: methods", None)
 
-        await asyncio.gather(*(run(ex, m) for ex, m in todo))
-        await self._rescore_stale(examples, pools, methods)
+        await asyncio.gather(*(run(ex, m, why) for ex, m, why in todo))
+        recounted = [
+            r for r in methods.rows.values() if r.id in pools.rows and r.tied != tied_answers(r, pools.rows[r.id])
+        ]
+        for record in recounted:
+            methods.append(record.model_copy(update={"tied": tied_answers(record, pools.rows[record.id])}))
+        if todo or recounted:
+            methods.compact()
         records = {m: [methods.rows[f"{m}|{ex.id}"] for ex in examples] for m in self.config.methods}
         return examples, records
 
     def methods_log(self, language: str) -> JsonlLog[MethodRecord]:
         return method_log(self.config.out_dir, self.pool_key(language), self.aggregator_slug)
 
+    def stale(self, methods: JsonlLog[MethodRecord], method: str, example_id: str) -> str | None:
+        """ "answer" when the stored answer must be made (again), "score" when only its score must, else None;
+        with --rescore-only, only what needs no LM call. Adaptive answers made with other thresholds are stale."""
+        record = methods.rows.get(f"{method}|{example_id}")
+        answer_stale = (
+            record is None
+            or record.answer_version != self.answer_version(method, record.chosen is not None)
+            or (method == ADAPTIVE and not self.adaptive.is_current(record))
+        )
+        if answer_stale and (not self.config.rescore_only or self.answers_without_lm(method)):
+            return "answer"
+        if record is not None and record.score_version != self.task.score_version():
+            return "score" if not self.config.rescore_only or not self.task.needs_baseline else None
+        return None
+
     def needs(self, methods: JsonlLog[MethodRecord], method: str, example_id: str) -> bool:
-        """Is this answer missing, or (adaptive) made with other thresholds than the current ones?"""
-        stored = methods.rows.get(f"{method}|{example_id}")
-        return stored is None or (method == ADAPTIVE and not self.adaptive.is_current(stored))
-
-    async def _rescore_stale(
-        self, examples: list[dspy.Example], pools: JsonlLog[PoolRecord], methods: JsonlLog[MethodRecord]
-    ) -> None:
-        """Score again the stored answers that were scored on text holding DSPy's end marker (see
-        `MethodRecord.stale`): answers and selections are kept and only scores change, except the oracle, which
-        picks the best cleaned candidate again. The file is then compacted to one row per answer."""
-        stale = [
-            (example, record)
-            for example in examples
-            for m in self.config.methods
-            if (record := methods.rows[f"{m}|{example.id}"]).stale(pools.rows[example.id])
-        ]
-
-        gate = asyncio.Semaphore(self.config.concurrency)
-
-        async def rescore(example: dspy.Example, record: MethodRecord) -> MethodRecord:
-            pool = pools.rows[example.id]
-            async with gate:
-                if record.method == "oracle":
-                    return (await self._method("oracle", example, pool)).model_copy(update={"wall_s": record.wall_s})
-                score = await self.task.ascore(example.copy(baseline=pool.baseline), record.outputs)
-            return record.model_copy(update={"score": score, "scored_clean": True})
-
-        for record in await asyncio.gather(*(rescore(example, record) for example, record in stale)):
-            methods.append(record)
-        if stale:
-            methods.compact()
+        """Will this run make (or remake) this answer?"""
+        return self.stale(methods, method, example_id) == "answer"
 
     async def ensure_pools(
         self, language: str, advance: Advance = no_progress
@@ -168,6 +225,11 @@ class Evaluation:
         gate = asyncio.Semaphore(self.config.concurrency)
 
         missing = [ex for ex in examples if ex.id not in pools]
+        if missing and self.config.rescore_only:
+            raise ConfigurationError(
+                f"--rescore-only needs every pool stored; {len(missing)} {language} pools are missing "
+                f"(first: {missing[0].id}). Run without --rescore-only to sample them."
+            )
         advance(f"{language}: candidate pools", len(examples))
         for _ in range(len(examples) - len(missing)):
             advance(f"{language}: candidate pools", None)
@@ -205,42 +267,65 @@ class Evaluation:
                 baseline = str((await self.program.acall(**inputs))[self.task.output_field])
         return PoolRecord(id=example.id, pool=pool, baseline=baseline)
 
+    def _scored_example(self, example: dspy.Example, record: PoolRecord) -> dspy.Example:
+        return example.copy(baseline=record.baseline)
+
+    async def _rescore(self, stored: MethodRecord, example: dspy.Example, record: PoolRecord) -> MethodRecord:
+        """The stored answer scored again under the current metric (no new answer is made)."""
+        measured = await self.task.ameasure(self._scored_example(example, record), stored.outputs)
+        return stored.model_copy(
+            update={"score": measured.score, "failed_judgements": measured.failed_judgements,
+                    "score_version": self.task.score_version()}
+        )  # fmt: skip
+
     async def _method(self, method: str, example: dspy.Example, record: PoolRecord) -> MethodRecord:
-        scored = example.copy(baseline=record.baseline)
-        ok = record.pool.succeeded
+        """`method`'s answer from the pool, scored; the record names the versions it was made and scored under."""
+        scored = self._scored_example(example, record)
         start = time.perf_counter()
-        if method == "single":
-            chosen = ok[0]
-            result = MethodRecord(id=example.id, method=method, outputs=chosen.outputs, score=0.0, chosen=chosen.index)
-        elif method == "oracle":
-            scores = await asyncio.gather(*(self.task.ascore(scored, c.outputs) for c in ok))
-            best = max(range(len(ok)), key=lambda i: (scores[i], -ok[i].index))
-            return MethodRecord(
-                id=example.id, method=method, outputs=ok[best].outputs, score=scores[best], chosen=ok[best].index,
-                scored_clean=True,
-            )  # fmt: skip
+        if method == "oracle":
+            result = await self._oracle(example, scored, record)
         else:
-            prediction = await self.aggregators[method].afrom_pool(example.inputs().toDict(), record.pool)
-            aggregation = prediction.nofn.aggregation
-            result = MethodRecord(
-                id=example.id, method=method, outputs=dict(prediction.items()), score=0.0,
-                usage=prediction.nofn.usage.aggregation, chosen=prediction.nofn.chosen,
-                fallback=prediction.nofn.fallback, path=aggregation.path, reason=aggregation.reason,
-                provenance=aggregation.provenance,
-            )  # fmt: skip
+            result = await self._answer(method, example, record)
+            measured = await self.task.ameasure(scored, result.outputs)
+            result.score, result.failed_judgements = measured.score, measured.failed_judgements
         result.wall_s = time.perf_counter() - start
-        result.score = await self.task.ascore(scored, result.outputs)
-        result.scored_clean = True
+        result.answer_version = self.answer_version(method, result.chosen is not None)
+        result.score_version = self.task.score_version()
         return result
 
     async def _adaptive(
         self, example: dspy.Example, record: PoolRecord, fused: Callable[[], Awaitable[MethodRecord]]
     ) -> MethodRecord:
         result = await self.adaptive.record(example.id, example.inputs().toDict(), record.pool, fused)
+        result.answer_version = self.answer_version(ADAPTIVE, result.chosen is not None)
+        result.score_version = self.task.score_version()
         if result.path in ("fused", "selected"):
             fusion = await fused()
-            if fusion.outputs == result.outputs:
-                return result.model_copy(update={"score": fusion.score, "scored_clean": fusion.scored_clean})
-        result.score = await self.task.ascore(example.copy(baseline=record.baseline), result.outputs)
-        result.scored_clean = True
+            if fusion.outputs == result.outputs and fusion.score_version == result.score_version:
+                return result.model_copy(update={"score": fusion.score, "failed_judgements": 0})
+        measured = await self.task.ameasure(self._scored_example(example, record), result.outputs)
+        result.score, result.failed_judgements = measured.score, measured.failed_judgements
         return result
+
+    async def _answer(self, method: str, example: dspy.Example, record: PoolRecord) -> MethodRecord:
+        if method == "single":
+            chosen = record.pool.succeeded[0]
+            return MethodRecord(id=example.id, method=method, outputs=chosen.outputs, score=None, chosen=chosen.index)
+        prediction = await self.aggregators[method].afrom_pool(example.inputs().toDict(), record.pool)
+        aggregation = prediction.nofn.aggregation
+        return MethodRecord(
+            id=example.id, method=method, outputs=dict(prediction.items()), score=None,
+            usage=prediction.nofn.usage.aggregation, chosen=aggregation.chosen, fallback=aggregation.fallback,
+            path=aggregation.path, reason=aggregation.reason, provenance=aggregation.provenance,
+            scores=aggregation.scores if aggregation.method == "selected" else None,
+        )  # fmt: skip
+
+    async def _oracle(self, example: dspy.Example, scored: dspy.Example, record: PoolRecord) -> MethodRecord:
+        """The best candidate by the reference metric (unscored candidates rank last)."""
+        ok = record.pool.succeeded
+        measured = await asyncio.gather(*(self.task.ameasure(scored, c.outputs) for c in ok))
+        best = max(range(len(ok)), key=lambda i: (measured[i].score is not None, measured[i].score or 0.0, -i))
+        return MethodRecord(
+            id=example.id, method="oracle", outputs=ok[best].outputs, score=measured[best].score,
+            chosen=ok[best].index, failed_judgements=sum(m.failed_judgements for m in measured),
+        )  # fmt: skip

@@ -45,16 +45,14 @@ class PoolRecord(MarkerFree):
     pool: CandidatePool
     baseline: str | None = None
 
-    @property
-    def candidates_stripped(self) -> bool:
-        """Some candidate's stored text held an end marker (so scores computed on it are stale)."""
-        return any(c.markers_stripped for c in self.pool.candidates)
-
 
 class MethodRecord(MarkerFree):
     """One method's answer for one example, its score, and what it cost beyond the pool.
 
     Fields added later have defaults, so answers stored before them still load.
+    `answer_version` and `score_version` name the code and prompts the answer and the score came from; a
+    re-report re-runs answers of another version and re-scores scores of another version (records written before
+    versioning have neither, so they are redone once). `score` is None when every metric judgement failed.
     """
 
     text_fields = ("outputs",)
@@ -62,7 +60,7 @@ class MethodRecord(MarkerFree):
     id: str
     method: str
     outputs: dict[str, Any] = Field(default_factory=dict)
-    score: float
+    score: float | None
     usage: TokenUsage = TokenUsage()
     wall_s: float = 0.0
     chosen: int | None = None
@@ -71,16 +69,11 @@ class MethodRecord(MarkerFree):
     reason: str | None = None
     provenance: Provenance | None = None
     settings: str | None = Field(default=None, description="The policy it was made with; another one recomputes it.")
-    scored_clean: bool = Field(
-        default=False, description="Scored on marker-free text (False on records stored before markers were stripped)."
-    )
-
-    def stale(self, pool: PoolRecord) -> bool:
-        """Scored, before end markers were stripped, on text that held one: its answer, the baseline it was judged
-        against, or (for the oracle, which scores every candidate) any candidate."""
-        if self.scored_clean:
-            return False
-        return self.markers_stripped or pool.markers_stripped or (self.method == "oracle" and pool.candidates_stripped)
+    scores: list[float | None] | None = Field(default=None, description="A selection's per-candidate scores.")
+    tied: int | None = Field(default=None, description="Different answers that shared the top score (>1: a tie).")
+    failed_judgements: int = 0
+    answer_version: str | None = None
+    score_version: str | None = None
 
 
 def slugify(text: str) -> str:

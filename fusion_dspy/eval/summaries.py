@@ -71,7 +71,11 @@ def path_summaries(results: Results) -> dict[str, PathSummary]:
         )
         if fusion:
             for path in ("skipped", "floored"):
-                pairs = [(a.score, f.score) for a, f in zip(adaptive, fusion, strict=True) if a.path == path]
+                pairs = [
+                    (a.score, f.score)
+                    for a, f in zip(adaptive, fusion, strict=True)
+                    if a.path == path and a.score is not None and f.score is not None
+                ]
                 setattr(summary, f"{path}_vs_fusion", paired([a for a, _ in pairs], [f for _, f in pairs]))
                 setattr(summary, f"{path}_delta", _mean([a - f for a, f in pairs]))
         summaries[label] = summary
@@ -93,8 +97,9 @@ def provenance_summaries(
         buckets = []
         for label, low, high in NOVELTY_BUCKETS:
             inside = [(lang, i, r) for lang, i, r in rows if r.provenance and low <= r.provenance.new <= high]
-            theirs = [results[lang][reference][i].score for lang, i, _ in inside] if reference else []
-            mine = [r.score for _, _, r in inside]
+            scored = [(r.score, results[lang][reference][i].score if reference else None) for lang, i, r in inside]
+            pairs = [(a, b) for a, b in scored if a is not None and b is not None]
+            mine, theirs = [a for a, _ in pairs], [b for _, b in pairs]
             buckets.append(
                 NoveltyBucket(
                     label=label, answers=len(inside), versus=paired(mine, theirs) if reference else WinTieLoss(),
@@ -106,21 +111,3 @@ def provenance_summaries(
                                               with_new=sum(n > 0 for n in news), reference=reference,
                                               buckets=buckets)  # fmt: skip
     return summaries
-
-
-def versus(results: Results, method: str, methods: Sequence[str]) -> dict[str, dict[str, WinTieLoss]]:
-    """`method`'s paired wins/ties/losses against every other row, per language and for all.
-
-    Hook for paired-difference confidence intervals (issue 11's statistics module): the same aligned score
-    lists go in; the report shows W/T/L until then.
-    """
-    table: dict[str, dict[str, WinTieLoss]] = {}
-    if not all(method in by for by in results.values()):
-        return table
-    for other in (m for m in methods if m != method):
-        row = {
-            lang: paired([r.score for r in by[method]], [r.score for r in by[other]]) for lang, by in results.items()
-        }
-        row[ALL] = sum(row.values(), WinTieLoss())
-        table[other] = row
-    return table

@@ -95,7 +95,8 @@ async def collect(evaluation: Evaluation, advance: Advance = no_progress) -> tup
         examples, records = await evaluation.run_language(language, advance)
         pools = evaluation.pools(language)
         for method, rows in records.items():
-            baselines.setdefault(method, []).append(sum(r.score for r in rows) / len(rows))
+            scored = [r.score for r in rows if r.score is not None]
+            baselines.setdefault(method, []).append(sum(scored) / len(scored) if scored else 0.0)
         for example, fusion in zip(examples, records["fusion"], strict=True):
             items.append(await _item(evaluation, adaptive, language, example, pools.rows[example.id], fusion))
     means = {m: sum(v) / len(v) for m, v in baselines.items() if m in BASELINES}
@@ -118,7 +119,7 @@ async def _item(
     for candidate in pool.succeeded:
         key = json.dumps(candidate.outputs, sort_keys=True, default=str)
         if key not in scores:
-            scores[key] = await evaluation.task.ascore(scored, candidate.outputs)
+            scores[key] = (await evaluation.task.ameasure(scored, candidate.outputs)).score or 0.0
         candidate_scores[candidate.index] = scores[key]
     fused = as_aggregation(fusion)
     support = None
@@ -141,8 +142,10 @@ def trial(adaptive: AdaptiveFusion, items: list[Item], skip: float | None, floor
             score, skipped = best, skipped + 1
         elif item.fused_support is not None and adaptive.floor_reason(item.evidence, item.fused_support) is not None:
             score, floored = best, floored + 1
-        else:
+        elif item.fusion.score is not None:
             score = item.fusion.score
+        else:
+            continue  # plain fusion's answer is unscored (every metric judgement failed)
         per_language.setdefault(item.language, []).append(score)
     means = {lang: sum(s) / len(s) for lang, s in per_language.items()}
     return Trial(skip_agreement=skip, floor_margin=floor, mean=sum(means.values()) / len(means),

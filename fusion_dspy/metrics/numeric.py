@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-_NUMBER = re.compile(r"-?\d+(?:[.,]\d{3})*(?:\.\d+)?|-?\d+(?:\.\d+)?")
-
-
-def parse_number(text: str) -> float | None:
-    """The last number in `text`; thousands separators (`1,234`, `1.234.567`) are understood, `1.5` is decimal."""
-    matches = _NUMBER.findall(unicodedata.normalize("NFKC", str(text)))
-    if not matches:
-        return None
-    raw = matches[-1]
-    if "," in raw:
-        raw = raw.replace(",", "")
-    elif raw.count(".") > 1:
-        raw = raw.replace(".", "")
-    try:
-        return float(raw)
-    except ValueError:
-        return None
+from fusion_dspy.numbers import parse_number
 
 
-def numeric_match(predicted: str, reference: str) -> float:
-    """1.0 when the final numbers agree (to 1e-6), else 0.0."""
-    got, want = parse_number(predicted), parse_number(reference)
+def numeric_match(predicted: str, reference: str, language: str | None = None) -> float:
+    """1.0 when the final numbers agree (to 1e-6), else 0.0; `predicted` is read by `language`'s conventions."""
+    got, want = parse_number(predicted, language), parse_number(reference)
     return float(got is not None and want is not None and abs(got - want) < 1e-6)
+
+
+def answer_text(outputs: Mapping[str, Any], fields: Sequence[str] = ("answer", "reasoning")) -> str:
+    """The first of `fields` that holds a number: the answer field, else the reasoning's last number."""
+    texts = [str(outputs.get(name) or "") for name in fields]
+    return next((t for t in texts if parse_number(t) is not None), texts[0])
+
+
+__all__ = ["answer_text", "numeric_match", "parse_number"]

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sacrebleu.metrics import CHRF
 
 _CHRF_PP = CHRF(word_order=2)
 
 
 def chrf_pp(hypothesis: str, reference: str) -> float:
-    """Sentence-level chrF++ (character n-grams plus word bigrams), as WMT reports it, scaled to [0, 1]."""
+    """Sentence-level chrF++ (character n-grams plus word bigrams), scaled to [0, 1].
+
+    A report's mean of these is a *mean of sentence scores*; `corpus_chrf_pp` is the corpus-level statistic WMT
+    reports (n-gram counts pooled over all segments), and reports show it beside the mean.
+    """
     return float(_CHRF_PP.sentence_score(hypothesis.strip(), [reference.strip()]).score) / 100.0
 
 
+def corpus_chrf_pp(hypotheses: list[str], references: list[str]) -> float:
+    """Corpus-level chrF++ in [0, 1]: character and word n-gram statistics summed over all segments first."""
+    if not hypotheses:
+        return 0.0
+    score = _CHRF_PP.corpus_score([h.strip() for h in hypotheses], [[r.strip() for r in references]])
+    return float(score.score) / 100.0
+
+
 def rouge_l(hypothesis: str, reference: str) -> float:
-    """ROUGE-L F1 over whitespace tokens (characters for text without spaces, e.g. Chinese or Japanese)."""
+    """ROUGE-L F1 over word tokens, each Chinese/Japanese/Thai character a token of its own, punctuation dropped."""
     hyp, ref = _tokens(hypothesis), _tokens(reference)
     if not hyp or not ref:
         return 0.0
@@ -24,9 +38,34 @@ def rouge_l(hypothesis: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+_UNSPACED = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3040, 0x30FF), (0x3400, 0x4DBF),
+             (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))  # fmt: skip
+"""Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, CJK ideographs."""
+
+
+def _unspaced(ch: str) -> bool:
+    return any(low <= ord(ch) <= high for low, high in _UNSPACED)
+
+
 def _tokens(text: str) -> list[str]:
-    words = text.lower().split()
-    return list("".join(words)) if len(words) <= 1 and len(text) > 20 else words
+    """Words of spaced scripts (letters, digits and combining marks), single characters of unspaced ones;
+    the same rule for every string, so two texts in one language are always cut alike."""
+    tokens: list[str] = []
+    word = ""
+    for ch in unicodedata.normalize("NFKC", text).lower():
+        kind = unicodedata.category(ch)[0]
+        if _unspaced(ch) and kind == "M" and tokens and not word:
+            tokens[-1] += ch  # a Thai vowel or tone mark belongs to its consonant
+        elif _unspaced(ch) and kind == "L":
+            tokens += [word, ch] if word else [ch]
+            word = ""
+        elif kind in "LMN":
+            word += ch
+        else:
+            if word:
+                tokens.append(word)
+            word = ""
+    return [*tokens, word] if word else tokens
 
 
 def _lcs_length(a: list[str], b: list[str]) -> int:

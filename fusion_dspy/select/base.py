@@ -11,7 +11,11 @@ from fusion_dspy._abc import ABCModuleMeta
 from fusion_dspy._async import run_sync
 from fusion_dspy.aggregator import Aggregation, Aggregator
 from fusion_dspy.candidates import CandidatePool
+from fusion_dspy.render import salt_for, seeded_random
 from fusion_dspy.signatures import SignatureType
+
+SELECTION_VERSION = 2
+"""Bumped when the same scores can select a different candidate (2: ties broken at random with the seed)."""
 
 
 class Scorer(dspy.Module, metaclass=ABCModuleMeta):
@@ -35,25 +39,40 @@ class Scorer(dspy.Module, metaclass=ABCModuleMeta):
         return type(self).__name__
 
 
-class Selector(Aggregator):
-    """Keeps the highest-scoring successful candidate; ties go to the earliest sample."""
+def top_candidates(scores: list[float | None], pool: CandidatePool) -> list[int]:
+    """Indices of the successful candidates that share the highest score (all of them when none was scored).
 
-    def __init__(self, scorer: Scorer) -> None:
+    More than one means the selection was a tie: the scorer could not tell those candidates apart.
+    """
+    scored = {c.index: s for s, c in zip(scores, pool, strict=True) if c.ok and s is not None}
+    if not scored:
+        return [c.index for c in pool.succeeded]
+    best = max(scored.values())
+    return [index for index, score in scored.items() if score == best]
+
+
+class Selector(Aggregator):
+    """Keeps the highest-scoring successful candidate; a tie is broken at random, seeded by `seed` and the input.
+
+    Ties do not go to the earliest sample: that is the "single" baseline, and a scorer with no signal (majority
+    vote over three different answers) would otherwise look exactly like it.
+    """
+
+    def __init__(self, scorer: Scorer, seed: int = 0) -> None:
         super().__init__()
         self.scorer = scorer
+        self.seed = seed
 
     async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:
         task = self._bound_task()
         scores = await self.scorer.ascore(task, inputs, pool)
         if len(scores) != len(pool):
             raise ValueError(f"{self.scorer.name} returned {len(scores)} scores for {len(pool)} candidates")
-        scored = [(s, c.index) for s, c in zip(scores, pool, strict=True) if c.ok and s is not None]
+        top = top_candidates(scores, pool)
+        best = top[0] if len(top) == 1 else seeded_random(self.seed, f"select\x00{salt_for(inputs)}").choice(top)
         fallback = None
-        if scored:
-            best = max(scored, key=lambda pair: (pair[0], -pair[1]))[1]
-        else:
-            best = pool.succeeded[0].index
-            fallback = f"{self.scorer.name} could not score any candidate; kept the first successful one"
+        if all(s is None for s, c in zip(scores, pool, strict=True) if c.ok):
+            fallback = f"{self.scorer.name} could not score any candidate; kept a random successful one"
         chosen = next(c for c in pool if c.index == best)
         outputs = {**{name: None for name in task.output_fields}, **chosen.outputs}  # all its keys (its reasoning)
         return Aggregation(outputs=outputs, method="selected", chosen=best, scores=scores, fallback=fallback)

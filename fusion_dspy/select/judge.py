@@ -10,7 +10,7 @@ import dspy
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.prompts import load_prompt
-from fusion_dspy.render import RenderOptions, candidate_body
+from fusion_dspy.render import RenderOptions, candidate_body, pool_caps
 from fusion_dspy.select.base import Scorer
 from fusion_dspy.signatures import SignatureType, describe_inputs
 
@@ -28,7 +28,11 @@ JudgeResponse = _JudgeFields.with_instructions(_PROMPT["instructions"])
 
 
 class JudgeScorer(Scorer):
-    """An LM rates each candidate from 1 to 10; out-of-range scores are clamped, unparseable ones score None."""
+    """An LM rates each candidate from 1 to 10; out-of-range scores are clamped, unparseable ones score None.
+
+    Each candidate is cut as the fusor's rendering of the same pool cuts it, so selection and fusion see the same
+    text.
+    """
 
     pointwise = True
 
@@ -40,14 +44,18 @@ class JudgeScorer(Scorer):
 
     async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
         description = describe_inputs(task, inputs)
-        return list(await asyncio.gather(*(self._score_one(description, c) for c in pool)))
+        caps = pool_caps(pool, self.render)
+        return list(await asyncio.gather(*(self._score_one(description, c, caps.get(c.index)) for c in pool)))
 
-    async def _score_one(self, description: str, candidate: Candidate) -> float | None:
+    async def _score_one(
+        self, description: str, candidate: Candidate, caps: dict[str, int | None] | None
+    ) -> float | None:
         if not candidate.ok:
             return None
         try:
             with dspy.context(**lm_context(self.lm, self.judge)):
-                verdict = await self.judge.acall(task=description, response=candidate_body(candidate, self.render))
+                response = candidate_body(candidate, self.render, caps)
+                verdict = await self.judge.acall(task=description, response=response)
             return float(min(MAX_SCORE, max(MIN_SCORE, int(verdict.score))))
         except Exception:  # noqa: BLE001 - an unjudgeable candidate ranks last, the others still count
             return None

@@ -6,9 +6,10 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from fusion_dspy.numbers import parse_number
+
 Normalizer = Callable[[str], str]
 
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _PUNCTUATION = re.compile(r"[^\w\s]", re.UNICODE)
 
 
@@ -19,11 +20,11 @@ def normalize_text(text: str) -> str:
 
 
 def final_number(text: str) -> str:
-    """The last number in the text, canonical (`1,234.50` → `1234.5`); the normalised text when there is none."""
-    numbers = _NUMBER.findall(unicodedata.normalize("NFKC", text))
-    if not numbers:
+    """The final number, canonical (`1,234.50` → `1234.5`), read as the math metric reads it; the normalised text
+    when there is none."""
+    value = parse_number(text)
+    if value is None:
         return normalize_text(text)
-    value = float(numbers[-1].replace(",", ""))
     return str(int(value)) if value.is_integer() else repr(value)
 
 

@@ -11,7 +11,7 @@ import dspy
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.prompts import load_prompt
-from fusion_dspy.render import RenderOptions, candidate_body
+from fusion_dspy.render import RenderOptions, candidate_body, pool_caps
 from fusion_dspy.select.base import Scorer
 from fusion_dspy.signatures import SignatureType, describe_inputs
 
@@ -33,6 +33,7 @@ class PairwiseScorer(Scorer):
     """Each ordered pair (i, j) of successful candidates is judged once: a win is 1, a tie ½ to each.
 
     With k candidates that is k·(k−1) concurrent judge calls. A comparison that fails counts for neither side.
+    Candidates are cut as the fusor's rendering of the same pool cuts them, so selection and fusion see the same text.
     """
 
     def __init__(self, lm: dspy.BaseLM | str | None = None, render: RenderOptions | None = None) -> None:
@@ -45,7 +46,8 @@ class PairwiseScorer(Scorer):
         description = describe_inputs(task, inputs)
         alive = pool.succeeded
         pairs = list(permutations(alive, 2))
-        verdicts = await asyncio.gather(*(self._judge(description, a, b) for a, b in pairs))
+        caps = pool_caps(pool, self.render)
+        verdicts = await asyncio.gather(*(self._judge(description, a, b, caps) for a, b in pairs))
         wins = {c.index: 0.0 for c in alive}
         for (a, b), verdict in zip(pairs, verdicts, strict=True):
             if verdict == "A":
@@ -58,10 +60,11 @@ class PairwiseScorer(Scorer):
         games = max(1, 2 * (len(alive) - 1))
         return [wins[c.index] / games if c.ok else None for c in pool]
 
-    async def _judge(self, description: str, a: Candidate, b: Candidate) -> Verdict | None:
-        return await compare_pair(
-            self.compare, self.lm, description, candidate_body(a, self.render), candidate_body(b, self.render)
-        )
+    async def _judge(
+        self, description: str, a: Candidate, b: Candidate, caps: dict[int, dict[str, int | None]]
+    ) -> Verdict | None:
+        body_a, body_b = candidate_body(a, self.render, caps[a.index]), candidate_body(b, self.render, caps[b.index])
+        return await compare_pair(self.compare, self.lm, description, body_a, body_b)
 
 
 async def compare_pair(

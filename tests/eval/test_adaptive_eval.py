@@ -93,7 +93,7 @@ def test_every_path_and_the_fusor_calls_adaptive_shares_and_saves(scripted, tmp_
     assert (paths.fusor_calls, paths.plain_fusor_calls) == (2, 4)
     assert paths.skipped_delta == 0.5 and str(paths.skipped_vs_fusion) == "1/1/0"
     assert paths.floored_delta == 1.0
-    assert str(report.adaptive_vs["fusion"]["all"]) == "2/2/0"
+    assert str(report.comparisons["adaptive"]["fusion"]["all"].record) == "2/2/0"
     made = report.provenance["fusion"]
     assert made.answers == 4 and made.with_new == 2 and made.mean_new == 0.5 and made.reference == "bon:mbr"
     much = next(b for b in made.buckets if b.label.startswith("much"))

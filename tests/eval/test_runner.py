@@ -61,7 +61,11 @@ def test_every_method_is_scored_on_identical_pools_and_reported(scripted, tmp_pa
     sample_calls = [c for c in scripted.calls if "step by step" in (c.answer or "")]
     assert len(sample_calls) == 18
     markdown = paths[0].read_text()
-    assert "| fusion |" in markdown and "fusion wins / ties / losses" in markdown
+    assert "| fusion |" in markdown and "fusion against each method, paired" in markdown
+    assert set(report.comparisons) == {"fusion", "adaptive"}
+    assert set(report.comparisons["fusion"]) == set(report.methods) - {"fusion"}  # oracle and single included
+    assert set(report.comparisons["fusion"]["single"]) == {"de", "en", "all"}
+    assert report.parallel  # MGSM items are shared across languages
 
 
 def test_oracle_is_never_below_any_selection(scripted, tmp_path):
@@ -113,84 +117,6 @@ def test_bad_configurations_name_the_fix(scripted, tmp_path):
     for overrides, message in bad:
         with pytest.raises(ConfigurationError, match=message):
             asyncio.run(run_evaluation(config(tmp_path, **overrides)))
-
-
-def stored_before_the_marker_fix(path, tamper):
-    """Rewrite a stored JSONL file as a pre-fix run would have left it: no `scored_clean`, then `tamper(row)`."""
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    for row in rows:
-        row.pop("scored_clean", None)
-        tamper(row)
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-
-
-def test_answers_scored_on_text_with_an_end_marker_are_rescored_once(scripted, tmp_path):
-    cfg = config(tmp_path, languages=["en"], scorers=["majority"])
-    asyncio.run(run_evaluation(cfg))
-    [methods_file] = (tmp_path / "predictions" / "math" / "en").glob("*/*.jsonl")
-    [pools_file] = (tmp_path / "pools" / "math" / "en").glob("*.jsonl")
-    first_id = json.loads(pools_file.read_text().splitlines()[0])["id"]
-    clean_scores = {(r["method"], r["id"]): r["score"] for r in map(json.loads, methods_file.read_text().splitlines())}
-
-    def mark_fusion(row):
-        if row["method"] == "fusion":  # the fusor wrote "18 [[ ＃＃ completed ＃＃ ]]", and that text scored -1
-            row["outputs"]["answer"] += " [[ ＃＃ completed ＃＃ ]]"
-            row["score"] = -1.0
-
-    def mark_first_candidate(row):
-        if row["id"] == first_id:
-            row["pool"]["candidates"][0]["outputs"]["answer"] += " [[ ## completed ## ]]"
-
-    stored_before_the_marker_fix(methods_file, mark_fusion)
-    stored_before_the_marker_fix(pools_file, mark_first_candidate)
-    before = {(r["method"], r["id"]): r for r in map(json.loads, methods_file.read_text().splitlines())}
-    calls = len(scripted.calls)
-
-    report, _ = asyncio.run(run_evaluation(cfg))
-    assert len(scripted.calls) == calls  # math is scored without an LM: re-scoring made no calls
-    after = {(r["method"], r["id"]): r for r in map(json.loads, methods_file.read_text().splitlines())}
-    assert len(methods_file.read_text().splitlines()) == len(after) == len(before)  # compacted
-    assert "completed" not in methods_file.read_text()
-    for key, row in after.items():
-        method, example_id = key
-        if method == "fusion" or (method == "oracle" and example_id == first_id):
-            assert row["scored_clean"], key
-        else:
-            assert {**row, "scored_clean": False} == {**before[key], "scored_clean": False}, key  # never held a marker
-    assert {key: row["score"] for key, row in after.items()} == clean_scores
-    assert report.scores["fusion"]["en"].mean >= 0.0
-
-    settled = methods_file.read_text()
-    asyncio.run(run_evaluation(cfg))
-    assert methods_file.read_text() == settled and len(scripted.calls) == calls
-
-
-def test_judged_answers_are_rejudged_only_where_a_marker_was_stripped(monkeypatch, tmp_path):
-    def respond(prompt: str) -> dict:
-        if "[[ ## verdict ## ]]" in prompt:
-            return {"verdict": "A"}
-        if "[[ ## score ## ]]" in prompt:
-            return {"score": 5}
-        return {"response": "fused reply" if is_fusor_prompt(prompt) else "a reply"}
-
-    lm = ScriptedLM(respond)
-    monkeypatch.setattr(runner_module, "resolve_lm", lambda spec=None, **kw: lm)
-    cfg = config(tmp_path, task="open_ended", languages=["en"], limit=2, scorers=["majority"])
-    asyncio.run(run_evaluation(cfg))
-    [methods_file] = (tmp_path / "predictions" / "open_ended" / "en").glob("*/*.jsonl")
-
-    def mark_one_fusion(row):
-        if row["method"] == "fusion" and not mark_one_fusion.done:
-            row["outputs"]["response"] += " [[ ## completed ## ]]"
-            mark_one_fusion.done = True
-
-    mark_one_fusion.done = False
-    stored_before_the_marker_fix(methods_file, mark_one_fusion)
-    calls = len(lm.calls)
-    asyncio.run(run_evaluation(cfg))
-    judged = [c for c in lm.calls[calls:] if "[[ ## response_a ## ]]" in c.prompt]
-    assert len(lm.calls) - calls == len(judged) == 2  # one answer, judged in both orders; nothing else
-    assert all("fused reply" in c.prompt and "fused reply [[" not in c.prompt for c in judged)
 
 
 def test_missing_data_fails_before_any_model_starts(monkeypatch, tmp_path):

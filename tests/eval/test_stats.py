@@ -1,5 +1,8 @@
+import random
+
 import pytest
 
+from fusion_dspy.eval.paired import compare_methods, paired_difference, sign_test
 from fusion_dspy.eval.stats import WinTieLoss, bootstrap, bootstrap_macro, paired
 
 
@@ -13,8 +16,56 @@ def test_bootstrap_is_seeded_and_brackets_the_mean():
 
 
 def test_macro_mean_weights_languages_equally():
-    estimate = bootstrap_macro([[1.0] * 10, [0.0] * 2])
+    estimate = bootstrap_macro({"de": {str(i): 1.0 for i in range(10)}, "ja": {"x": 0.0, "y": 0.0}})
     assert estimate.mean == 0.5 and estimate.n == 12
+
+
+def test_macro_ci_resamples_items_jointly_across_languages():
+    rng = random.Random(0)
+    item = {str(i): float(rng.random() < 0.5) for i in range(60)}
+    parallel = {lang: dict(item) for lang in ("de", "en", "fr", "ja")}  # the same item scores alike everywhere
+    joint = bootstrap_macro(parallel)
+    alone = bootstrap_macro({"de": item})
+    assert (joint.low, joint.high) == pytest.approx((alone.low, alone.high))  # four copies carry no more evidence
+    independent = bootstrap_macro({lang: {f"{lang}-{k}": v for k, v in item.items()} for lang in parallel})
+    assert (joint.high - joint.low) > 1.6 * (independent.high - independent.low)
+
+
+def test_paired_difference_sees_what_overlapping_cis_hide():
+    rng = random.Random(1)
+    b = [rng.random() for _ in range(50)]
+    a = [x + 0.02 if i < 45 else x for i, x in enumerate(b)]  # +0.02 on 45 of 50 examples
+    ci_a, ci_b = bootstrap(a), bootstrap(b)
+    assert ci_a.low < ci_b.high  # the per-method CIs overlap …
+    difference = paired_difference(a, b)
+    assert difference.low > 0.01 and difference.high < 0.02 and difference.n == 50  # … the paired CI does not
+    assert not difference.spans_zero
+    assert paired_difference([1.0, None, 0.0], [0.0, 1.0, None]).n == 1  # unscored examples drop out
+    with pytest.raises(ValueError, match="aligned"):
+        paired_difference([1.0], [1.0, 0.0])
+
+
+def test_sign_test_is_exact():
+    assert sign_test(5, 0, 0) == pytest.approx(2 / 32)
+    assert sign_test(8, 2, 2) == pytest.approx(2 * (1 + 10 + 45) / 1024)  # ties left out: n = 10
+    assert sign_test(0, 7, 0) == 1.0
+    assert sign_test(3, 0, 3) == 1.0
+
+
+def test_compare_methods_per_language_and_overall():
+    fusion = {"de": {"1": 1.0, "2": 1.0, "3": 0.0}, "en": {"1": 1.0, "2": None, "3": 1.0}}
+    single = {"de": {"1": 0.0, "2": 1.0, "3": 0.0}, "en": {"1": 0.0, "2": 1.0, "3": 0.0}}
+    result = compare_methods(fusion, single)
+    assert result["de"].record == WinTieLoss(win=1, tie=2, loss=0)
+    assert result["en"].record == WinTieLoss(win=2, tie=0, loss=0) and result["en"].difference.n == 2
+    assert result["all"].record == WinTieLoss(win=3, tie=2, loss=0)
+    assert result["all"].difference.mean == pytest.approx((1 / 3 + 1.0) / 2)
+    assert result["all"].p_sign == pytest.approx(0.25)
+    assert result["all"].verdict == "too few to tell"  # 5 pairs: the CI excludes 0, but that proves little
+    many = compare_methods({"de": {str(i): 1.0 for i in range(12)}}, {"de": {str(i): 0.0 for i in range(12)}})
+    assert many["all"].verdict == "better"
+    mixed = compare_methods({"de": {str(i): float(i % 2) for i in range(12)}}, {"de": {str(i): 0.5 for i in range(12)}})
+    assert mixed["all"].verdict == "no difference"
 
 
 def test_paired_counts():

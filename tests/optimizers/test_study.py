@@ -67,6 +67,8 @@ def test_killing_optimize_mid_study_and_rerunning_continues(tmp_path):
             "--storage", storage, "--model", "openai/fake", "--api-base", server.base_url, "-n", "3", "--limit", "6",
             "--cot", "off", "--max-demos", "1", "--out", str(tmp_path / "runs"), "--no-register",
         ]  # fmt: skip
+        name = StudyConfig(task="math", language="en", out_dir=tmp_path / "runs", model="openai/fake", n=3, limit=6,
+                           chain_of_thought=[False], max_demos=1).study_name  # fmt: skip
         env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "dspy-cache")}
         job = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
@@ -76,7 +78,7 @@ def test_killing_optimize_mid_study_and_rerunning_continues(tmp_path):
         while time.time() < deadline and completed < 2:
             time.sleep(0.3)
             try:
-                study = optuna.load_study(study_name="fusion-math-en", storage=storage)
+                study = optuna.load_study(study_name=name, storage=storage)
                 completed = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
             except KeyError:
                 continue
@@ -85,8 +87,8 @@ def test_killing_optimize_mid_study_and_rerunning_continues(tmp_path):
         assert 2 <= completed < 5
         finished = subprocess.run(command, capture_output=True, text=True, timeout=150, env=env)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    assert f"continuing study fusion-math-en: {completed}" in " ".join(finished.stderr.split())
-    study = optuna.load_study(study_name="fusion-math-en", storage=storage)
+    assert f"continuing study {name}: {completed}" in " ".join(finished.stderr.split())
+    study = optuna.load_study(study_name=name, storage=storage)
     assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 5
     assert "best trial" in finished.stdout
 

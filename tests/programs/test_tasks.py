@@ -54,3 +54,30 @@ def test_every_task_describes_itself_and_rejects_unknown_languages():
         task_by_name("math")().load("xx")
     with pytest.raises(ConfigurationError, match="unknown task"):
         task_by_name("poetry")
+
+
+def test_math_reads_the_answer_field_first_by_its_language():
+    import asyncio
+
+    math = task_by_name("math")()
+    example = dspy.Example(question="…", reference="1000", language="de")
+    score = lambda outputs: asyncio.run(math.ascore(example, outputs))  # noqa: E731
+    assert score({"reasoning": "3 + 997 = 1000", "answer": "1.000"}) == 1.0  # German thousands
+    assert score({"reasoning": "… it is 1000", "answer": "999"}) == 0.0  # the answer field wins over the reasoning
+    assert score({"reasoning": "… so 1000 in total", "answer": "tausend"}) == 1.0  # no number: the reasoning's
+
+
+def test_item_keys_align_parallel_benchmarks_across_languages():
+    assert task_by_name("math")().item_key("de-159", "de") == task_by_name("math")().item_key("en-159", "en") == "159"
+    translation = task_by_name("translation")()
+    assert translation.item_key("doc#3", "de") == translation.item_key("doc#3", "ja")
+    factual = task_by_name("factual")()  # GeoFactX rows differ per language: never the same item
+    assert factual.item_key("en-3", "en") != factual.item_key("ja-3", "ja")
+
+
+def test_gold_outputs_sit_under_the_output_field():
+    example = dspy.Example(reference="42", answers=["Tokyo", "東京"])
+    assert task_by_name("math")().gold_outputs(example) == {"answer": "42"}
+    assert task_by_name("translation")().gold_outputs(example) == {"translation": "42"}
+    assert task_by_name("factual")().gold_outputs(example) == {"answer": "Tokyo"}
+    assert task_by_name("open_ended")().gold_outputs(example) is None

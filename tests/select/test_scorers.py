@@ -2,6 +2,7 @@ import dspy
 import pytest
 
 import fusion_dspy as fd
+from fusion_dspy.select.base import top_candidates
 from fusion_dspy.select.mbr import chrf, symmetric_chrf
 from fusion_dspy.select.registry import scorer_by_name
 from fusion_dspy.testing import ScriptedLM
@@ -21,16 +22,33 @@ def pick(scorer, pool, lm=None):
 
 def test_majority_vote_picks_the_most_common_normalised_answer():
     result = pick(fd.MajorityVote(), pool_of("Ninety", "100 degrees.", "100 Degrees", None, "ninety", "100 degrees"))
-    assert result.chosen == 1
+    assert result.chosen in {1, 2, 5}
     assert result.scores == [0.4, 0.6, 0.6, None, 0.4, 0.6]
 
 
 def test_majority_vote_by_final_number_ignores_wording_and_thousands_commas():
     pool = pool_of("It is 1,200.", "1300", "The total is 1200", "so 1200.0")
     result = pick(fd.MajorityVote(normalize="number"), pool)
-    assert result.chosen == 0
-    assert result.outputs == {"answer": "It is 1,200."}
+    assert result.chosen in {0, 2, 3}
+    assert result.outputs["answer"] != "1300"
     assert result.scores == [0.75, 0.25, 0.75, 0.75]
+
+
+def test_ties_are_broken_at_random_with_the_seed_not_given_to_the_first_sample():
+    pool = pool_of("11", "16", "0")  # majority vote has no signal here: every answer is alone
+    questions = [{"question": f"problem {i}"} for i in range(60)]
+
+    def chosen(seed):
+        selector = fd.Selector(fd.MajorityVote(normalize="number"), seed=seed).bind(QA)
+        return [selector.aggregate(q, pool).chosen for q in questions]
+
+    picks = chosen(0)
+    assert picks == chosen(0)  # reproducible
+    assert picks != chosen(1)
+    assert {picks.count(i) for i in range(3)} <= set(range(10, 31))  # each candidate about a third of the time
+    assert top_candidates([1 / 3] * 3, pool) == [0, 1, 2]
+    assert top_candidates([0.5, None, 0.9], pool) == [2]
+    assert top_candidates([None, None, None], pool) == [0, 1, 2]
 
 
 def test_majority_vote_rejects_unknown_normaliser():
@@ -112,8 +130,25 @@ def test_judge_failure_scores_none_and_selection_falls_back():
     lm = ScriptedLM("not a score at all")
     result = pick(fd.JudgeScorer(), pool_of("x", "y"), lm)
     assert result.scores == [None, None]
-    assert result.chosen == 0
+    assert result.chosen in {0, 1}
     assert "could not score" in result.fallback
+
+
+@pytest.mark.parametrize("scorer", [fd.JudgeScorer, fd.PairwiseScorer])
+def test_judges_see_candidates_cut_to_the_same_budget_as_the_fusor(scorer):
+    import re
+
+    long = [letter * 20_000 for letter in "xyz"]
+    pool = pool_of(*long)
+    lm = ScriptedLM(lambda prompt: {"score": 5} if "[[ ## response ## ]]" in prompt else {"verdict": "tie"})
+    pick(scorer(), pool, lm)
+    fused = ScriptedLM({"answer": "x"})
+    with dspy.context(lm=fused):
+        fd.Fuser(QA).aggregate(INPUTS, pool)
+    [note] = set(re.findall(r"\[truncated \d+ characters\]", fused.calls[0].prompt))  # the fusor's cut
+    for call in lm.calls:  # judges saw the full 20,000 characters before
+        assert note in call.prompt
+        assert len(call.prompt) < 2 * 20_000
 
 
 def pairwise_lm(rank: list[str]) -> ScriptedLM:

@@ -1,0 +1,74 @@
+"""A study is keyed by everything that defines it, refuses to continue on other data, and its "before" is the
+task's default fusor (issue 11, points 2 and 3)."""
+
+import optuna
+import pytest
+
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.optimizers import FusorStudy, StudyConfig
+from fusion_dspy.testing import FakeModelServer
+from tests.optimizers.test_study import math_responder
+
+
+def mgsm_folder(root, count=12):
+    (root / "mgsm").mkdir(parents=True)
+    rows = [f"Problem {i}: Sam has {i} apples and buys {i + 6} more. How many?\t{2 * i + 6}" for i in range(count)]
+    (root / "mgsm" / "mgsm_en.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return str(root)
+
+
+def study_config(server, tmp_path, **overrides):
+    values = {
+        "task": "math", "language": "en", "out_dir": tmp_path / "runs", "storage": f"sqlite:///{tmp_path}/s.db",
+        "trials": 1, "model": "openai/fake", "api_base": server.base_url, "n": 3, "limit": 6,
+        "optimizers": ["bootstrap"], "chain_of_thought": [False], "max_demos": 1, "threads": 2,
+        "data_dir": mgsm_folder(tmp_path / "data") if not (tmp_path / "data").exists() else str(tmp_path / "data"),
+    }  # fmt: skip
+    return StudyConfig(**{**values, **overrides})
+
+
+def test_another_limit_seed_or_model_is_another_study(tmp_path):
+    with FakeModelServer(responder=math_responder) as server:
+        base = study_config(server, tmp_path)
+        names = {base.study_name}
+        for change in [{"limit": 9}, {"seed": 1}, {"model": "openai/other"}, {"n": 4}, {"max_tokens": 64},
+                       {"temperatures": [0.5]}, {"max_demos": 2}]:  # fmt: skip
+            names.add(study_config(server, tmp_path, **change).study_name)
+        assert len(names) == 8
+        assert study_config(server, tmp_path, trials=7, threads=1).study_name == base.study_name  # not defining
+
+        small = FusorStudy(base)
+        small.run()
+        large = FusorStudy(study_config(server, tmp_path, limit=9))
+        study = large.run()  # a fresh study on its own splits, not the old one continued
+        assert len(study.trials) == 1
+        ids = large.split_ids()
+        assert not set(ids["test"]) & (set(ids["train"]) | set(ids["val"]))
+        assert study.user_attrs["split_ids"] == ids and study.user_attrs["config"]["limit"] == 9
+
+
+def test_a_study_whose_data_changed_is_refused(tmp_path):
+    with FakeModelServer(responder=math_responder) as server:
+        config = study_config(server, tmp_path)
+        FusorStudy(config).run()
+        stored = optuna.load_study(study_name=config.study_name, storage=config.storage)
+        stored.set_user_attr("split_ids", {"train": ["en-0"], "val": ["en-1"], "test": ["en-2"]})
+        with pytest.raises(ConfigurationError, match=r"another split ids.*another --storage"):
+            FusorStudy(config).run()
+
+
+def test_before_is_the_tasks_default_fusor(tmp_path, monkeypatch):
+    with FakeModelServer(responder=math_responder) as server:
+        runner = FusorStudy(study_config(server, tmp_path, chain_of_thought=[False]))
+        study = runner.run()
+        scored = []
+        original = runner.score
+        monkeypatch.setattr(
+            runner, "score", lambda program, devset: scored.append(program) or original(program, devset)
+        )
+        runner.finish(study, None)
+    before, after = scored
+    assert runner.task.chain_of_thought is True  # math's default fusor reasons first …
+    assert before.fuser.chain_of_thought is True  # … and so does "before" (it ran without it before)
+    assert after.fuser.chain_of_thought is False  # the tuned one, as its trial chose
+    assert before.fuser.predict.predict.demos == [] and before.fuser.instructions is None
