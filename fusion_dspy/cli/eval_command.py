@@ -8,32 +8,38 @@ from typing import Annotated
 
 import typer
 from rich.markdown import Markdown
-from rich.progress import TaskID
 
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
+from fusion_dspy.cli.options import (
+    ApiBase,
+    Candidates,
+    Concurrency,
+    DataDir,
+    FusorModel,
+    Limit,
+    MaxTokens,
+    Model,
+    Seed,
+    TaskName,
+    Temperature,
+    progress_advancer,
+    split_list,
+)
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval import DEFAULT_SCORERS, EvalConfig, Evaluation, make_pools, plan, run_evaluation
 from fusion_dspy.eval.config import PLAIN_METHODS
-from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV
-from fusion_dspy.programs import TASKS
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 @app.command("eval")
 @friendly_errors
 def eval_command(
-    task: Annotated[str, typer.Option(help=f"Benchmark: {', '.join(TASKS)}.")],
+    task: TaskName,
     langs: Annotated[str, typer.Option(help="Comma-separated language codes, e.g. de,ja,zh.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for pools, predictions and the report.")],
-    n: Annotated[int, typer.Option("-n", "--n", min=1, help="Candidates per example.")] = 5,
-    limit: Annotated[int | None, typer.Option(min=1, help="Examples per language (seeded random subset).")] = 50,
-    model: Annotated[str | None, typer.Option(envvar=MODEL_ENV, help="Candidate model (default: local).")] = None,
-    fusor_model: Annotated[
-        str | None, typer.Option(help="Fusor model (default: --model), run at temperature 0.")
-    ] = None,
+    n: Candidates = 5,
+    limit: Limit = 50,
+    model: Model = None,
+    fusor_model: FusorModel = None,
     judge_model: Annotated[
         str | None, typer.Option(help="Selection judge for bon:judge and bon:pairwise (default: fusor).")
     ] = None,
@@ -44,7 +50,7 @@ def eval_command(
             "(default: the same, which makes judge-based selection near-oracle; the report says so)."
         ),
     ] = None,
-    api_base: Annotated[str | None, typer.Option(envvar=API_BASE_ENV, help="OpenAI-compatible server URL.")] = None,
+    api_base: ApiBase = None,
     methods: Annotated[
         str | None,
         typer.Option(
@@ -62,13 +68,11 @@ def eval_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what is missing and roughly how many LM calls it takes; stop.")
     ] = False,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature of the candidates.")] = 0.8,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call.")] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed for the subset, rollouts, shuffles and bootstrap.")] = 0,
-    concurrency: Annotated[int, typer.Option(min=1, help="Examples in flight at once.")] = 4,
-    data_dir: Annotated[
-        str | None, typer.Option(help="Folder laid out like shared/data (default: found beside the project).")
-    ] = None,
+    temperature: Temperature = 0.8,
+    max_tokens: MaxTokens = None,
+    seed: Seed = 0,
+    concurrency: Concurrency = 4,
+    data_dir: DataDir = None,
     rescore_only: Annotated[
         bool,
         typer.Option(
@@ -96,11 +100,11 @@ def eval_command(
     datasets.disable_progress_bars()
     if methods is not None and scorers is not None:
         raise ConfigurationError("pass --methods (every row) or --scorers (the Best-of-N rows), not both.")
-    rows = {"methods": _split(methods)} if methods is not None else {}
+    rows = {"methods": split_list(methods)} if methods is not None else {}
     if scorers is not None:
-        rows = {"scorers": _split(scorers)}
+        rows = {"scorers": split_list(scorers)}
     config = EvalConfig(
-        task=task, languages=_split(langs), out_dir=out_dir, n=n, limit=limit, model=model, fusor_model=fusor_model,
+        task=task, languages=split_list(langs), out_dir=out_dir, n=n, limit=limit, model=model, fusor_model=fusor_model,
         judge_model=judge_model, metric_judge_model=metric_judge_model, api_base=api_base, temperature=temperature,
         max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir, rescore_only=rescore_only,
         **rows,
@@ -112,14 +116,7 @@ def eval_command(
     if dry_run:
         return
     with progress_bar() as progress:
-        bars: dict[str, TaskID] = {}
-
-        def advance(label: str, total: int | None) -> None:
-            if label not in bars:
-                bars[label] = progress.add_task(label, total=total)
-            else:
-                progress.advance(bars[label])
-
+        advance = progress_advancer(progress)
         if pools_only:
             made = asyncio.run(make_pools(config, advance, evaluation))
         else:

@@ -8,37 +8,45 @@ from typing import Annotated
 
 import typer
 from rich.markdown import Markdown
-from rich.progress import TaskID
 
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
+from fusion_dspy.cli.options import (
+    ApiBase,
+    Candidates,
+    Concurrency,
+    DataDir,
+    FusorModel,
+    Limit,
+    MaxTokens,
+    Model,
+    Seed,
+    TaskName,
+    Temperature,
+    progress_advancer,
+    split_list,
+)
 from fusion_dspy.eval import EvalConfig, Evaluation, plan
 from fusion_dspy.eval.thresholds import BASELINES, choose_thresholds
 from fusion_dspy.files import write_atomically
-from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV
-from fusion_dspy.programs import TASKS
 from fusion_dspy.programs.adaptive_defaults import Thresholds, default_path, save_thresholds
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 @app.command("thresholds")
 @friendly_errors
 def thresholds_command(
-    task: Annotated[str, typer.Option(help=f"Benchmark: {', '.join(TASKS)}.")],
+    task: TaskName,
     langs: Annotated[str, typer.Option(help="The tuning slice's languages, e.g. fr (not the ones you report).")],
     out_dir: Annotated[Path, typer.Option("--out", help="The tuning run's folder (pools, predictions).")],
-    n: Annotated[int, typer.Option("-n", "--n", min=1, help="Candidates per example.")] = 5,
-    limit: Annotated[int | None, typer.Option(min=1, help="Examples per language (seeded random subset).")] = 30,
-    model: Annotated[str | None, typer.Option(envvar=MODEL_ENV, help="Candidate model (default: local).")] = None,
-    fusor_model: Annotated[str | None, typer.Option(help="Fusor model (default: --model).")] = None,
-    api_base: Annotated[str | None, typer.Option(envvar=API_BASE_ENV, help="OpenAI-compatible server URL.")] = None,
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature of the candidates.")] = 0.8,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call.")] = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the subset and the rollouts.")] = 0,
-    concurrency: Annotated[int, typer.Option(min=1, help="Examples in flight at once.")] = 4,
-    data_dir: Annotated[str | None, typer.Option(help="Folder laid out like shared/data.")] = None,
+    n: Candidates = 5,
+    limit: Limit = 30,
+    model: Model = None,
+    fusor_model: FusorModel = None,
+    api_base: ApiBase = None,
+    temperature: Temperature = 0.8,
+    max_tokens: MaxTokens = None,
+    seed: Seed = 0,
+    concurrency: Concurrency = 4,
+    data_dir: DataDir = None,
     write: Annotated[
         bool, typer.Option("--write", help=f"Store the choice as the task's default (in {default_path().name}).")
     ] = False,
@@ -57,7 +65,7 @@ def thresholds_command(
 
     datasets.disable_progress_bars()
     config = EvalConfig(
-        task=task, languages=_split(langs), out_dir=out_dir, n=n, limit=limit, model=model, fusor_model=fusor_model,
+        task=task, languages=split_list(langs), out_dir=out_dir, n=n, limit=limit, model=model, fusor_model=fusor_model,
         api_base=api_base, temperature=temperature, max_tokens=max_tokens, seed=seed, concurrency=concurrency,
         data_dir=data_dir, methods=list(BASELINES),
     )  # fmt: skip
@@ -66,14 +74,7 @@ def thresholds_command(
         todo = plan(evaluation)
     err.print(todo.text(), highlight=False)
     with progress_bar() as progress:
-        bars: dict[str, TaskID] = {}
-
-        def advance(label: str, total: int | None) -> None:
-            if label not in bars:
-                bars[label] = progress.add_task(label, total=total)
-            else:
-                progress.advance(bars[label])
-
+        advance = progress_advancer(progress)
         choice = asyncio.run(choose_thresholds(evaluation, advance))
     stem = out_dir / f"thresholds-{task}"
     write_atomically(stem.with_suffix(".json"), choice.model_dump_json(indent=2) + "\n")

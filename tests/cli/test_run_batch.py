@@ -89,19 +89,22 @@ def test_first_k_from_the_command_line_cuts_the_stragglers(tmp_path):
     out = tmp_path / "out.jsonl"
     calls = iter(range(1000))
     lock = threading.Lock()
+    release = threading.Event()
+    stragglers_answered: list[int] = []
 
     def slow_after_two(messages):
         with lock:
             number = next(calls)
         is_sample = "<candidate 1>" not in str(messages)
         if is_sample and number >= 2:
-            time.sleep(3.0)
+            release.wait(timeout=60)  # held until the answer is out: it cannot have waited for these
+            stragglers_answered.append(number)
         return dspy_fields_responder(messages)
 
     with FakeModelServer(latency_s=0.01, responder=slow_after_two) as server:
-        start = time.perf_counter()
         result = CliRunner().invoke(app, run_args(server, prompts, out, "-n", "4", "--first-k", "2"))
-        assert time.perf_counter() - start < 3.0
+        assert stragglers_answered == []  # the fused answer was written while both stragglers were still held
+        release.set()
     assert result.exit_code == 0, result.output
     [row] = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(c["status"] for c in row["candidates"]) == ["cut", "cut", "ok", "ok"]
@@ -123,7 +126,7 @@ def test_kill_minus_9_then_rerun_loses_and_repeats_nothing(tmp_path):
     def command(server):
         return [sys.executable, "-m", "fusion_dspy", *run_args(server, prompts, out, "-n", "2", "--concurrency", "4")]
 
-    with FakeModelServer(latency_s=0.15, responder=recording) as server:
+    with FakeModelServer(latency_s=0.3, responder=recording) as server:  # slow enough for the kill to land
         env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "cache-1")}
         job = subprocess.Popen(
             command(server), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
