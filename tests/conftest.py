@@ -17,6 +17,8 @@ from fusion_dspy.data.locate import DATA_DIR_ENV
 from fusion_dspy.testing import ScriptedLM
 from tests.benchmark_files import write_benchmark_folder
 
+pytest_plugins = ["tests.eval.scripted_math"]  # the `scripted_math` fixture
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 _REAL_DATA_DIR_SETTING = os.environ.get(DATA_DIR_ENV)
 

@@ -2,20 +2,11 @@ import pytest
 from typer.testing import CliRunner
 
 from fusion_dspy.cli.main import app
-from fusion_dspy.eval import runner as runner_module
-from tests.eval.test_runner import math_model
 
 runner = CliRunner()
 
 
-@pytest.fixture
-def scripted(monkeypatch):
-    lm = math_model()
-    monkeypatch.setattr(runner_module, "resolve_lm", lambda spec=None, **kw: lm)
-    return lm
-
-
-def test_eval_writes_the_report_and_prints_the_table(scripted, tmp_path):
+def test_eval_writes_the_report_and_prints_the_table(scripted_math, tmp_path):
     args = ["eval", "--task", "math", "--langs", "en", "-n", "2", "--limit", "2", "--out", str(tmp_path)]
     result = runner.invoke(app, [*args, "--scorers", "majority,mbr"])
     assert result.exit_code == 0, result.output
@@ -31,7 +22,7 @@ def test_eval_writes_the_report_and_prints_the_table(scripted, tmp_path):
         (["--task", "math", "--langs", "en", "--scorers", "best"], "unknown scorer"),
     ],
 )
-def test_bad_eval_input_exits_2_with_the_fix(scripted, tmp_path, extra, message):
+def test_bad_eval_input_exits_2_with_the_fix(scripted_math, tmp_path, extra, message):
     result = runner.invoke(app, ["eval", *extra, "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())

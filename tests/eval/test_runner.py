@@ -1,7 +1,6 @@
-"""The harness end to end on real MGSM rows with a scripted model: pools once, methods on identical pools."""
+"""The harness end to end on real MGSM rows with a scripted_math model: pools once, methods on identical pools."""
 
 import asyncio
-import itertools
 import json
 
 import pytest
@@ -10,30 +9,7 @@ from fusion_dspy.eval import EvalConfig, run_evaluation
 from fusion_dspy.eval import runner as runner_module
 from fusion_dspy.eval.report import EvalReport
 from fusion_dspy.eval.store import MethodRecord
-from fusion_dspy.testing import ScriptedLM
 from tests.conftest import is_fusor_prompt
-
-
-def math_model() -> ScriptedLM:
-    numbers = itertools.cycle(["18", "7", "18", "3", "42"])
-
-    def respond(prompt: str) -> dict:
-        if "[[ ## response_a ## ]]" in prompt:
-            return {"verdict": "A"}
-        if "[[ ## response ## ]]" in prompt:
-            return {"score": 5}
-        if is_fusor_prompt(prompt):
-            return {"reasoning": "combined", "answer": "18"}
-        return {"reasoning": "step by step", "answer": next(numbers)}
-
-    return ScriptedLM(respond)
-
-
-@pytest.fixture
-def scripted(monkeypatch):
-    lm = math_model()
-    monkeypatch.setattr(runner_module, "resolve_lm", lambda spec=None, **kw: lm)
-    return lm
 
 
 def config(tmp_path, **overrides) -> EvalConfig:
@@ -41,7 +17,7 @@ def config(tmp_path, **overrides) -> EvalConfig:
     return EvalConfig(**{**values, **overrides})
 
 
-def test_every_method_is_scored_on_identical_pools_and_reported(scripted, tmp_path):
+def test_every_method_is_scored_on_identical_pools_and_reported(scripted_math, tmp_path):
     everything = ["majority", "mbr", "judge", "pairwise"]
     report, paths = asyncio.run(run_evaluation(config(tmp_path, scorers=everything)))
     assert [p.name for p in paths] == ["report.md", "report.json", "figure.png"]
@@ -55,10 +31,11 @@ def test_every_method_is_scored_on_identical_pools_and_reported(scripted, tmp_pa
     assert report.cost["bon:judge"].usage.lm_calls == 6 * 3
     assert report.cost["bon:pairwise"].usage.lm_calls == 6 * 6
     assert report.cost["fusion"].usage.lm_calls == 6
-    assert len([c for c in scripted.calls if is_fusor_prompt(c.prompt)]) == 6, "adaptive reuses plain fusion's call"
+    fusor_calls = [c for c in scripted_math.calls if is_fusor_prompt(c.prompt)]
+    assert len(fusor_calls) == 6, "adaptive reuses plain fusion's call"
     assert report.cost["single"].usage.lm_calls == 0
     assert report.pool_usage.lm_calls == 6 * 3
-    sample_calls = [c for c in scripted.calls if "step by step" in (c.answer or "")]
+    sample_calls = [c for c in scripted_math.calls if "step by step" in (c.answer or "")]
     assert len(sample_calls) == 18
     markdown = paths[0].read_text()
     assert "| fusion |" in markdown and "fusion against each method, paired" in markdown
@@ -68,7 +45,7 @@ def test_every_method_is_scored_on_identical_pools_and_reported(scripted, tmp_pa
     assert report.parallel  # MGSM items are shared across languages
 
 
-def test_oracle_is_never_below_any_selection(scripted, tmp_path):
+def test_oracle_is_never_below_any_selection(scripted_math, tmp_path):
     asyncio.run(run_evaluation(config(tmp_path)))
     for language in ["de", "en"]:
         [log] = (tmp_path / "predictions" / "math" / language).glob("*/*.jsonl")
@@ -79,32 +56,32 @@ def test_oracle_is_never_below_any_selection(scripted, tmp_path):
                 assert by[("oracle", example_id)] >= score
 
 
-def test_a_rerun_makes_no_lm_calls_and_reproduces_the_report(scripted, tmp_path):
+def test_a_rerun_makes_no_lm_calls_and_reproduces_the_report(scripted_math, tmp_path):
     first, _ = asyncio.run(run_evaluation(config(tmp_path)))
-    calls = len(scripted.calls)
+    calls = len(scripted_math.calls)
     again, _ = asyncio.run(run_evaluation(config(tmp_path)))
-    assert len(scripted.calls) == calls
+    assert len(scripted_math.calls) == calls
     assert again.model_dump() == first.model_dump()
 
 
-def test_an_interrupted_run_resumes_from_stored_pools(scripted, tmp_path):
+def test_an_interrupted_run_resumes_from_stored_pools(scripted_math, tmp_path):
     asyncio.run(run_evaluation(config(tmp_path, languages=["de"])))
     [pools] = (tmp_path / "pools" / "math" / "de").glob("*.jsonl")
     lines = pools.read_text().splitlines()
     pools.write_text("\n".join(lines[:2]) + "\n" + lines[2][:40])
-    calls = len(scripted.calls)
+    calls = len(scripted_math.calls)
     report, _ = asyncio.run(run_evaluation(config(tmp_path, languages=["de"])))
-    new_sample_calls = [c for c in scripted.calls[calls:] if "step by step" in (c.answer or "")]
+    new_sample_calls = [c for c in scripted_math.calls[calls:] if "step by step" in (c.answer or "")]
     assert len(new_sample_calls) == 3
     assert report.scores["fusion"]["de"].n == 3
 
 
-def test_report_json_round_trips(scripted, tmp_path):
+def test_report_json_round_trips(scripted_math, tmp_path):
     report, paths = asyncio.run(run_evaluation(config(tmp_path, languages=["en"], scorers=["majority"])))
     assert EvalReport.model_validate(json.loads(paths[1].read_text())) == report
 
 
-def test_bad_configurations_name_the_fix(scripted, tmp_path):
+def test_bad_configurations_name_the_fix(scripted_math, tmp_path):
     from fusion_dspy.errors import ConfigurationError
 
     bad = [

@@ -50,15 +50,18 @@ def test_a_timeout_bounds_every_call():
     assert [c.error for c in pool] == ["TimeoutError: no answer within 0.2 s"] * 2
 
 
+class SyncOnly(dspy.Module):
+    """A module with only `forward`: its samples run in threads."""
+
+    def __init__(self):
+        super().__init__()
+        self.step = dspy.Predict("question -> answer")
+
+    def forward(self, question):
+        return self.step(question=question)
+
+
 def test_modules_without_aforward_run_in_threads_concurrently():
-    class SyncOnly(dspy.Module):
-        def __init__(self):
-            super().__init__()
-            self.step = dspy.Predict("question -> answer")
-
-        def forward(self, question):
-            return self.step(question=question)
-
     lm = SlowLM({"answer": "x"}, delay_s=1.0)  # long enough to overlap on a busy machine
     pool = fd.RepeatSampler(4, lm=lm).bind(SyncOnly()).generate({"question": "q"})
     assert len(pool.succeeded) == 4
@@ -83,15 +86,6 @@ def test_a_module_that_returns_no_prediction_fails_its_candidates_clearly():
 
     pool = fd.RepeatSampler(2, lm=ScriptedLM("unused")).bind(Broken()).generate({"question": "q"})
     assert [c.error for c in pool] == ["TypeError: the module returned str, expected a dspy.Prediction"] * 2
-
-
-class SyncOnly(dspy.Module):
-    def __init__(self):
-        super().__init__()
-        self.step = dspy.Predict("question -> answer")
-
-    def forward(self, question):
-        return self.step(question=question)
 
 
 def test_a_timeout_returns_on_time_for_a_module_with_only_forward():
