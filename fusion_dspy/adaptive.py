@@ -35,7 +35,10 @@ class AdaptiveFusion(Aggregator):
        consensus support reaching `skip_agreement` — that candidate is the answer and no fusor call is made.
     2. **Fuse** with `fuser` (a `Fuser`, or any aggregator that fuses, e.g. a `LanguageRouter`).
     3. **Floor**: when the fused answer's support from the pool falls more than `floor_margin` below the best
-       candidate's, the fused answer is an unsupported outlier and the best candidate is returned instead.
+       candidate's, the fused answer is an unsupported outlier and the best candidate is returned instead. A
+       negative margin asks more: the fused answer stands only when its support *exceeds* the best candidate's
+       by that much (a blend of free-text candidates is central by construction, so equal support is weak
+       evidence); -1 never keeps a fused answer that differs from the best candidate's support.
 
     Support is measured by `consensus`, with no LM call: `MajorityVote` for verifiable answers (the share of
     candidates giving the same normalised answer), `MBRScorer` for free text (mean symmetric chrF to the
@@ -57,9 +60,15 @@ class AdaptiveFusion(Aggregator):
         from fusion_dspy.fuse import Fuser
         from fusion_dspy.select.mbr import MBRScorer
 
-        for name, value in [("skip_agreement", skip_agreement), ("floor_margin", floor_margin)]:
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ConfigurationError(f"{name} must be in [0, 1], or None to turn that step off; got {value}.")
+        if skip_agreement is not None and not 0.0 <= skip_agreement <= 1.0:
+            raise ConfigurationError(
+                f"skip_agreement must be in [0, 1], or None to turn that step off; got {skip_agreement}."
+            )
+        if floor_margin is not None and not -1.0 <= floor_margin <= 1.0:
+            raise ConfigurationError(
+                f"floor_margin must be in [-1, 1] (negative: the fused answer must beat the best candidate's "
+                f"support by that much), or None to turn the floor off; got {floor_margin}."
+            )
         self.fuser = fuser if fuser is not None else Fuser()
         self.consensus = consensus if consensus is not None else MBRScorer()
         self.skip_identical = skip_identical
@@ -125,8 +134,9 @@ class AdaptiveFusion(Aggregator):
         if evidence.agreement - support > self.floor_margin + TOLERANCE:
             fused = self.consensus.describe(support, evidence.alive)
             best = self.consensus.describe(evidence.agreement, evidence.alive)
+            verdict = "is unsupported" if support < evidence.agreement else "does not beat by the margin"
             return (
-                f"the fused answer is unsupported ({fused}) against the best candidate ({best}); "
+                f"the fused answer {verdict} ({fused}) against the best candidate ({best}); "
                 f"floor_margin {self.floor_margin:g}"
             )
         return None

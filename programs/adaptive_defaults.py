@@ -17,7 +17,10 @@ class Thresholds(BaseModel):
     """The two knobs of `AdaptiveFusion` (None turns a step off) and the evidence they were chosen on."""
 
     skip_agreement: float | None = Field(description="Skip the fusor when the best candidate's support reaches this.")
-    floor_margin: float | None = Field(description="Floor when the fused answer's support is this far below it.")
+    floor_margin: float | None = Field(
+        description="Floor when the fused answer's support is this far below the best candidate's (negative: "
+        "unless it is this far above)."
+    )
     basis: str = Field(default="a priori default", description="How these values were chosen, and on which data.")
 
 

@@ -106,6 +106,20 @@ def test_a_free_text_outlier_is_floored_and_a_blend_stands():
     assert blend.support > outlier.support
 
 
+def test_a_negative_floor_margin_keeps_a_fused_answer_only_when_it_beats_the_best_candidate_by_that_much():
+    pool = pool_of(*GOOD, field="translation")
+    blend = {"translation": "Die Katze schläft auf der warmen Fensterbank."}  # as central as the best candidate
+    kept = run(text(skip_agreement=None, floor_margin=0.0), DE, pool, fusor_lm(blend))
+    assert kept.path == "fused" and kept.support >= kept.agreement
+    demanding = run(text(skip_agreement=None, floor_margin=-0.5), DE, pool, fusor_lm(blend))
+    assert demanding.path == "floored" and demanding.outputs["translation"] in GOOD
+    assert "does not beat by the margin" in demanding.reason and "floor_margin -0.5" in demanding.reason
+    never = run(text(skip_agreement=None, floor_margin=-1.0), DE, pool, fusor_lm(blend))
+    assert never.path == "floored"
+    with pytest.raises(fd.ConfigurationError, match=r"floor_margin must be in \[-1, 1\]"):
+        text(floor_margin=-1.5)
+
+
 def test_one_successful_candidate_is_fused_without_skip_or_floor():
     lm = fusor_lm({"answer": "13"})
     result = run(votes(skip_agreement=0.5, floor_margin=0.0), INPUTS, pool_of(None, "12", None), lm)
@@ -136,7 +150,7 @@ def test_thresholds_are_plain_attributes_an_optuna_study_can_tune():
     assert aggregator.policy["consensus"] == "MajorityVote(number)"
 
 
-@pytest.mark.parametrize(("name", "value"), [("skip_agreement", 1.5), ("floor_margin", -0.1)])
+@pytest.mark.parametrize(("name", "value"), [("skip_agreement", 1.5), ("floor_margin", -1.1)])
 def test_out_of_range_thresholds_name_the_fix(name, value):
     with pytest.raises(fd.ConfigurationError, match=f"{name} must be in"):
         fd.AdaptiveFusion(**{name: value})

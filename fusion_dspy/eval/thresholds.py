@@ -21,7 +21,17 @@ from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
 from fusion_dspy.eval.store import MethodRecord, PoolRecord
 
 SKIP_GRID: tuple[float | None, ...] = (None, *(round(0.3 + 0.05 * i, 2) for i in range(15)))
-FLOOR_GRID: tuple[float | None, ...] = (None, *(round(0.05 * i, 2) for i in range(13)))
+FLOOR_GRID: tuple[float | None, ...] = (
+    None,
+    -1.0,
+    -0.2,
+    -0.1,
+    -0.05,
+    -0.03,
+    -0.02,
+    -0.01,
+    *(round(0.05 * i, 2) for i in range(13)),
+)  # negative: the fused answer must beat the best candidate's support by that much; -1: never keep it
 BASELINES = ("single", "bon:majority", "bon:mbr", "fusion")
 
 
