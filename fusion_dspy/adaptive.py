@@ -38,7 +38,7 @@ class AdaptiveFusion(Aggregator):
        candidate's, the fused answer is an unsupported outlier and the best candidate is returned instead. A
        negative margin asks more: the fused answer stands only when its support *exceeds* the best candidate's
        by that much (a blend of free-text candidates is central by construction, so equal support is weak
-       evidence); -1 never keeps a fused answer that differs from the best candidate's support.
+       evidence); -1 keeps no fused answer, so adaptive fusion returns its selection.
 
     Support is measured by `consensus`, with no LM call: `MajorityVote` for verifiable answers (the share of
     candidates giving the same normalised answer), `MBRScorer` for free text (mean symmetric chrF to the
