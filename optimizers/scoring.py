@@ -24,10 +24,11 @@ Metric = Callable[..., Any]
 
 
 class Scored(BaseModel):
-    """Scores by example id (None: every metric judgement failed), the tokens spent, and the paths taken."""
+    """Scores by example id (None: every metric judgement failed), the fusor's tokens, and the paths taken."""
 
     scores: dict[str, float | None] = Field(default_factory=dict)
-    usage: TokenUsage = TokenUsage()
+    usage: TokenUsage = Field(default=TokenUsage(), description="What the fusor calls cost, cache hits included.")
+    billed: TokenUsage = Field(default=TokenUsage(), description="What they cost this time (cache hits are free).")
     paths: dict[str, str] = Field(default_factory=dict)
 
     @property
@@ -52,6 +53,23 @@ async def _answer(
     return dict(result.outputs), str(result.path or result.method)
 
 
+def _mark(lm: Any) -> str | None:
+    """The id of `lm`'s newest history entry (None when it has none)."""
+    history = getattr(lm, "history", None) or []
+    return history[-1].get("uuid") if history else None
+
+
+def _usage_since(lm: Any, mark: str | None) -> TokenUsage | None:
+    """The usage of `lm`'s calls after `mark`, cache hits counted at their recorded cost (so a configuration's
+    tokens do not depend on which trial ran it first); None when `lm` keeps no history."""
+    history = getattr(lm, "history", None)
+    if not isinstance(history, list):
+        return None
+    ids = [entry.get("uuid") for entry in history]
+    start = len(ids) - ids[::-1].index(mark) if mark in ids else 0
+    return TokenUsage.from_tracker({"fusor": [dict(entry.get("usage") or {}) for entry in history[start:]]})
+
+
 async def ascore_each(
     program: FusorOnly,
     devset: list[dspy.Example],
@@ -62,9 +80,11 @@ async def ascore_each(
     adaptive: Thresholds | None = None,
 ) -> Scored:
     """Every example's metric score (a failed call scores 0, like dspy.Evaluate's failures) and the tokens spent
-    (cache hits cost nothing). With `adaptive` (and the `task`), answers come from `task.adaptive_fusion` with
-    those thresholds around this fusor. Runs on asyncio: dspy.Evaluate's worker threads drop usage tracking."""
+    of the fusor. With `adaptive` (and the `task`), answers come from `task.adaptive_fusion` with those
+    thresholds around this fusor. Runs on asyncio: dspy.Evaluate's worker threads drop usage tracking."""
     gate = asyncio.Semaphore(threads)
+    lm = program.fuser.lm
+    mark = _mark(lm)
 
     async def one(example: dspy.Example) -> tuple[float | None, TokenUsage, str]:
         async with gate:
@@ -80,8 +100,10 @@ async def ascore_each(
             return None, usage, path
 
     results = await asyncio.gather(*(one(example) for example in devset))
+    billed = TokenUsage.sum(usage for _, usage, _ in results)
     return Scored(
         scores={e.id: score for e, (score, _, _) in zip(devset, results, strict=True)},
-        usage=TokenUsage.sum(usage for _, usage, _ in results),
+        usage=_usage_since(lm, mark) or billed,
+        billed=billed,
         paths={e.id: path for e, (_, _, path) in zip(devset, results, strict=True)},
     )

@@ -41,6 +41,15 @@ def optimize_command(
     first_k: Annotated[
         bool, typer.Option("--first-k", help="Also tune k: fuse only the k earliest answers of each pool.")
     ] = False,
+    adaptive: Annotated[
+        bool, typer.Option("--adaptive", help="Also tune adaptive fusion (skip_agreement, floor_margin).")
+    ] = False,
+    objectives: Annotated[
+        str, typer.Option(help="score; or score,tokens: a Pareto front of validation score and fusor tokens.")
+    ] = "score",
+    reflection_model: Annotated[
+        str | None, typer.Option(help="Proposes instructions for mipro and gepa (default: the fusor model).")
+    ] = None,
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call.")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
@@ -57,10 +66,13 @@ def optimize_command(
 
     Each trial picks n, temperature, chain of thought, demos, optimiser and fusor model, compiles the fusor
     alone on stored candidate pools (one program call = one LM call) and scores it on the validation split
-    with the language-aware metric. The study lives in --storage, named by everything that defines it
-    (task, language, limit, seed, models, n, the search space): rerun the same command to continue it, and
-    browse it with `optuna-dashboard <storage>`. The best fusor is tested against the task's default fusor
-    on the held-out split and saved to the registry with its scores.
+    with the language-aware metric. Splits are stratified by pool difficulty (easy / hard / impossible).
+    `--objectives score,tokens` makes the study multi-objective (a Pareto front of score and fusor tokens);
+    `--adaptive` adds adaptive fusion's thresholds to the search. The study lives in --storage, named by
+    everything that defines it (task, language, limit, seed, models, n, the search space): rerun the same
+    command to continue it, and browse it with `optuna-dashboard <storage>`. The best fusor is tested against
+    the task's default fusor on the held-out split (paired 95% CI) and saved to the registry with its scores,
+    unless it is worse beyond noise; a study report (markdown + figures) is written beside the entry.
 
     \b
     Example:
@@ -77,6 +89,7 @@ def optimize_command(
         max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in _split(temperatures)],
         optimizers=_split(optimizer), fusor_models=_split(fusor_models or ""), chain_of_thought=choices[cot],
         max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k, data_dir=data_dir,
+        adaptive=adaptive, objectives=_split(objectives), reflection_model=reflection_model,
     )  # fmt: skip
     study_runner = FusorStudy(config)
     with progress_bar() as progress:
@@ -94,13 +107,19 @@ def optimize_command(
     for trial in study.trials:
         attrs = trial.user_attrs
         table.add_row(
-            str(trial.number), trial.state.name, f"{trial.value:.3f}" if trial.value is not None else "-",
+            str(trial.number), trial.state.name, f"{trial.values[0]:.3f}" if trial.values else "-",
             f"{attrs.get('val_score', float('nan')):.3f}", f"{attrs.get('tokens_per_example', 0):.0f}",
             ", ".join(f"{k}={v}" for k, v in trial.params.items()),
         )  # fmt: skip
     out.print(table)
+    held = result.held_out
+    ci = f", paired difference {held.difference:+.3f} [95% CI {held.low:+.3f}, {held.high:+.3f}]" if held else ""
     out.print(
         f"best trial {result.best_trial}: val {result.val_score:.3f}; held-out test {result.before:.3f} (default fusor)"
-        f" → {result.after:.3f} (tuned); splits {result.splits}"
+        f" → {result.after:.3f} (tuned){ci}; splits {result.splits}"
         + (f"; registered {result.registered}" if result.registered else "")
     )
+    if result.refused:
+        err.print(result.refused)
+    if result.report:
+        out.print(f"study report: {result.report}")

@@ -47,7 +47,7 @@ def test_translation_feedback_gives_chrf_the_language_check_and_the_best_candida
     pools = JsonlLog(tmp_path / "pools.jsonl", PoolRecord)
     pools.append(PoolRecord(id="t-1", pool=pool_of("Der Fuchs springt.", reference, field="translation")))
     [fused] = fusor_examples(task, [example], pools)
-    best = [str(i + 1) for i, o in enumerate(shown_outputs(fused)) if o["translation"] == reference][0]
+    best = next(str(i + 1) for i, o in enumerate(shown_outputs(fused)) if o["translation"] == reference)
     metric = feedback_metric(task)
     english = metric(fused, dspy.Prediction(translation="The quick brown fox jumps over the lazy dog."))
     assert english.score == 0.0 and "not in German" in english.feedback

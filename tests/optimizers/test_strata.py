@@ -53,7 +53,7 @@ def test_the_split_keeps_every_stratum_in_proportion_and_is_seeded():
     assert {name: len(v) for name, v in ids.items()} == {"train": 40, "val": 30, "test": 30}
     assert Counter(strata[i] for i in ids["train"]) == {"easy": 20, "hard": 12, "impossible": 8}
     assert Counter(strata[i] for i in ids["test"]) == {"easy": 15, "hard": 9, "impossible": 6}
-    assert sorted(sum(ids.values(), [])) == sorted(strata)
+    assert sorted(i for split in ids.values() for i in split) == sorted(strata)
     assert stratified_ids(strata, seed=0) == ids and stratified_ids(strata, seed=1) != ids
 
 
