@@ -79,7 +79,8 @@ def finish_study(
         from fusion_dspy.optimizers.report import write_report
 
         directory = report_dir(runner, registry, registered=result.registered is not None)
-        result.report = write_report(study, result, c, directory)
+        threshold = c.stratum_threshold if c.stratum_threshold is not None else runner.task.pass_threshold
+        result.report = write_report(study, result, c, directory, threshold)
     return result
 
 

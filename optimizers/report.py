@@ -110,8 +110,11 @@ def registry_line(result: StudyResult) -> str:
     return "Registry: " + (result.refused or "not written (--no-register).")
 
 
-def write_report(study: optuna.Study, result: StudyResult, config: StudyConfig, directory: Path) -> Path:
-    """Write `README.md`, `pareto.png` and (when computable) `importances.png` into `directory`."""
+def write_report(
+    study: optuna.Study, result: StudyResult, config: StudyConfig, directory: Path, threshold: float
+) -> Path:
+    """Write `README.md`, `pareto.png` and (when computable) `importances.png` into `directory`; `threshold` is
+    the score at which a candidate counted as right for the strata."""
     directory.mkdir(parents=True, exist_ok=True)
     plot_front(study, directory / FRONT)
     values, caveats = importances(study)
@@ -124,6 +127,9 @@ def write_report(study: optuna.Study, result: StudyResult, config: StudyConfig, 
         f"temperatures {config.temperatures}, token limit {config.max_tokens or 'none'}, seed {config.seed}.",
         "",
         "## Splits (stratified by pool difficulty)",
+        "",
+        "Easy: the majority answer is right; hard: the majority is wrong but some candidate is right; impossible: "
+        f"no candidate is right. Right: a score of at least {threshold:g} by the task's own metric.",
         "",
         *strata_lines(result),
         "",

@@ -30,13 +30,15 @@ async def acandidate_scores(task: Task, example: dspy.Example) -> list[float]:
     return [await task.ascore_in_language(example, outputs) for outputs in shown_outputs(example)]
 
 
-def stratum_of(task: Task, example: dspy.Example) -> Stratum:
-    """The difficulty of a fusor example's pool; `unscored` for judged tasks (their metric needs an LM)."""
+def stratum_of(task: Task, example: dspy.Example, threshold: float | None = None) -> Stratum:
+    """The difficulty of a fusor example's pool; `unscored` for judged tasks (their metric needs an LM). A
+    candidate is right at `threshold` (default: `task.pass_threshold`)."""
     outputs = shown_outputs(example)
     if task.needs_baseline or task.metric_lm_calls or not outputs:
         return "unscored"
     scores = run_sync(acandidate_scores(task, example))
-    right = [score >= task.pass_threshold for score in scores]
+    bar = task.pass_threshold if threshold is None else threshold
+    right = [score >= bar for score in scores]
     if not any(right):
         return "impossible"
     consensus = task.consensus()
@@ -48,9 +50,9 @@ def stratum_of(task: Task, example: dspy.Example) -> Stratum:
     return "easy" if majority_right else "hard"
 
 
-def strata_of(task: Task, examples: Sequence[dspy.Example]) -> dict[str, Stratum]:
+def strata_of(task: Task, examples: Sequence[dspy.Example], threshold: float | None = None) -> dict[str, Stratum]:
     """Example id → stratum."""
-    return {example.id: stratum_of(task, example) for example in examples}
+    return {example.id: stratum_of(task, example, threshold) for example in examples}
 
 
 def apportion(total: int, sizes: Mapping[str, int]) -> dict[str, int]:

@@ -88,7 +88,8 @@ class FusorStudy:
     def strata(self) -> dict[str, Stratum]:
         """Example id → pool difficulty, on the study's full pools (n, first temperature)."""
         if self._strata is None:
-            self._strata = strata_of(self.task, self.examples(self.config.temperatures[0], self.config.n))
+            c = self.config
+            self._strata = strata_of(self.task, self.examples(c.temperatures[0], c.n), c.stratum_threshold)
         return self._strata
 
     def split_ids(self) -> dict[str, list[str]]:

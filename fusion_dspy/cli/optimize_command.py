@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import optuna
 import typer
@@ -13,9 +13,27 @@ from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
 from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV
 from fusion_dspy.registry import FusorRegistry
 
+if TYPE_CHECKING:
+    from fusion_dspy.optimizers.study_config import StudyConfig
+
 
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _print_budget(config: StudyConfig) -> None:
+    """Metric calls (= fusor LM calls) the study may spend, from the split sizes --limit implies."""
+    from fusion_dspy.optimizers.budget import study_budget, trial_budget
+
+    config.check()
+    train, val = max(1, round(0.4 * config.limit)), max(1, round(0.3 * config.limit))
+    test = config.limit - train - val
+    for name in config.optimizers:
+        worst = max((trial_budget(name, train, val, d) for d in range(config.max_demos + 1)), key=lambda b: b.total)
+        out.print(f"{name}: at most {worst.total} metric calls per trial ({worst.compile} compiling, "
+                  f"{worst.validation} validating; splits {train}/{val}/{test})")  # fmt: skip
+    total = study_budget(config.optimizers, config.trials, train, val, test, config.max_demos)
+    out.print(f"{config.study_name}: at most {total} metric calls for {config.trials} trials and the held-out test")
 
 
 @app.command("optimize")
@@ -47,6 +65,9 @@ def optimize_command(
     objectives: Annotated[
         str, typer.Option(help="score; or score,tokens: a Pareto front of validation score and fusor tokens.")
     ] = "score",
+    stratum_threshold: Annotated[
+        float | None, typer.Option(help="Score at which a candidate counts as right for the strata (default: task's).")
+    ] = None,
     reflection_model: Annotated[
         str | None, typer.Option(help="Proposes instructions for mipro and gepa (default: the fusor model).")
     ] = None,
@@ -61,6 +82,9 @@ def optimize_command(
         Path | None, typer.Option(help="Register the best fusor here (default: the package's).")
     ] = None,
     no_register: Annotated[bool, typer.Option("--no-register", help="Do not write the registry.")] = False,
+    budget: Annotated[
+        bool, typer.Option("--budget", help="Print the study's metric-call budget (upper bound) and stop.")
+    ] = False,
 ) -> None:
     """Tune the fusor for one task and language, and register the best one.
 
@@ -90,7 +114,11 @@ def optimize_command(
         optimizers=_split(optimizer), fusor_models=_split(fusor_models or ""), chain_of_thought=choices[cot],
         max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k, data_dir=data_dir,
         adaptive=adaptive, objectives=_split(objectives), reflection_model=reflection_model,
+        stratum_threshold=stratum_threshold,
     )  # fmt: skip
+    if budget:
+        _print_budget(config)
+        return
     study_runner = FusorStudy(config)
     with progress_bar() as progress:
         bar = progress.add_task("trials", total=trials)

@@ -46,3 +46,22 @@ def test_objectives_are_checked(tmp_path):
             FusorStudy(study_config(server, tmp_path, objectives=["tokens"]))
         with pytest.raises(ConfigurationError, match="drop --cost-penalty"):
             FusorStudy(study_config(server, tmp_path, objectives=["score", "tokens"], cost_penalty=0.1))
+
+
+def test_optimize_with_objectives_writes_the_report_beside_the_entry(tmp_path):
+    from typer.testing import CliRunner
+
+    from fusion_dspy.cli.main import app
+    from tests.optimizers.test_study_keys import mgsm_folder
+
+    with FakeModelServer(responder=math_responder) as server:
+        args = [
+            "optimize", "--task", "math", "--lang", "en", "--trials", "2", "--storage", f"sqlite:///{tmp_path}/c.db",
+            "--model", "openai/fake", "--api-base", server.base_url, "-n", "3", "--limit", "6", "--cot", "off",
+            "--max-demos", "1", "--out", str(tmp_path / "runs"), "--registry", str(tmp_path / "registry"),
+            "--objectives", "score,tokens", "--adaptive", "--data-dir", mgsm_folder(tmp_path / "data"),
+        ]  # fmt: skip
+        result = CliRunner().invoke(app, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "paired difference" in result.output and "95% CI" in result.output
+    assert "study report:" in result.output and (tmp_path / "registry" / "math" / "en-report" / "README.md").is_file()
