@@ -31,7 +31,7 @@ from fusion_dspy.optimizers.fusor_data import CANDIDATES, Splits, fusor_examples
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.scoring import Scored, ascore_each
 from fusion_dspy.optimizers.strata import Stratum, hard_first, strata_of, stratified_ids
-from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult
+from fusion_dspy.optimizers.study_config import REFLECTION_TOKENS, StudyConfig, StudyResult
 from fusion_dspy.programs.adaptive_defaults import Thresholds
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.usage import TokenUsage
@@ -58,21 +58,29 @@ class FusorStudy:
         config.check()
         self.config = config
         self._pools: dict[float, tuple[list[dspy.Example], Any]] = {}
-        self._lms: dict[str, dspy.BaseLM] = {}
+        self._lms: dict[tuple[str, int | None], dspy.BaseLM] = {}
         self._strata: dict[str, Stratum] | None = None
         self._ids: dict[str, list[str]] | None = None
         self.task = self.evaluation(config.temperatures[0]).task
 
-    def lm(self, name: str) -> dspy.BaseLM:
-        if name not in self._lms:
-            options = lm_options(self.config.api_base, self.config.max_tokens)
-            self._lms[name] = resolve_lm(name, **options).copy(temperature=0.0)
-        return self._lms[name]
+    def lm(self, name: str, max_tokens: int | None = None) -> dspy.BaseLM:
+        """The model `name` at temperature 0 with the study's token limit (or `max_tokens`), made once."""
+        limit = max_tokens or self.config.max_tokens
+        if (name, limit) not in self._lms:
+            options = lm_options(self.config.api_base, limit)
+            self._lms[(name, limit)] = resolve_lm(name, **options).copy(temperature=0.0)
+        return self._lms[(name, limit)]
+
+    def reflection_lm(self, fusor_model: str) -> dspy.BaseLM:
+        """The LM that proposes instructions (MIPROv2, GEPA): --reflection-model, else the fusor model, with room
+        for a whole instruction."""
+        limit = max(REFLECTION_TOKENS, self.config.max_tokens or 0)
+        return self.lm(self.config.reflection_model or fusor_model, limit)
 
     def evaluation(self, temperature: float) -> Evaluation:
         c = self.config
         return Evaluation(EvalConfig(
-            task=c.task, languages=[c.language], out_dir=c.out_dir, n=c.n, limit=c.limit, model=c.model,
+            task=c.task, languages=[c.language], out_dir=c.pools_dir or c.out_dir, n=c.n, limit=c.limit, model=c.model,
             api_base=c.api_base, temperature=temperature, max_tokens=c.max_tokens, seed=c.seed, scorers=[],
             data_dir=c.data_dir,
         ))  # fmt: skip
@@ -150,10 +158,9 @@ class FusorStudy:
         c = self.config
         knobs = self.suggest(trial)
         data = self.splits(knobs["temperature"], knobs["n"], knobs["k"])
-        reflection = self.lm(c.reflection_model) if c.reflection_model else None
         compiled = compile_fusor(
             self.fusor(knobs["chain_of_thought"], knobs["fusor_model"]), knobs["optimizer"], self.task.language_metric,
-            data.train, data.val, max_demos=knobs["demos"], reflection_lm=reflection,
+            data.train, data.val, max_demos=knobs["demos"], reflection_lm=self.reflection_lm(knobs["fusor_model"]),
             feedback=feedback_metric(self.task), seed=c.seed, threads=c.threads,
         )  # fmt: skip
         scored = self.score_each(compiled, data.val, knobs["adaptive"])

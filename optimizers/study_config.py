@@ -13,6 +13,8 @@ from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.optimizers.compile import OPTIMIZERS
 from fusion_dspy.registry import HeldOut
 
+REFLECTION_TOKENS = 1024
+"""Token limit of the LM that proposes instructions: a proposal is longer than a fused answer."""
 OBJECTIVES = ("score", "tokens")
 """Validation score (maximised) and fusor tokens per validation example (minimised)."""
 
@@ -20,7 +22,10 @@ OBJECTIVES = ("score", "tokens")
 class StudyConfig(BaseModel):
     task: str
     language: str
-    out_dir: Path = Field(description="Pools (shared with `fusion-dspy eval`) and each trial's fusor state.")
+    out_dir: Path = Field(description="Each trial's fusor state and the reports; pools too, unless pools_dir.")
+    pools_dir: Path | None = Field(
+        default=None, description="Where the candidate pools are stored (an `fusion-dspy eval --out`); default out_dir."
+    )
     storage: str = "sqlite:///studies.db"
     trials: int = 20
     model: str | None = None
@@ -33,7 +38,7 @@ class StudyConfig(BaseModel):
     fusor_models: list[str] = Field(default_factory=list)
     reflection_model: str | None = Field(
         default=None, description="Proposes instructions (MIPROv2's prompt model, GEPA's reflection LM); default: "
-        "the trial's fusor model.",
+        "the trial's fusor model. It may write up to REFLECTION_TOKENS tokens, whatever --max-tokens says.",
     )  # fmt: skip
     chain_of_thought: list[bool] = Field(default_factory=lambda: [False, True])
     first_k: bool = Field(default=False, description="Also tune k (fuse the first k answers; k = n waits for all).")

@@ -77,7 +77,12 @@ def optimize_command(
     data_dir: Annotated[
         str | None, typer.Option(help="Folder laid out like shared/data (default: found beside the project).")
     ] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Pools and per-trial fusor states.")] = Path("runs/optimize"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Per-trial fusor states and reports (and pools, unless --pools).")
+    ] = Path("runs/optimize"),
+    pools_dir: Annotated[
+        Path | None, typer.Option("--pools", help="Stored candidate pools: an `eval --out` folder (default: --out).")
+    ] = None,
     registry: Annotated[
         Path | None, typer.Option(help="Register the best fusor here (default: the package's).")
     ] = None,
@@ -114,7 +119,7 @@ def optimize_command(
         optimizers=_split(optimizer), fusor_models=_split(fusor_models or ""), chain_of_thought=choices[cot],
         max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k, data_dir=data_dir,
         adaptive=adaptive, objectives=_split(objectives), reflection_model=reflection_model,
-        stratum_threshold=stratum_threshold,
+        stratum_threshold=stratum_threshold, pools_dir=pools_dir,
     )  # fmt: skip
     if budget:
         _print_budget(config)

@@ -36,10 +36,12 @@ def write_pools(runner: FusorStudy) -> dict[str, str]:
 
 def test_strata_come_from_the_stored_pools_and_reach_the_manifest(tmp_path):
     with FakeModelServer(responder=math_responder) as server:
-        runner = FusorStudy(study_config(server, tmp_path, limit=10, trials=1))
+        runner = FusorStudy(study_config(server, tmp_path, limit=10, trials=1, pools_dir=tmp_path / "eval"))
         expected = write_pools(runner)
         assert runner.strata() == expected
         result = runner.finish(runner.run(), FusorRegistry(tmp_path / "registry"))
+    assert [p.name for p in (tmp_path / "eval").iterdir()] == ["pools"]  # an eval store is only read
+    assert list((tmp_path / "runs" / "trials").glob("*.json"))
     counts = {split: sum(result.strata[split].values()) for split in result.strata}
     assert counts == result.splits == {"train": 4, "val": 3, "test": 3}
     assert len(result.strata["train"]) >= 2  # the fixture's strata reach the training split
