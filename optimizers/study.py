@@ -202,10 +202,31 @@ class FusorStudy:
                 )
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+        waiting = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING)
+        if not study.get_trials(deepcopy=False, states=waiting):
+            study.enqueue_trial(self.first_params())
         return study
 
+    def first_params(self) -> dict[str, Any]:
+        """The first trial of every study: the fullest configuration (all n candidates, the most demos, the task's
+        own chain of thought, the first optimiser and model, plain fusion), so a one-trial study runs exactly
+        that optimiser at full size."""
+        c = self.config
+        own = self.task.chain_of_thought
+        params: dict[str, Any] = {
+            "temperature": c.temperatures[0], "n": c.n, "demos": c.max_demos, "optimizer": c.optimizers[0],
+            "chain_of_thought": own if own in c.chain_of_thought else c.chain_of_thought[0],
+            "fusor_model": (c.fusor_models or [c.candidate_model()])[0],
+        }  # fmt: skip
+        if c.first_k:
+            params["k"] = c.n
+        if c.adaptive:
+            params["adaptive"] = False
+        return params
+
     def run(self, on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None) -> optuna.Study:
-        """Run the trials still missing from the stored study (a rerun after a kill continues)."""
+        """Run the trials still missing from the stored study (a rerun after a kill continues, and a first trial
+        killed before it finished is queued again)."""
         study = self.study()
         done = len(study.get_trials(deepcopy=False, states=COMPLETE))
         if done < self.config.trials:

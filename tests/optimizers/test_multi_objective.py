@@ -65,3 +65,13 @@ def test_optimize_with_objectives_writes_the_report_beside_the_entry(tmp_path):
     assert result.exit_code == 0, result.output
     assert "paired difference" in result.output and "95% CI" in result.output
     assert "study report:" in result.output and (tmp_path / "registry" / "math" / "en-report" / "README.md").is_file()
+
+
+def test_the_first_trial_is_the_full_configuration(tmp_path):
+    with FakeModelServer(responder=math_responder) as server:
+        config = study_config(server, tmp_path, trials=1, n=3, max_demos=2, chain_of_thought=[False, True],
+                              optimizers=["bootstrap", "mipro"], adaptive=True, first_k=True)  # fmt: skip
+        study = FusorStudy(config).run()
+    [trial] = study.trials
+    assert trial.params == {"temperature": 0.8, "n": 3, "k": 3, "chain_of_thought": True, "demos": 2,
+                            "optimizer": "bootstrap", "fusor_model": "openai/fake", "adaptive": False}  # fmt: skip
