@@ -10,6 +10,7 @@ import dspy
 from fusion_dspy._async import run_sync
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lm.resolve import resolve_lm
+from fusion_dspy.optimizers.budget import MIPRO_CANDIDATES, mipro_trials
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.scoring import ascore_each
 from fusion_dspy.usage import TokenUsage
@@ -59,6 +60,7 @@ def compile_fusor(
     max_demos: int = 2,
     reflection_lm: dspy.BaseLM | None = None,
     feedback: Callable[..., dspy.Prediction] | None = None,
+    budget: int | None = None,
     seed: int = 0,
     threads: int = 4,
 ) -> FusorOnly:
@@ -67,6 +69,8 @@ def compile_fusor(
     Labeled demos (training examples shown as they are) are used only when every training example carries the
     task's output fields: DSPy silently drops a demo without them. GEPA reflects on `feedback` (a metric
     returning `dspy.Prediction(score=..., feedback=...)`, see `optimizers.feedback`), else on `metric`'s score.
+    `budget` caps the metric calls MIPROv2 and GEPA spend compiling (see `optimizers.budget`); None runs them
+    at dspy's `auto="light"`.
     """
     student = program.deepcopy()
     labeled = max_demos if has_gold_outputs(program, trainset) else 0
@@ -79,21 +83,27 @@ def compile_fusor(
         compiled = teleprompter.compile(student, trainset=trainset)
     elif optimizer == "mipro":
         lm = _proposer(program, reflection_lm)
+        size: dict[str, Any] = (
+            {"auto": "light"} if budget is None else {"auto": None, "num_candidates": MIPRO_CANDIDATES}
+        )
         teleprompter = dspy.MIPROv2(
-            metric=metric, auto="light", prompt_model=lm, task_model=lm, max_bootstrapped_demos=max_demos,
-            max_labeled_demos=labeled,
-            num_threads=threads, seed=seed, verbose=False,
+            metric=metric, prompt_model=lm, task_model=lm, max_bootstrapped_demos=max_demos,
+            max_labeled_demos=labeled, num_threads=threads, seed=seed, verbose=False, **size,
         )  # fmt: skip
-        compiled = teleprompter.compile(student, trainset=trainset, valset=valset or None)
+        trials = {} if budget is None else {"num_trials": mipro_trials(budget, len(trainset), len(valset), labeled)}
+        compiled = teleprompter.compile(
+            student, trainset=trainset, valset=valset or None, minibatch=budget is None, **trials
+        )
     elif optimizer == "gepa":
         lm = _proposer(program, reflection_lm)
 
         def score_only(gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None):
             return float(metric(gold, pred))
 
+        calls: dict[str, Any] = {"auto": "light"} if budget is None else {"max_metric_calls": budget}
         teleprompter = dspy.GEPA(
-            metric=feedback or score_only, auto="light", reflection_lm=lm, num_threads=threads, seed=seed,
-            track_stats=False,
+            metric=feedback or score_only, reflection_lm=lm, num_threads=threads, seed=seed, track_stats=False,
+            **calls,
         )  # fmt: skip
         compiled = teleprompter.compile(student, trainset=trainset, valset=valset or None)
     else:

@@ -161,7 +161,7 @@ class FusorStudy:
         compiled = compile_fusor(
             self.fusor(knobs["chain_of_thought"], knobs["fusor_model"]), knobs["optimizer"], self.task.language_metric,
             data.train, data.val, max_demos=knobs["demos"], reflection_lm=self.reflection_lm(knobs["fusor_model"]),
-            feedback=feedback_metric(self.task), seed=c.seed, threads=c.threads,
+            feedback=feedback_metric(self.task), budget=c.optimizer_budget, seed=c.seed, threads=c.threads,
         )  # fmt: skip
         scored = self.score_each(compiled, data.val, knobs["adaptive"])
         value, per_example = scored.mean, scored.tokens_per_example()

@@ -44,6 +44,9 @@ class StudyConfig(BaseModel):
     first_k: bool = Field(default=False, description="Also tune k (fuse the first k answers; k = n waits for all).")
     adaptive: bool = Field(default=False, description="Also tune adaptive fusion (skip_agreement, floor_margin).")
     max_demos: int = 2
+    optimizer_budget: int | None = Field(
+        default=None, description="Metric calls MIPROv2 / GEPA may spend compiling, per trial (default: auto=light)."
+    )
     stratum_threshold: float | None = Field(
         default=None, description="Score at which a candidate counts as right for the difficulty strata "
         "(default: the task's pass threshold; e.g. 0.35 chrF++ balances the strata of a small model's translations).",
@@ -79,7 +82,7 @@ class StudyConfig(BaseModel):
             mode="json",
             include={"task", "language", "limit", "seed", "model", "n", "max_tokens", "temperatures", "optimizers",
                      "fusor_models", "reflection_model", "chain_of_thought", "max_demos", "cost_penalty", "first_k",
-                     "adaptive", "objectives", "stratum_threshold"},
+                     "adaptive", "objectives", "stratum_threshold", "optimizer_budget"},
         )  # fmt: skip
 
     @property

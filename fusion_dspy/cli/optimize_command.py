@@ -29,10 +29,11 @@ def _print_budget(config: StudyConfig) -> None:
     train, val = max(1, round(0.4 * config.limit)), max(1, round(0.3 * config.limit))
     test = config.limit - train - val
     for name in config.optimizers:
-        worst = max((trial_budget(name, train, val, d) for d in range(config.max_demos + 1)), key=lambda b: b.total)
+        per_demos = (trial_budget(name, train, val, d, config.optimizer_budget) for d in range(config.max_demos + 1))
+        worst = max(per_demos, key=lambda b: b.total)
         out.print(f"{name}: at most {worst.total} metric calls per trial ({worst.compile} compiling, "
                   f"{worst.validation} validating; splits {train}/{val}/{test})")  # fmt: skip
-    total = study_budget(config.optimizers, config.trials, train, val, test, config.max_demos)
+    total = study_budget(config.optimizers, config.trials, train, val, test, config.max_demos, config.optimizer_budget)
     out.print(f"{config.study_name}: at most {total} metric calls for {config.trials} trials and the held-out test")
 
 
@@ -67,6 +68,10 @@ def optimize_command(
     ] = "score",
     stratum_threshold: Annotated[
         float | None, typer.Option(help="Score at which a candidate counts as right for the strata (default: task's).")
+    ] = None,
+    optimizer_budget: Annotated[
+        int | None,
+        typer.Option(min=1, help="Metric calls mipro/gepa may spend compiling per trial (default: light)."),
     ] = None,
     reflection_model: Annotated[
         str | None, typer.Option(help="Proposes instructions for mipro and gepa (default: the fusor model).")
@@ -119,7 +124,7 @@ def optimize_command(
         optimizers=_split(optimizer), fusor_models=_split(fusor_models or ""), chain_of_thought=choices[cot],
         max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k, data_dir=data_dir,
         adaptive=adaptive, objectives=_split(objectives), reflection_model=reflection_model,
-        stratum_threshold=stratum_threshold, pools_dir=pools_dir,
+        stratum_threshold=stratum_threshold, pools_dir=pools_dir, optimizer_budget=optimizer_budget,
     )  # fmt: skip
     if budget:
         _print_budget(config)

@@ -18,6 +18,14 @@ def test_each_optimisers_trial_budget():
     assert study_budget(["bootstrap", "gepa"], 4, 40, 30, 30, 2) == 4 * 530 + 60
 
 
+def test_an_explicit_budget_caps_mipro_and_gepa():
+    assert trial_budget("gepa", 40, 30, 2, budget=150).compile == 150  # GEPA's max_metric_calls
+    # MIPROv2 with 3 candidates: 4 demo sets over train (160), the default program (30), then whole trials
+    assert trial_budget("mipro", 40, 30, 2, budget=300).compile == 160 + 30 + 3 * 30
+    assert trial_budget("mipro", 40, 30, 0, budget=150).compile == 30 + 4 * 30  # zero-shot: no demo sets
+    assert trial_budget("mipro", 40, 30, 2, budget=10).compile == 160 + 30 + 30  # at least one trial
+
+
 def test_optimize_budget_prints_without_running_anything():
     result = CliRunner().invoke(
         app, ["optimize", "--task", "math", "--lang", "en", "--limit", "100", "--trials", "12", "--budget"],

@@ -27,14 +27,15 @@ def any_signature(prompt: str):
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("budget", [None, 20])
 @pytest.mark.parametrize("optimizer", ["mipro", "gepa"])
-def test_the_optimiser_compiles_the_fusor(tmp_path, optimizer):
+def test_the_optimiser_compiles_the_fusor(tmp_path, optimizer, budget):
     task, data = math_pools(tmp_path, [("41", "42", "41"), ("42", "42", "7"), ("7", "8", "42"), ("42", "7", "42"),
                                        ("42", "42", "42"), ("41", "41", "42")])  # fmt: skip
     lm = ScriptedLM(any_signature)
     program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
     compiled = compile_fusor(program, optimizer, task.language_metric, data[:4], data[4:], max_demos=1,
-                             feedback=feedback_metric(task), threads=1)  # fmt: skip
+                             feedback=feedback_metric(task), budget=budget, threads=1)  # fmt: skip
     assert compiled is not program
     assert compiled(**data[0].inputs()).answer == ("42" if optimizer == "gepa" else "41")
     assert len(lm.calls) > len(data)  # it proposed, evaluated and compiled, not just copied
