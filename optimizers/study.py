@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import dspy
@@ -37,6 +38,7 @@ from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.usage import TokenUsage
 
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
+SQLITE = "sqlite:///"
 
 
 def adaptive_of(params: dict[str, Any]) -> Thresholds | None:
@@ -184,6 +186,8 @@ class FusorStudy:
         """The stored study of this configuration (created on first use). One whose recorded configuration or
         splits differ from this run's is refused rather than continued."""
         c = self.config
+        if c.storage.startswith(SQLITE) and c.storage != SQLITE + ":memory:":
+            Path(c.storage.removeprefix(SQLITE)).parent.mkdir(parents=True, exist_ok=True)  # SQLite makes no folders
         directions = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE][: 2 if c.multi_objective else 1]
         study = optuna.create_study(
             study_name=c.study_name, storage=c.storage, load_if_exists=True, directions=directions,

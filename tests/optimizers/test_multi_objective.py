@@ -56,7 +56,7 @@ def test_optimize_with_objectives_writes_the_report_beside_the_entry(tmp_path):
 
     with FakeModelServer(responder=math_responder) as server:
         args = [
-            "optimize", "--task", "math", "--lang", "en", "--trials", "2", "--storage", f"sqlite:///{tmp_path}/c.db",
+            "optimize", "--task", "math", "--lang", "en", "--trials", "2", "--storage", f"sqlite:///{tmp_path}/new/c.db",
             "--model", "openai/fake", "--api-base", server.base_url, "-n", "3", "--limit", "6", "--cot", "off",
             "--max-demos", "1", "--out", str(tmp_path / "runs"), "--registry", str(tmp_path / "registry"),
             "--objectives", "score,tokens", "--adaptive", "--data-dir", mgsm_folder(tmp_path / "data"),
