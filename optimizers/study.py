@@ -24,6 +24,7 @@ from optuna.study import StudyDirection
 from fusion_dspy._async import run_sync
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval import EvalConfig, Evaluation
+from fusion_dspy.eval.thresholds import FLOOR_GRID, SKIP_GRID
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.optimizers.compile import compile_fusor, evaluate
@@ -151,8 +152,8 @@ class FusorStudy:
         knobs["optimizer"] = trial.suggest_categorical("optimizer", c.optimizers)
         knobs["fusor_model"] = trial.suggest_categorical("fusor_model", c.fusor_models or [c.candidate_model()])
         if c.adaptive and trial.suggest_categorical("adaptive", [False, True]):
-            trial.suggest_float("skip_agreement", 0.3, 1.0, step=0.1)
-            trial.suggest_float("floor_margin", 0.0, 0.5, step=0.1)
+            trial.suggest_categorical("skip_agreement", list(SKIP_GRID))  # the grid `fusion-dspy thresholds` tries
+            trial.suggest_categorical("floor_margin", list(FLOOR_GRID))
         knobs["adaptive"] = adaptive_of(trial.params)
         return knobs
 
