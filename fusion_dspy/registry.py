@@ -26,6 +26,34 @@ def default_root() -> Path:
     return Path(fusion_dspy.programs.__file__).resolve().parent / "compiled"
 
 
+class StratumScore(BaseModel):
+    """Held-out mean scores of one pool-difficulty stratum (easy, hard, impossible)."""
+
+    n: int
+    before: float
+    after: float
+
+
+class HeldOut(BaseModel):
+    """The tuned fusor against the default one on the same held-out examples: the mean paired difference
+    (after − before) with its 95% bootstrap CI, wins/ties/losses, the sign test's p, and scores per stratum."""
+
+    n: int
+    difference: float
+    low: float
+    high: float
+    win: int
+    tie: int
+    loss: int
+    p_sign: float
+    strata: dict[str, StratumScore] = Field(default_factory=dict)
+
+    @property
+    def worse_beyond_noise(self) -> bool:
+        """True when the whole CI lies below 0: the tuned fusor is worse than the default one."""
+        return self.high < 0.0
+
+
 class RegistryEntry(BaseModel):
     """One compiled fusor and the evidence for it."""
 
@@ -40,6 +68,12 @@ class RegistryEntry(BaseModel):
     chain_of_thought: bool = False
     n: int
     k: int | None = Field(default=None, description="First-k the fusor was tuned with (None: all n candidates).")
+    adaptive: dict[str, float | None] | None = Field(
+        default=None, description="Adaptive-fusion thresholds the study chose (None: plain fusion)."
+    )
+    held_out: HeldOut | None = Field(default=None, description="Paired before/after on the held-out split.")
+    study: str | None = Field(default=None, description="The Optuna study it came from.")
+    report: str | None = Field(default=None, description="The study report, relative to the registry root.")
     date: str = Field(default_factory=lambda: dt.date.today().isoformat())
     note: str | None = None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -10,8 +9,10 @@ import dspy
 
 from fusion_dspy._async import run_sync
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.metrics.measurement import JudgementFailedError
+from fusion_dspy.lm.resolve import resolve_lm
+from fusion_dspy.optimizers.budget import MIPRO_CANDIDATES, mipro_trials
 from fusion_dspy.optimizers.fusor_only import FusorOnly
+from fusion_dspy.optimizers.scoring import ascore_each
 from fusion_dspy.usage import TokenUsage
 
 Metric = Callable[..., float | bool]
@@ -23,35 +24,12 @@ def evaluate(
 ) -> tuple[float, TokenUsage]:
     """Mean metric in [0, 1] (a failed call scores 0) and the tokens spent (cache hits cost nothing).
 
-    An answer whose metric judgements all failed is left out of the mean rather than scored. Runs on asyncio
-    rather than `dspy.Evaluate`, whose worker threads drop usage tracking.
+    An answer whose metric judgements all failed is left out of the mean rather than scored.
     """
     if not devset:
         return 0.0, TokenUsage()
-    return run_sync(_aevaluate(program, devset, metric, threads))
-
-
-async def _aevaluate(
-    program: FusorOnly, devset: list[dspy.Example], metric: Metric, threads: int
-) -> tuple[float, TokenUsage]:
-    gate = asyncio.Semaphore(threads)
-
-    async def one(example: dspy.Example) -> tuple[float | None, TokenUsage]:
-        async with gate:
-            with dspy.track_usage() as tracker:
-                try:
-                    prediction = await program.acall(**example.inputs())
-                except Exception:  # noqa: BLE001 - an unparseable answer scores 0, like dspy.Evaluate's failures
-                    return 0.0, TokenUsage.from_tracker(tracker.usage_data)
-            usage = TokenUsage.from_tracker(tracker.usage_data)
-        try:
-            return float(metric(example, prediction)), usage
-        except JudgementFailedError:
-            return None, usage
-
-    results = await asyncio.gather(*(one(example) for example in devset))
-    scores = [score for score, _ in results if score is not None]
-    return (sum(scores) / len(scores) if scores else 0.0), TokenUsage.sum(usage for _, usage in results)
+    scored = run_sync(ascore_each(program, devset, metric, threads))
+    return scored.mean, scored.usage
 
 
 def has_gold_outputs(program: FusorOnly, examples: list[dspy.Example]) -> bool:
@@ -60,6 +38,16 @@ def has_gold_outputs(program: FusorOnly, examples: list[dspy.Example]) -> bool:
     assert task is not None, "FusorOnly holds a bound Fuser"
     outputs = list(task.output_fields)
     return bool(examples) and all(example.get(name) is not None for example in examples for name in outputs)
+
+
+def _proposer(program: FusorOnly, reflection_lm: dspy.BaseLM | None) -> Any:
+    """The LM that proposes instructions (MIPROv2's prompt model, GEPA's reflection LM): `reflection_lm`, else
+    the fusor's own LM, else the configured one."""
+    own = program.fuser.lm
+    lm = reflection_lm or (resolve_lm(own) if isinstance(own, str) else own) or dspy.settings.lm
+    if lm is None:
+        raise ConfigurationError("MIPROv2 and GEPA need an LM to propose instructions: pass reflection_lm=.")
+    return lm
 
 
 def compile_fusor(
@@ -71,13 +59,18 @@ def compile_fusor(
     *,
     max_demos: int = 2,
     reflection_lm: dspy.BaseLM | None = None,
+    feedback: Callable[..., dspy.Prediction] | None = None,
+    budget: int | None = None,
     seed: int = 0,
     threads: int = 4,
 ) -> FusorOnly:
     """A tuned copy of `program`; the original is left as it was.
 
     Labeled demos (training examples shown as they are) are used only when every training example carries the
-    task's output fields: DSPy silently drops a demo without them.
+    task's output fields: DSPy silently drops a demo without them. GEPA reflects on `feedback` (a metric
+    returning `dspy.Prediction(score=..., feedback=...)`, see `optimizers.feedback`), else on `metric`'s score.
+    `budget` caps the metric calls MIPROv2 and GEPA spend compiling (see `optimizers.budget`); None runs them
+    at dspy's `auto="light"`.
     """
     student = program.deepcopy()
     labeled = max_demos if has_gold_outputs(program, trainset) else 0
@@ -89,22 +82,28 @@ def compile_fusor(
         )
         compiled = teleprompter.compile(student, trainset=trainset)
     elif optimizer == "mipro":
+        lm = _proposer(program, reflection_lm)
+        size: dict[str, Any] = (
+            {"auto": "light"} if budget is None else {"auto": None, "num_candidates": MIPRO_CANDIDATES}
+        )
         teleprompter = dspy.MIPROv2(
-            metric=metric, auto="light", max_bootstrapped_demos=max_demos, max_labeled_demos=labeled,
-            num_threads=threads, seed=seed, verbose=False,
+            metric=metric, prompt_model=lm, task_model=lm, max_bootstrapped_demos=max_demos,
+            max_labeled_demos=labeled, num_threads=threads, seed=seed, verbose=False, **size,
         )  # fmt: skip
-        compiled = teleprompter.compile(student, trainset=trainset, valset=valset or None)
+        trials = {} if budget is None else {"num_trials": mipro_trials(budget, len(trainset), len(valset), labeled)}
+        compiled = teleprompter.compile(
+            student, trainset=trainset, valset=valset or None, minibatch=budget is None, **trials
+        )
     elif optimizer == "gepa":
-        lm = reflection_lm or dspy.settings.lm
-        if lm is None:
-            raise ConfigurationError("GEPA needs a reflection LM: configure one or pass reflection_lm=.")
+        lm = _proposer(program, reflection_lm)
 
-        def feedback_metric(gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None):
+        def score_only(gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None):
             return float(metric(gold, pred))
 
+        calls: dict[str, Any] = {"auto": "light"} if budget is None else {"max_metric_calls": budget}
         teleprompter = dspy.GEPA(
-            metric=feedback_metric, auto="light", reflection_lm=lm, num_threads=threads, seed=seed,
-            track_stats=False,
+            metric=feedback or score_only, reflection_lm=lm, num_threads=threads, seed=seed, track_stats=False,
+            **calls,
         )  # fmt: skip
         compiled = teleprompter.compile(student, trainset=trainset, valset=valset or None)
     else:

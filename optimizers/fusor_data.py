@@ -16,9 +16,12 @@ from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.eval.store import PoolRecord
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.programs.base import Task
-from fusion_dspy.render import RenderOptions, render_pool, salt_for
+from fusion_dspy.render import RenderOptions, order, render_pool, salt_for
 
 CANDIDATES = "candidates"
+POOL = "pool"
+"""Non-input field of a fusor example: the pool it shows (after first-n / first-k). No LM sees it; difficulty
+strata, GEPA feedback and adaptive fusion read it."""
 
 
 class Splits(BaseModel, arbitrary_types_allowed=True):
@@ -41,7 +44,7 @@ def fusor_examples(
     """One fusor example per task example with a usable pool: inputs + `candidates` (rendered exactly as the
     `Fuser` renders them), the gold answer under the task's output field (what a labeled demo shows; DSPy drops a
     demo without it), and the reference fields the metric reads. With `k`, the pool (its first `n` samples) is
-    replayed as first-k: only the `k` earliest answers are shown."""
+    replayed as first-k: only the `k` earliest answers are shown. `pool` keeps the pool shown."""
     result = []
     for example in examples:
         record = pools.rows.get(example.id)
@@ -53,9 +56,22 @@ def fusor_examples(
             pool = pool.first_k(min(k, len(pool)))
         rendered, _ = render_pool(pool, RenderOptions(), salt=salt_for(inputs))
         gold = task.gold_outputs(example) or {}
-        fused = example.copy(**gold, **{CANDIDATES: rendered}, baseline=record.baseline)
+        fused = example.copy(**gold, **{CANDIDATES: rendered, POOL: pool}, baseline=record.baseline)
         result.append(fused.with_inputs(*inputs, CANDIDATES))
     return result
+
+
+def task_inputs(example: dspy.Example) -> dict[str, Any]:
+    """A fusor example's task inputs (without the rendered candidates)."""
+    return {k: v for k, v in example.inputs().toDict().items() if k != CANDIDATES}
+
+
+def shown_outputs(example: dspy.Example) -> list[dict[str, Any]]:
+    """The outputs of the candidates a fusor example shows, in the order its prompt numbers them (1, 2, …)."""
+    pool: CandidatePool | None = example.get(POOL)
+    if pool is None:
+        return []
+    return [dict(c.outputs) for c in order(pool, RenderOptions(), salt=salt_for(task_inputs(example)))]
 
 
 def split(examples: list[dspy.Example], seed: int = 0, fractions: tuple[float, float] = (0.4, 0.3)) -> Splits:

@@ -1,94 +1,59 @@
 """An Optuna study per (task, language) over the fusion knobs, with DSPy optimisers inside each trial.
 
 Knobs: n (a prefix of the stored pools), first-k (optional: fuse only the k earliest answers, replayed by
-recorded latency), sampling temperature, chain of thought, number of demos, optimiser, fusor model.
-Objective: the language-aware validation metric minus an optional token-cost penalty. Storage is a real
-database (`sqlite:///studies.db` by default; any SQLAlchemy URL), loaded if it exists, so a killed study
-continues; every trial records its configuration, scores and tokens as user attributes (`optuna-dashboard`).
+recorded latency), sampling temperature, chain of thought, number of demos, optimiser, fusor model, and
+(optional) adaptive fusion's skip_agreement / floor_margin. Objectives: the language-aware validation metric
+(minus an optional token-cost penalty), or that score and the fusor tokens per example as a Pareto front.
+Splits are stratified by pool difficulty (`optimizers.strata`). Storage is a real database
+(`sqlite:///studies.db` by default; any SQLAlchemy URL), loaded if it exists, so a killed study continues;
+every trial records its configuration, scores and tokens as user attributes (`optuna-dashboard`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import dspy
 import optuna
-from pydantic import BaseModel, Field
+from optuna.study import StudyDirection
 
+from fusion_dspy._async import run_sync
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval import EvalConfig, Evaluation
+from fusion_dspy.eval.thresholds import FLOOR_GRID, SKIP_GRID
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm.resolve import lm_options, resolve_lm
-from fusion_dspy.optimizers.compile import OPTIMIZERS, compile_fusor, evaluate
-from fusion_dspy.optimizers.fusor_data import Splits, fusor_examples, split
+from fusion_dspy.optimizers.compile import compile_fusor, evaluate
+from fusion_dspy.optimizers.feedback import feedback_metric
+from fusion_dspy.optimizers.fusor_data import CANDIDATES, Splits, fusor_examples
 from fusion_dspy.optimizers.fusor_only import FusorOnly
-from fusion_dspy.registry import FusorRegistry, RegistryEntry
+from fusion_dspy.optimizers.scoring import Scored, ascore_each
+from fusion_dspy.optimizers.strata import Stratum, hard_first, strata_of, stratified_ids
+from fusion_dspy.optimizers.study_config import REFLECTION_TOKENS, StudyConfig, StudyResult
+from fusion_dspy.programs.adaptive_defaults import Thresholds
+from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.usage import TokenUsage
 
-
-class StudyConfig(BaseModel):
-    task: str
-    language: str
-    out_dir: Path = Field(description="Pools (shared with `fusion-dspy eval`) and each trial's fusor state.")
-    storage: str = "sqlite:///studies.db"
-    trials: int = 20
-    model: str | None = None
-    api_base: str | None = None
-    max_tokens: int | None = None
-    n: int = 5
-    limit: int = 30
-    temperatures: list[float] = Field(default_factory=lambda: [0.8])
-    optimizers: list[str] = Field(default_factory=lambda: ["bootstrap"])
-    fusor_models: list[str] = Field(default_factory=list)
-    chain_of_thought: list[bool] = Field(default_factory=lambda: [False, True])
-    first_k: bool = Field(default=False, description="Also tune k (fuse the first k answers; k = n waits for all).")
-    max_demos: int = 2
-    cost_penalty: float = Field(default=0.0, description="Subtracted per 1,000 tokens per validation example.")
-    seed: int = 0
-    threads: int = 4
-    data_dir: str | None = None
-
-    def check(self) -> None:
-        unknown = [o for o in self.optimizers if o not in OPTIMIZERS]
-        if unknown:
-            raise ConfigurationError(f"unknown optimizer(s) {unknown}; choose from {', '.join(OPTIMIZERS)}.")
-        if self.trials < 1 or self.n < 1 or self.limit < 3:
-            raise ConfigurationError("--trials and -n must be ≥ 1 and --limit ≥ 3 (train, val and test need one each).")
-
-    def defining(self) -> dict[str, Any]:
-        """Everything that defines the study: its data (task, language, limit, seed), its pools (model, n,
-        max_tokens, temperatures), its search space and its objective. Not: trials, storage, threads, paths."""
-        return self.model_dump(
-            mode="json",
-            include={"task", "language", "limit", "seed", "model", "n", "max_tokens", "temperatures", "optimizers",
-                     "fusor_models", "chain_of_thought", "max_demos", "cost_penalty"},
-        )  # fmt: skip
-
-    @property
-    def study_name(self) -> str:
-        """`fusion-<task>-<language>-<digest of defining()>`: another --limit, --seed, --model … is another study,
-        with its own splits, so a best trial is never tested on examples another configuration trained on."""
-        digest = hashlib.sha256(json.dumps(self.defining(), sort_keys=True).encode()).hexdigest()[:8]
-        return f"fusion-{self.task}-{self.language}-{digest}"
-
-    def candidate_model(self) -> str:
-        return self.model or "local"
+COMPLETE = (optuna.trial.TrialState.COMPLETE,)
+SQLITE = "sqlite:///"
 
 
-class StudyResult(BaseModel):
-    best_trial: int
-    best_params: dict[str, Any]
-    val_score: float
-    before: float
-    after: float
-    splits: dict[str, int]
-    trials_completed: int
-    registered: Path | None = None
+def adaptive_of(params: dict[str, Any]) -> Thresholds | None:
+    """The adaptive-fusion thresholds a trial chose, or None for plain fusion."""
+    if not params.get("adaptive"):
+        return None
+    return Thresholds(skip_agreement=params["skip_agreement"], floor_margin=params["floor_margin"], basis="study")
+
+
+def pick_best(study: optuna.Study) -> optuna.trial.FrozenTrial:
+    """The best trial; for a Pareto front, its highest validation score (fewest tokens on a tie)."""
+    if len(study.directions) == 1:
+        return study.best_trial
+    return max(study.best_trials, key=lambda t: (t.values[0], -t.values[1], -t.number))
 
 
 class FusorStudy:
@@ -96,29 +61,60 @@ class FusorStudy:
         config.check()
         self.config = config
         self._pools: dict[float, tuple[list[dspy.Example], Any]] = {}
-        self._lms: dict[str, dspy.BaseLM] = {}
+        self._lms: dict[tuple[str, int | None], dspy.BaseLM] = {}
+        self._strata: dict[str, Stratum] | None = None
+        self._ids: dict[str, list[str]] | None = None
         self.task = self.evaluation(config.temperatures[0]).task
 
-    def lm(self, name: str) -> dspy.BaseLM:
-        if name not in self._lms:
-            options = lm_options(self.config.api_base, self.config.max_tokens)
-            self._lms[name] = resolve_lm(name, **options).copy(temperature=0.0)
-        return self._lms[name]
+    def lm(self, name: str, max_tokens: int | None = None) -> dspy.BaseLM:
+        """The model `name` at temperature 0 with the study's token limit (or `max_tokens`), made once."""
+        limit = max_tokens or self.config.max_tokens
+        if (name, limit) not in self._lms:
+            options = lm_options(self.config.api_base, limit)
+            self._lms[(name, limit)] = resolve_lm(name, **options).copy(temperature=0.0)
+        return self._lms[(name, limit)]
+
+    def reflection_lm(self, fusor_model: str) -> dspy.BaseLM:
+        """The LM that proposes instructions (MIPROv2, GEPA): --reflection-model, else the fusor model, with room
+        for a whole instruction."""
+        limit = max(REFLECTION_TOKENS, self.config.max_tokens or 0)
+        return self.lm(self.config.reflection_model or fusor_model, limit)
 
     def evaluation(self, temperature: float) -> Evaluation:
         c = self.config
         return Evaluation(EvalConfig(
-            task=c.task, languages=[c.language], out_dir=c.out_dir, n=c.n, limit=c.limit, model=c.model,
+            task=c.task, languages=[c.language], out_dir=c.pools_dir or c.out_dir, n=c.n, limit=c.limit, model=c.model,
             api_base=c.api_base, temperature=temperature, max_tokens=c.max_tokens, seed=c.seed, scorers=[],
             data_dir=c.data_dir,
         ))  # fmt: skip
 
-    def splits(self, temperature: float, n: int | None, k: int | None = None) -> Splits:
+    def examples(self, temperature: float, n: int | None, k: int | None = None) -> list[dspy.Example]:
+        """Fusor examples over the stored pools of `temperature` (sampling missing pools first)."""
         if temperature not in self._pools:
             evaluation = self.evaluation(temperature)
             self._pools[temperature] = asyncio.run(evaluation.ensure_pools(self.config.language))
         examples, pools = self._pools[temperature]
-        return split(fusor_examples(self.task, examples, pools, n, k), seed=self.config.seed)
+        return fusor_examples(self.task, examples, pools, n, k)
+
+    def strata(self) -> dict[str, Stratum]:
+        """Example id → pool difficulty, on the study's full pools (n, first temperature)."""
+        if self._strata is None:
+            c = self.config
+            self._strata = strata_of(self.task, self.examples(c.temperatures[0], c.n), c.stratum_threshold)
+        return self._strata
+
+    def split_ids(self) -> dict[str, list[str]]:
+        """The example ids of each split, stratified by pool difficulty (the same for every temperature, n, k)."""
+        if self._ids is None:
+            self._ids = stratified_ids(self.strata(), seed=self.config.seed)
+        return self._ids
+
+    def splits(self, temperature: float, n: int | None, k: int | None = None) -> Splits:
+        """The study's splits over these pools; train is ordered hard pools first (`strata.hard_first`)."""
+        by_id = {e.id: e for e in self.examples(temperature, n, k)}
+        ids = self.split_ids()
+        part = {name: [by_id[i] for i in ids[name] if i in by_id] for name in ids}
+        return Splits(train=hard_first(part["train"], self.strata()), val=part["val"], test=part["test"])
 
     def fusor(self, chain_of_thought: bool, model: str) -> FusorOnly:
         return FusorOnly(Fuser(chain_of_thought=chain_of_thought, lm=self.lm(model)).bind(self.task.signature))
@@ -129,46 +125,73 @@ class FusorStudy:
         c = self.config
         return self.fusor(self.task.chain_of_thought, c.fusor_models[0] if c.fusor_models else c.candidate_model())
 
-    def split_ids(self) -> dict[str, list[str]]:
-        """The example ids of each split (the same for every temperature and n of the study)."""
-        data = self.splits(self.config.temperatures[0], self.config.n)
-        return {"train": [e.id for e in data.train], "val": [e.id for e in data.val], "test": [e.id for e in data.test]}
-
     def score(self, program: FusorOnly, devset: list[dspy.Example]) -> tuple[float, TokenUsage]:
         return evaluate(program, devset, self.task.language_metric, self.config.threads)
 
-    def objective(self, trial: optuna.Trial) -> float:
+    def score_each(self, program: FusorOnly, devset: list[dspy.Example], adaptive: Thresholds | None = None) -> Scored:
+        """Every example's score (plain fusion, or adaptive fusion with these thresholds) and the tokens spent."""
+        metric, threads = self.task.language_metric, self.config.threads
+        return run_sync(ascore_each(program, devset, metric, threads, task=self.task, adaptive=adaptive))
+
+    def demo_strata(self, program: FusorOnly, train: Sequence[dspy.Example]) -> list[str]:
+        """The stratum of each demo the compiled fusor carries (matched to its training pool by candidates)."""
+        strata, by_pool = self.strata(), {e.get(CANDIDATES): e.id for e in train}
+        demos = [d for _, p in program.named_predictors() for d in p.demos]
+        return [strata.get(by_pool.get(d.get(CANDIDATES), ""), "unscored") for d in demos]
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        """The trial's knobs (define-by-run: adaptive thresholds only when adaptive fusion is on)."""
         c = self.config
-        temperature = trial.suggest_categorical("temperature", c.temperatures)
-        n = trial.suggest_int("n", min(2, c.n), c.n)
-        k = min(n, trial.suggest_int("k", 1, c.n)) if c.first_k else None
-        cot = trial.suggest_categorical("chain_of_thought", c.chain_of_thought)
-        demos = trial.suggest_int("demos", 0, c.max_demos)
-        optimizer = trial.suggest_categorical("optimizer", c.optimizers)
-        model = trial.suggest_categorical("fusor_model", c.fusor_models or [c.candidate_model()])
-        data = self.splits(temperature, n, k)
-        compiled = compile_fusor(self.fusor(cot, model), optimizer, self.task.language_metric, data.train, data.val,
-                                 max_demos=demos, seed=c.seed, threads=c.threads)  # fmt: skip
-        value, usage = self.score(compiled, data.val)
-        per_example = usage.total_tokens / max(1, len(data.val))
+        knobs: dict[str, Any] = {
+            "temperature": trial.suggest_categorical("temperature", c.temperatures),
+            "n": trial.suggest_int("n", min(2, c.n), c.n),
+        }
+        knobs["k"] = min(knobs["n"], trial.suggest_int("k", 1, c.n)) if c.first_k else None
+        knobs["chain_of_thought"] = trial.suggest_categorical("chain_of_thought", c.chain_of_thought)
+        knobs["demos"] = trial.suggest_int("demos", 0, c.max_demos)
+        knobs["optimizer"] = trial.suggest_categorical("optimizer", c.optimizers)
+        knobs["fusor_model"] = trial.suggest_categorical("fusor_model", c.fusor_models or [c.candidate_model()])
+        if c.adaptive and trial.suggest_categorical("adaptive", [False, True]):
+            trial.suggest_categorical("skip_agreement", list(SKIP_GRID))  # the grid `fusion-dspy thresholds` tries
+            trial.suggest_categorical("floor_margin", list(FLOOR_GRID))
+        knobs["adaptive"] = adaptive_of(trial.params)
+        return knobs
+
+    def objective(self, trial: optuna.Trial) -> float | tuple[float, float]:
+        c = self.config
+        knobs = self.suggest(trial)
+        data = self.splits(knobs["temperature"], knobs["n"], knobs["k"])
+        compiled = compile_fusor(
+            self.fusor(knobs["chain_of_thought"], knobs["fusor_model"]), knobs["optimizer"], self.task.language_metric,
+            data.train, data.val, max_demos=knobs["demos"], reflection_lm=self.reflection_lm(knobs["fusor_model"]),
+            feedback=feedback_metric(self.task), budget=c.optimizer_budget, seed=c.seed, threads=c.threads,
+        )  # fmt: skip
+        scored = self.score_each(compiled, data.val, knobs["adaptive"])
+        value, per_example = scored.mean, scored.tokens_per_example()
         state = c.out_dir / "trials" / f"{c.study_name}-{trial.number}.json"
         state.parent.mkdir(parents=True, exist_ok=True)
         compiled.fuser.save(str(state))
         trial.set_user_attr("val_score", value)
         trial.set_user_attr("tokens_per_example", per_example)
-        trial.set_user_attr("lm_calls", usage.lm_calls)
+        trial.set_user_attr("lm_calls", scored.usage.lm_calls)
         trial.set_user_attr("splits", data.sizes())
         trial.set_user_attr("state", state.name)
-        if k is not None:
-            trial.set_user_attr("k", k)  # the k used: the suggested one, at most n
+        trial.set_user_attr("demo_strata", self.demo_strata(compiled, data.train))
+        if knobs["k"] is not None:
+            trial.set_user_attr("k", knobs["k"])  # the k used: the suggested one, at most n
+        if c.multi_objective:
+            return value, per_example
         return value - c.cost_penalty * per_example / 1000
 
     def study(self) -> optuna.Study:
         """The stored study of this configuration (created on first use). One whose recorded configuration or
         splits differ from this run's is refused rather than continued."""
         c = self.config
+        if c.storage.startswith(SQLITE) and c.storage != SQLITE + ":memory:":
+            Path(c.storage.removeprefix(SQLITE)).parent.mkdir(parents=True, exist_ok=True)  # SQLite makes no folders
+        directions = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE][: 2 if c.multi_objective else 1]
         study = optuna.create_study(
-            study_name=c.study_name, storage=c.storage, load_if_exists=True, direction="maximize",
+            study_name=c.study_name, storage=c.storage, load_if_exists=True, directions=directions,
             sampler=optuna.samplers.TPESampler(seed=c.seed),
         )  # fmt: skip
         expected = {"config": c.defining(), "split_ids": self.split_ids()}
@@ -184,53 +207,40 @@ class FusorStudy:
                 )
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+        waiting = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING)
+        if not study.get_trials(deepcopy=False, states=waiting):
+            study.enqueue_trial(self.first_params())
         return study
 
+    def first_params(self) -> dict[str, Any]:
+        """The first trial of every study: the fullest configuration (all n candidates, the most demos, the task's
+        own chain of thought, the first optimiser and model, plain fusion), so a one-trial study runs exactly
+        that optimiser at full size."""
+        c = self.config
+        own = self.task.chain_of_thought
+        params: dict[str, Any] = {
+            "temperature": c.temperatures[0], "n": c.n, "demos": c.max_demos, "optimizer": c.optimizers[0],
+            "chain_of_thought": own if own in c.chain_of_thought else c.chain_of_thought[0],
+            "fusor_model": (c.fusor_models or [c.candidate_model()])[0],
+        }  # fmt: skip
+        if c.first_k:
+            params["k"] = c.n
+        if c.adaptive:
+            params["adaptive"] = False
+        return params
+
     def run(self, on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None) -> optuna.Study:
-        """Run the trials still missing from the stored study (a rerun after a kill continues)."""
+        """Run the trials still missing from the stored study (a rerun after a kill continues, and a first trial
+        killed before it finished is queued again)."""
         study = self.study()
-        done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+        done = len(study.get_trials(deepcopy=False, states=COMPLETE))
         if done < self.config.trials:
             study.optimize(self.objective, n_trials=self.config.trials - done, callbacks=[on_trial] if on_trial else [])
         return study
 
-    def finish(self, study: optuna.Study, registry: FusorRegistry | None) -> StudyResult:
-        """Test the best trial's fusor against the default one on the held-out split; register it.
+    def finish(self, study: optuna.Study, registry: FusorRegistry | None, report: bool = True) -> StudyResult:
+        """Test the best trial against the default fusor on the held-out split, register it unless it is worse
+        beyond noise, and write the study report (see `optimizers.finish`)."""
+        from fusion_dspy.optimizers.finish import finish_study
 
-        "Before" is exactly what a user gets without tuning: the task's default fusor over the study's full pools
-        (n, first temperature); "after" is the tuned fusor over the pools its trial chose. Same test examples.
-        """
-        c = self.config
-        best = study.best_trial
-        params = best.params
-        data = self.splits(params["temperature"], params["n"], best.user_attrs.get("k"))
-        untuned = self.splits(c.temperatures[0], c.n)
-        if [e.id for e in untuned.test] != [e.id for e in data.test]:
-            raise ConfigurationError("the held-out split differs between pools; rerun with the same --limit/--seed.")
-        before, _ = self.score(self.default_fusor(), untuned.test)
-        tuned = self.fusor(params["chain_of_thought"], params["fusor_model"])
-        tuned.fuser.load(str(c.out_dir / "trials" / best.user_attrs["state"]))
-        after, _ = self.score(tuned, data.test)
-        result = StudyResult(
-            best_trial=best.number, best_params=params, val_score=best.user_attrs["val_score"], before=before,
-            after=after, splits=data.sizes(),
-            trials_completed=len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))),
-        )  # fmt: skip
-        if registry is not None:
-            if after > before:
-                note = None
-            elif after == before:
-                note = "no held-out change: the tuned fusor gave the same test scores as the default one"
-            else:
-                note = "held-out score fell; kept for the record, route with care"
-            entry = RegistryEntry(
-                task=c.task, language=c.language, metric=f"{self.task.description}; 0 in the wrong language",
-                before=before,
-                after=after, splits=data.sizes(), optimizer=params["optimizer"], n=params["n"],
-                k=best.user_attrs.get("k"),
-                chain_of_thought=params["chain_of_thought"],
-                models={"candidates": c.candidate_model(), "fusor": params["fusor_model"]},
-                note=note,
-            )  # fmt: skip
-            result.registered = registry.save(tuned.fuser, entry)
-        return result
+        return finish_study(self, study, registry, report=report)

@@ -92,3 +92,16 @@ def test_the_default_registry_lives_in_the_programs_package():
     root = FusorRegistry().root
     assert root.parent == Path(fusion_dspy.programs.__file__).resolve().parent
     assert root.name == "compiled"
+
+
+def test_entries_carry_the_held_out_evidence_and_old_manifests_still_load(tmp_path):
+    from fusion_dspy.registry import HeldOut, Manifest, StratumScore
+
+    held = HeldOut(n=30, difference=-0.1, low=-0.2, high=-0.01, win=2, tie=20, loss=8, p_sign=0.11,
+                   strata={"hard": StratumScore(n=9, before=0.1, after=0.3)})  # fmt: skip
+    assert held.worse_beyond_noise and not held.model_copy(update={"high": 0.02}).worse_beyond_noise
+    registry = FusorRegistry(tmp_path)
+    registry.save(compiled("Fuse."), entry("de", held_out=held, adaptive={"skip_agreement": 0.6, "floor_margin": 0.0}))
+    assert registry.manifest().find("factual", "de").held_out.strata["hard"].after == 0.3
+    old = entry("en").model_dump(exclude={"held_out", "adaptive", "study", "report"})
+    assert Manifest.model_validate({"entries": [old]}).entries[0].held_out is None  # written before issue 13

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import optuna
 import typer
@@ -13,9 +13,28 @@ from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
 from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV
 from fusion_dspy.registry import FusorRegistry
 
+if TYPE_CHECKING:
+    from fusion_dspy.optimizers.study_config import StudyConfig
+
 
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _print_budget(config: StudyConfig) -> None:
+    """Metric calls (= fusor LM calls) the study may spend, from the split sizes --limit implies."""
+    from fusion_dspy.optimizers.budget import study_budget, trial_budget
+
+    config.check()
+    train, val = max(1, round(0.4 * config.limit)), max(1, round(0.3 * config.limit))
+    test = config.limit - train - val
+    for name in config.optimizers:
+        per_demos = (trial_budget(name, train, val, d, config.optimizer_budget) for d in range(config.max_demos + 1))
+        worst = max(per_demos, key=lambda b: b.total)
+        out.print(f"{name}: at most {worst.total} metric calls per trial ({worst.compile} compiling, "
+                  f"{worst.validation} validating; splits {train}/{val}/{test})")  # fmt: skip
+    total = study_budget(config.optimizers, config.trials, train, val, test, config.max_demos, config.optimizer_budget)
+    out.print(f"{config.study_name}: at most {total} metric calls for {config.trials} trials and the held-out test")
 
 
 @app.command("optimize")
@@ -41,26 +60,53 @@ def optimize_command(
     first_k: Annotated[
         bool, typer.Option("--first-k", help="Also tune k: fuse only the k earliest answers of each pool.")
     ] = False,
+    adaptive: Annotated[
+        bool, typer.Option("--adaptive", help="Also tune adaptive fusion (skip_agreement, floor_margin).")
+    ] = False,
+    objectives: Annotated[
+        str, typer.Option(help="score; or score,tokens: a Pareto front of validation score and fusor tokens.")
+    ] = "score",
+    stratum_threshold: Annotated[
+        float | None, typer.Option(help="Score at which a candidate counts as right for the strata (default: task's).")
+    ] = None,
+    optimizer_budget: Annotated[
+        int | None,
+        typer.Option(min=1, help="Metric calls mipro/gepa may spend compiling per trial (default: light)."),
+    ] = None,
+    reflection_model: Annotated[
+        str | None, typer.Option(help="Proposes instructions for mipro and gepa (default: the fusor model).")
+    ] = None,
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
     max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call.")] = None,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     data_dir: Annotated[
         str | None, typer.Option(help="Folder laid out like shared/data (default: found beside the project).")
     ] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Pools and per-trial fusor states.")] = Path("runs/optimize"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Per-trial fusor states and reports (and pools, unless --pools).")
+    ] = Path("runs/optimize"),
+    pools_dir: Annotated[
+        Path | None, typer.Option("--pools", help="Stored candidate pools: an `eval --out` folder (default: --out).")
+    ] = None,
     registry: Annotated[
         Path | None, typer.Option(help="Register the best fusor here (default: the package's).")
     ] = None,
     no_register: Annotated[bool, typer.Option("--no-register", help="Do not write the registry.")] = False,
+    budget: Annotated[
+        bool, typer.Option("--budget", help="Print the study's metric-call budget (upper bound) and stop.")
+    ] = False,
 ) -> None:
     """Tune the fusor for one task and language, and register the best one.
 
     Each trial picks n, temperature, chain of thought, demos, optimiser and fusor model, compiles the fusor
     alone on stored candidate pools (one program call = one LM call) and scores it on the validation split
-    with the language-aware metric. The study lives in --storage, named by everything that defines it
-    (task, language, limit, seed, models, n, the search space): rerun the same command to continue it, and
-    browse it with `optuna-dashboard <storage>`. The best fusor is tested against the task's default fusor
-    on the held-out split and saved to the registry with its scores.
+    with the language-aware metric. Splits are stratified by pool difficulty (easy / hard / impossible).
+    `--objectives score,tokens` makes the study multi-objective (a Pareto front of score and fusor tokens);
+    `--adaptive` adds adaptive fusion's thresholds to the search. The study lives in --storage, named by
+    everything that defines it (task, language, limit, seed, models, n, the search space): rerun the same
+    command to continue it, and browse it with `optuna-dashboard <storage>`. The best fusor is tested against
+    the task's default fusor on the held-out split (paired 95% CI) and saved to the registry with its scores,
+    unless it is worse beyond noise; a study report (markdown + figures) is written beside the entry.
 
     \b
     Example:
@@ -77,7 +123,12 @@ def optimize_command(
         max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in _split(temperatures)],
         optimizers=_split(optimizer), fusor_models=_split(fusor_models or ""), chain_of_thought=choices[cot],
         max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k, data_dir=data_dir,
+        adaptive=adaptive, objectives=_split(objectives), reflection_model=reflection_model,
+        stratum_threshold=stratum_threshold, pools_dir=pools_dir, optimizer_budget=optimizer_budget,
     )  # fmt: skip
+    if budget:
+        _print_budget(config)
+        return
     study_runner = FusorStudy(config)
     with progress_bar() as progress:
         bar = progress.add_task("trials", total=trials)
@@ -94,13 +145,19 @@ def optimize_command(
     for trial in study.trials:
         attrs = trial.user_attrs
         table.add_row(
-            str(trial.number), trial.state.name, f"{trial.value:.3f}" if trial.value is not None else "-",
+            str(trial.number), trial.state.name, f"{trial.values[0]:.3f}" if trial.values else "-",
             f"{attrs.get('val_score', float('nan')):.3f}", f"{attrs.get('tokens_per_example', 0):.0f}",
             ", ".join(f"{k}={v}" for k, v in trial.params.items()),
         )  # fmt: skip
     out.print(table)
+    held = result.held_out
+    ci = f", paired difference {held.difference:+.3f} [95% CI {held.low:+.3f}, {held.high:+.3f}]" if held else ""
     out.print(
         f"best trial {result.best_trial}: val {result.val_score:.3f}; held-out test {result.before:.3f} (default fusor)"
-        f" → {result.after:.3f} (tuned); splits {result.splits}"
+        f" → {result.after:.3f} (tuned){ci}; splits {result.splits}"
         + (f"; registered {result.registered}" if result.registered else "")
     )
+    if result.refused:
+        err.print(result.refused)
+    if result.report:
+        out.print(f"study report: {result.report}")

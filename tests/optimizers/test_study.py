@@ -84,6 +84,8 @@ def test_killing_optimize_mid_study_and_rerunning_continues(tmp_path):
                 continue
         os.killpg(job.pid, signal.SIGKILL)
         job.wait()
+        study = optuna.load_study(study_name=name, storage=storage)  # a trial may have finished since the last poll
+        completed = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
         assert 2 <= completed < 5
         finished = subprocess.run(command, capture_output=True, text=True, timeout=150, env=env)
     assert finished.returncode == 0, finished.stderr[-2000:]

@@ -62,9 +62,9 @@ def test_before_is_the_tasks_default_fusor(tmp_path, monkeypatch):
         runner = FusorStudy(study_config(server, tmp_path, chain_of_thought=[False]))
         study = runner.run()
         scored = []
-        original = runner.score
+        original = runner.score_each
         monkeypatch.setattr(
-            runner, "score", lambda program, devset: scored.append(program) or original(program, devset)
+            runner, "score_each", lambda program, devset, *a: scored.append(program) or original(program, devset, *a)
         )
         runner.finish(study, None)
     before, after = scored

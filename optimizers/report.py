@@ -1,0 +1,163 @@
+"""The study report `fusion-dspy optimize` writes: markdown with figures (the Pareto front or the score per
+trial, and Optuna's parameter importances), the held-out result with its paired CI, and per-stratum scores —
+what mattered, without opening a dashboard."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import optuna
+
+from fusion_dspy.files import write_atomically
+from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult
+
+COMPLETE = (optuna.trial.TrialState.COMPLETE,)
+FRONT, IMPORTANCES = "pareto.png", "importances.png"
+
+
+def importances(study: optuna.Study) -> tuple[dict[str, float] | str, list[str]]:
+    """Optuna's parameter importances (PED-ANOVA) for a high validation score, or why there are none; and
+    Optuna's caveats about them (e.g. too few trials per value)."""
+    trials = study.get_trials(deepcopy=False, states=COMPLETE)
+    if len(trials) < 2:
+        return f"Parameter importances need at least 2 completed trials; this study has {len(trials)}.", []
+    evaluator = optuna.importance.PedAnovaImportanceEvaluator()  # fANOVA would need scikit-learn
+    values: dict[str, float] | str
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            values = optuna.importance.get_param_importances(study, evaluator=evaluator, target=lambda t: -t.values[0])
+        except (RuntimeError, ValueError) as error:
+            values = f"Parameter importances could not be computed ({error}): too few trials or too little variation."
+    caveats = sorted({str(w.message) for w in caught if "low `target`" not in str(w.message)})
+    return values, caveats
+
+
+def plot_front(study: optuna.Study, path: Path) -> None:
+    """Validation score against fusor tokens per example, every completed trial, the Pareto front marked."""
+    trials = study.get_trials(deepcopy=False, states=COMPLETE)
+    front = {t.number for t in study.best_trials} if len(study.directions) > 1 else {study.best_trial.number}
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for on_front, colour, label in [(False, "#9aa5b1", "trial"), (True, "#d1495b", "Pareto front")]:
+        points = [t for t in trials if (t.number in front) == on_front]
+        xs = [t.user_attrs.get("tokens_per_example", 0.0) for t in points]
+        ys = [t.user_attrs.get("val_score", 0.0) for t in points]
+        axes.scatter(xs, ys, c=colour, label=label)
+        for trial, x, y in zip(points, xs, ys, strict=True):
+            axes.annotate(str(trial.number), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    axes.set_xlabel("fusor tokens per validation example")
+    axes.set_ylabel("validation score")
+    axes.set_title(study.study_name)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_importances(values: dict[str, float], path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(6, 0.5 + 0.4 * max(1, len(values))))
+    names = list(values)[::-1]
+    axes.barh(names, [values[n] for n in names], color="#30638e")
+    axes.set_xlabel("importance for a high validation score (PED-ANOVA)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def held_out_lines(result: StudyResult) -> list[str]:
+    h = result.held_out
+    if h is None:
+        return ["No held-out comparison."]
+    lines = [
+        f"Default fusor {result.before:.3f} → tuned {result.after:.3f} on {h.n} held-out examples: paired "
+        f"difference {h.difference:+.3f}, 95% CI [{h.low:+.3f}, {h.high:+.3f}]; wins/ties/losses "
+        f"{h.win}/{h.tie}/{h.loss}, sign test p = {h.p_sign:.3g}.",
+        "",
+        "| stratum | examples | default | tuned |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {name} | {s.n} | {s.before:.3f} | {s.after:.3f} |" for name, s in h.strata.items()]
+    return lines
+
+
+def trial_lines(study: optuna.Study) -> list[str]:
+    lines = ["| trial | val | tokens/ex | demo strata | params |", "|---|---|---|---|---|"]
+    for t in study.get_trials(deepcopy=False, states=COMPLETE):
+        params = ", ".join(f"{k}={v}" for k, v in t.params.items())
+        demos = ", ".join(t.user_attrs.get("demo_strata", [])) or "-"
+        lines.append(f"| {t.number} | {t.user_attrs.get('val_score', 0.0):.3f} | "
+                     f"{t.user_attrs.get('tokens_per_example', 0.0):.0f} | {demos} | {params} |")  # fmt: skip
+    return lines
+
+
+def strata_lines(result: StudyResult) -> list[str]:
+    names = ["easy", "hard", "impossible", "unscored"]
+    lines = ["| split | " + " | ".join(names) + " |", "|---|---|---|---|---|"]
+    for split, counts in result.strata.items():
+        lines.append(f"| {split} | " + " | ".join(str(counts.get(name, 0)) for name in names) + " |")
+    return lines
+
+
+def registry_line(result: StudyResult) -> str:
+    if result.registered is not None:
+        return f"Registry: written ({result.registered.name})."
+    return "Registry: " + (result.refused or "not written (--no-register).")
+
+
+def write_report(
+    study: optuna.Study, result: StudyResult, config: StudyConfig, directory: Path, threshold: float
+) -> Path:
+    """Write `README.md`, `pareto.png` and (when computable) `importances.png` into `directory`; `threshold` is
+    the score at which a candidate counted as right for the strata."""
+    directory.mkdir(parents=True, exist_ok=True)
+    plot_front(study, directory / FRONT)
+    values, caveats = importances(study)
+    params = ", ".join(f"{k}={v}" for k, v in result.best_params.items())
+    lines = [
+        f"# Study {config.study_name}: {config.task} ({config.language})",
+        "",
+        f"Storage `{config.storage}`; {result.trials_completed} completed trials; objectives: "
+        f"{', '.join(config.objectives)}; candidates `{config.candidate_model()}`, n={config.n}, "
+        f"temperatures {config.temperatures}, token limit {config.max_tokens or 'none'}, seed {config.seed}.",
+        "",
+        "## Splits (stratified by pool difficulty)",
+        "",
+        "Easy: the majority answer is right; hard: the majority is wrong but some candidate is right; impossible: "
+        f"no candidate is right. Right: a score of at least {threshold:g} by the task's own metric.",
+        "",
+        *strata_lines(result),
+        "",
+        f"## Best trial: {result.best_trial}",
+        "",
+        f"Validation score {result.val_score:.3f}; parameters: {params}.",
+        "",
+        "## Held-out test: default fusor against the tuned one",
+        "",
+        *held_out_lines(result),
+        "",
+        registry_line(result),
+        "",
+        "## Quality against cost",
+        "",
+        f"![validation score against fusor tokens]({FRONT})",
+        "",
+        "## Parameter importances",
+        "",
+    ]
+    if isinstance(values, str):
+        lines.append(values)
+    else:
+        plot_importances(values, directory / IMPORTANCES)
+        lines += [f"![parameter importances]({IMPORTANCES})", "", "| parameter | importance |", "|---|---|"]
+        lines += [f"| {name} | {value:.3f} |" for name, value in values.items()]
+    lines += [f"\nOptuna's caveat: {caveat}" for caveat in caveats]
+    lines += ["", "## Trials", "", *trial_lines(study), ""]
+    path = directory / "README.md"
+    write_atomically(path, "\n".join(lines))
+    return path
