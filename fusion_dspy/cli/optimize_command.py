@@ -10,15 +10,11 @@ import typer
 from rich.table import Table
 
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
-from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV
+from fusion_dspy.cli.options import ApiBase, DataDir, MaxTokens, Model, Seed, TaskName, split_list
 from fusion_dspy.registry import FusorRegistry
 
 if TYPE_CHECKING:
     from fusion_dspy.optimizers.study_config import StudyConfig
-
-
-def _split(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _print_budget(config: StudyConfig) -> None:
@@ -40,7 +36,7 @@ def _print_budget(config: StudyConfig) -> None:
 @app.command("optimize")
 @friendly_errors
 def optimize_command(
-    task: Annotated[str, typer.Option(help="Benchmark task (see `fusion-dspy eval --help`).")],
+    task: TaskName,
     lang: Annotated[str, typer.Option(help="Language code, e.g. de.")],
     optimizer: Annotated[
         str, typer.Option(help="bootstrap, mipro, gepa; comma-separated to let the study choose.")
@@ -49,9 +45,9 @@ def optimize_command(
         int, typer.Option(min=1, help="Trials in the study; rerunning continues up to this number.")
     ] = 20,
     storage: Annotated[str, typer.Option(help="Optuna storage (SQLAlchemy URL).")] = "sqlite:///studies.db",
-    model: Annotated[str | None, typer.Option(envvar=MODEL_ENV, help="Candidate model (default: local).")] = None,
+    model: Model = None,
     fusor_models: Annotated[str | None, typer.Option(help="Fusor models to choose from (default: --model).")] = None,
-    api_base: Annotated[str | None, typer.Option(envvar=API_BASE_ENV, help="OpenAI-compatible server URL.")] = None,
+    api_base: ApiBase = None,
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="Candidates per stored pool; trials use 2..n.")] = 5,
     limit: Annotated[int, typer.Option(min=3, help="Examples split 40/30/30 into train/val/test.")] = 30,
     temperatures: Annotated[str, typer.Option(help="Sampling temperatures to choose from.")] = "0.8",
@@ -77,11 +73,9 @@ def optimize_command(
         str | None, typer.Option(help="Proposes instructions for mipro and gepa (default: the fusor model).")
     ] = None,
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
-    max_tokens: Annotated[int | None, typer.Option(min=1, help="Token limit per call.")] = None,
-    seed: Annotated[int, typer.Option(min=0)] = 0,
-    data_dir: Annotated[
-        str | None, typer.Option(help="Folder laid out like shared/data (default: found beside the project).")
-    ] = None,
+    max_tokens: MaxTokens = None,
+    seed: Seed = 0,
+    data_dir: DataDir = None,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Per-trial fusor states and reports (and pools, unless --pools).")
     ] = Path("runs/optimize"),
@@ -120,10 +114,10 @@ def optimize_command(
         raise typer.BadParameter("use both, on or off", param_hint="--cot")
     config = StudyConfig(
         task=task, language=lang, out_dir=out_dir, storage=storage, trials=trials, model=model, api_base=api_base,
-        max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in _split(temperatures)],
-        optimizers=_split(optimizer), fusor_models=_split(fusor_models or ""), chain_of_thought=choices[cot],
+        max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in split_list(temperatures)],
+        optimizers=split_list(optimizer), fusor_models=split_list(fusor_models or ""), chain_of_thought=choices[cot],
         max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k, data_dir=data_dir,
-        adaptive=adaptive, objectives=_split(objectives), reflection_model=reflection_model,
+        adaptive=adaptive, objectives=split_list(objectives), reflection_model=reflection_model,
         stratum_threshold=stratum_threshold, pools_dir=pools_dir, optimizer_budget=optimizer_budget,
     )  # fmt: skip
     if budget:
