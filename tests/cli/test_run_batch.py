@@ -110,6 +110,7 @@ def test_first_k_from_the_command_line_cuts_the_stragglers(tmp_path):
     assert sorted(c["status"] for c in row["candidates"]) == ["cut", "cut", "ok", "ok"]
 
 
+@pytest.mark.timeout(900)  # two cold starts of python + dspy on a loaded machine
 def test_kill_minus_9_then_rerun_loses_and_repeats_nothing(tmp_path):
     prompts = write_prompts(tmp_path / "prompts.jsonl", 40)
     out = tmp_path / "out.jsonl"
@@ -131,7 +132,7 @@ def test_kill_minus_9_then_rerun_loses_and_repeats_nothing(tmp_path):
         job = subprocess.Popen(
             command(server), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
         )
-        deadline = time.time() + 60
+        deadline = time.time() + 300  # starting python + dspy can take a minute on a loaded machine
         while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 8):
             time.sleep(0.02)
         os.killpg(job.pid, signal.SIGKILL)
@@ -142,7 +143,7 @@ def test_kill_minus_9_then_rerun_loses_and_repeats_nothing(tmp_path):
         with lock:
             asked.clear()
         env = {**os.environ, "DSPY_CACHEDIR": str(tmp_path / "cache-2")}  # a fresh cache: repeats would show
-        finished = subprocess.run(command(server), capture_output=True, text=True, timeout=90, env=env)
+        finished = subprocess.run(command(server), capture_output=True, text=True, timeout=300, env=env)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert f"resuming: {len(done_before)} of 40" in finished.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]

@@ -79,7 +79,7 @@ def test_failed_rows_are_retried_on_the_next_run(tmp_path):
     assert len(checkpoint(config.out_dir).rows) == 3
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(900)  # two cold starts of python + dspy on a loaded machine
 def test_kill_minus_9_then_rerun_loses_and_repeats_nothing(tmp_path):
     prompts = write_prompts(tmp_path / "prompts.jsonl", 24)
     out = tmp_path / "out"
@@ -93,14 +93,14 @@ def test_kill_minus_9_then_rerun_loses_and_repeats_nothing(tmp_path):
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env
         )
         ckpt = out / "checkpoint.jsonl"
-        deadline = time.time() + 60
+        deadline = time.time() + 300  # starting python + dspy can take a minute on a loaded machine
         while time.time() < deadline and (not ckpt.exists() or ckpt.read_text().count("\n") < 5):
             time.sleep(0.05)
         os.killpg(job.pid, signal.SIGKILL)
         job.wait()
         killed_at = ckpt.read_text().count("\n")
         assert 5 <= killed_at < 24
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=90, env=env)
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert f"resuming: {killed_at} of 24" in finished.stderr
     lines = [json.loads(line) for line in ckpt.read_text().splitlines()]
