@@ -10,7 +10,7 @@ from fusion_dspy.optimizers.fusor_data import shown_outputs
 from fusion_dspy.programs import task_by_name
 from fusion_dspy.testing import ScriptedLM
 from tests.conftest import pool_of
-from tests.optimizers.test_strata import math_pools
+from tests.optimizers.test_strata import FOX_REFERENCE, fox_example, math_pools
 
 
 def numbered(example, answer):
@@ -39,11 +39,7 @@ def test_math_feedback_when_no_candidate_is_right(tmp_path):
 
 def test_translation_feedback_gives_chrf_the_language_check_and_the_best_candidate(tmp_path):
     task = task_by_name("translation")()
-    reference = "Der schnelle braune Fuchs springt über den faulen Hund."
-    example = dspy.Example(
-        id="t-1", source_text="The quick brown fox jumps over the lazy dog.", target_language="German",
-        reference=reference, language="de",
-    ).with_inputs("source_text", "target_language")  # fmt: skip
+    reference, example = FOX_REFERENCE, fox_example()
     pools = JsonlLog(tmp_path / "pools.jsonl", PoolRecord)
     pools.append(PoolRecord(id="t-1", pool=pool_of("Der Fuchs springt.", reference, field="translation")))
     [fused] = fusor_examples(task, [example], pools)

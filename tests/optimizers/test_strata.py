@@ -25,6 +25,17 @@ def math_pools(tmp_path, answers):
     return task, fusor_examples(task, examples, pools)
 
 
+FOX_REFERENCE = "Der schnelle braune Fuchs springt über den faulen Hund."
+
+
+def fox_example() -> dspy.Example:
+    """One en→de translation example (id t-1) whose reference is FOX_REFERENCE."""
+    return dspy.Example(
+        id="t-1", source_text="The quick brown fox jumps over the lazy dog.", target_language="German",
+        reference=FOX_REFERENCE, language="de",
+    ).with_inputs("source_text", "target_language")  # fmt: skip
+
+
 def test_each_pool_gets_its_difficulty(tmp_path):
     task, data = math_pools(tmp_path, [("42", "42", "7"), ("7", "7", "42"), ("7", "8", "9"), ("42", "7"),
                                        ("42", None, "41")])  # fmt: skip
@@ -34,11 +45,7 @@ def test_each_pool_gets_its_difficulty(tmp_path):
 
 def test_translation_strata_use_chrf_and_the_language_check(tmp_path):
     task = task_by_name("translation")()
-    reference = "Der schnelle braune Fuchs springt über den faulen Hund."
-    example = dspy.Example(
-        id="t-1", source_text="The quick brown fox jumps over the lazy dog.", target_language="German",
-        reference=reference, language="de",
-    ).with_inputs("source_text", "target_language")  # fmt: skip
+    reference, example = FOX_REFERENCE, fox_example()
     pools = JsonlLog(tmp_path / "pools.jsonl", PoolRecord)
     english = "The quick brown fox jumps over the lazy dog."
     pools.append(PoolRecord(id="t-1", pool=pool_of(english, english, reference, field="translation")))
