@@ -9,22 +9,8 @@ from typing import Annotated
 import typer
 from rich.markdown import Markdown
 
+from fusion_dspy.cli import options as opt
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
-from fusion_dspy.cli.options import (
-    ApiBase,
-    Candidates,
-    Concurrency,
-    DataDir,
-    FusorModel,
-    Limit,
-    MaxTokens,
-    Model,
-    Seed,
-    TaskName,
-    Temperature,
-    progress_advancer,
-    split_list,
-)
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval import DEFAULT_SCORERS, EvalConfig, Evaluation, make_pools, plan, run_evaluation
 from fusion_dspy.eval.config import PLAIN_METHODS
@@ -33,13 +19,13 @@ from fusion_dspy.eval.config import PLAIN_METHODS
 @app.command("eval")
 @friendly_errors
 def eval_command(
-    task: TaskName,
+    task: opt.TaskName,
     langs: Annotated[str, typer.Option(help="Comma-separated language codes, e.g. de,ja,zh.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for pools, predictions and the report.")],
-    n: Candidates = 5,
-    limit: Limit = 50,
-    model: Model = None,
-    fusor_model: FusorModel = None,
+    n: opt.Candidates = 5,
+    limit: opt.Limit = 50,
+    model: opt.Model = None,
+    fusor_model: opt.FusorModel = None,
     judge_model: Annotated[
         str | None, typer.Option(help="Selection judge for bon:judge and bon:pairwise (default: fusor).")
     ] = None,
@@ -50,7 +36,7 @@ def eval_command(
             "(default: the same, which makes judge-based selection near-oracle; the report says so)."
         ),
     ] = None,
-    api_base: ApiBase = None,
+    api_base: opt.ApiBase = None,
     methods: Annotated[
         str | None,
         typer.Option(
@@ -68,11 +54,11 @@ def eval_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print what is missing and roughly how many LM calls it takes; stop.")
     ] = False,
-    temperature: Temperature = 0.8,
-    max_tokens: MaxTokens = None,
-    seed: Seed = 0,
-    concurrency: Concurrency = 4,
-    data_dir: DataDir = None,
+    temperature: opt.Temperature = 0.8,
+    max_tokens: opt.MaxTokens = None,
+    seed: opt.Seed = 0,
+    concurrency: opt.Concurrency = 4,
+    data_dir: opt.DataDir = None,
     rescore_only: Annotated[
         bool,
         typer.Option(
@@ -100,14 +86,14 @@ def eval_command(
     datasets.disable_progress_bars()
     if methods is not None and scorers is not None:
         raise ConfigurationError("pass --methods (every row) or --scorers (the Best-of-N rows), not both.")
-    rows = {"methods": split_list(methods)} if methods is not None else {}
+    rows = {"methods": opt.split_list(methods)} if methods is not None else {}
     if scorers is not None:
-        rows = {"scorers": split_list(scorers)}
+        rows = {"scorers": opt.split_list(scorers)}
     config = EvalConfig(
-        task=task, languages=split_list(langs), out_dir=out_dir, n=n, limit=limit, model=model, fusor_model=fusor_model,
-        judge_model=judge_model, metric_judge_model=metric_judge_model, api_base=api_base, temperature=temperature,
-        max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir, rescore_only=rescore_only,
-        **rows,
+        task=task, languages=opt.split_list(langs), out_dir=out_dir, n=n, limit=limit, model=model,
+        fusor_model=fusor_model, judge_model=judge_model, metric_judge_model=metric_judge_model, api_base=api_base,
+        temperature=temperature, max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir,
+        rescore_only=rescore_only, **rows,
     )  # fmt: skip
     with err.status("Loading the data and the model…"):
         evaluation = Evaluation(config)
@@ -116,7 +102,7 @@ def eval_command(
     if dry_run:
         return
     with progress_bar() as progress:
-        advance = progress_advancer(progress)
+        advance = opt.progress_advancer(progress)
         if pools_only:
             made = asyncio.run(make_pools(config, advance, evaluation))
         else:

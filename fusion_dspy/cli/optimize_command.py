@@ -9,8 +9,8 @@ import optuna
 import typer
 from rich.table import Table
 
+from fusion_dspy.cli import options as opt
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
-from fusion_dspy.cli.options import ApiBase, DataDir, MaxTokens, Model, Seed, TaskName, split_list
 from fusion_dspy.registry import FusorRegistry
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def _print_budget(config: StudyConfig) -> None:
 @app.command("optimize")
 @friendly_errors
 def optimize_command(
-    task: TaskName,
+    task: opt.TaskName,
     lang: Annotated[str, typer.Option(help="Language code, e.g. de.")],
     optimizer: Annotated[
         str, typer.Option(help="bootstrap, mipro, gepa; comma-separated to let the study choose.")
@@ -45,9 +45,9 @@ def optimize_command(
         int, typer.Option(min=1, help="Trials in the study; rerunning continues up to this number.")
     ] = 20,
     storage: Annotated[str, typer.Option(help="Optuna storage (SQLAlchemy URL).")] = "sqlite:///studies.db",
-    model: Model = None,
+    model: opt.Model = None,
     fusor_models: Annotated[str | None, typer.Option(help="Fusor models to choose from (default: --model).")] = None,
-    api_base: ApiBase = None,
+    api_base: opt.ApiBase = None,
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="Candidates per stored pool; trials use 2..n.")] = 5,
     limit: Annotated[int, typer.Option(min=3, help="Examples split 40/30/30 into train/val/test.")] = 30,
     temperatures: Annotated[str, typer.Option(help="Sampling temperatures to choose from.")] = "0.8",
@@ -73,9 +73,9 @@ def optimize_command(
         str | None, typer.Option(help="Proposes instructions for mipro and gepa (default: the fusor model).")
     ] = None,
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
-    max_tokens: MaxTokens = None,
-    seed: Seed = 0,
-    data_dir: DataDir = None,
+    max_tokens: opt.MaxTokens = None,
+    seed: opt.Seed = 0,
+    data_dir: opt.DataDir = None,
     out_dir: Annotated[
         Path, typer.Option("--out", help="Per-trial fusor states and reports (and pools, unless --pools).")
     ] = Path("runs/optimize"),
@@ -114,10 +114,11 @@ def optimize_command(
         raise typer.BadParameter("use both, on or off", param_hint="--cot")
     config = StudyConfig(
         task=task, language=lang, out_dir=out_dir, storage=storage, trials=trials, model=model, api_base=api_base,
-        max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in split_list(temperatures)],
-        optimizers=split_list(optimizer), fusor_models=split_list(fusor_models or ""), chain_of_thought=choices[cot],
-        max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k, data_dir=data_dir,
-        adaptive=adaptive, objectives=split_list(objectives), reflection_model=reflection_model,
+        max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in opt.split_list(temperatures)],
+        optimizers=opt.split_list(optimizer), fusor_models=opt.split_list(fusor_models or ""),
+        chain_of_thought=choices[cot], max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k,
+        data_dir=data_dir,
+        adaptive=adaptive, objectives=opt.split_list(objectives), reflection_model=reflection_model,
         stratum_threshold=stratum_threshold, pools_dir=pools_dir, optimizer_budget=optimizer_budget,
     )  # fmt: skip
     if budget:

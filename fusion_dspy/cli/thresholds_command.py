@@ -9,22 +9,8 @@ from typing import Annotated
 import typer
 from rich.markdown import Markdown
 
+from fusion_dspy.cli import options as opt
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
-from fusion_dspy.cli.options import (
-    ApiBase,
-    Candidates,
-    Concurrency,
-    DataDir,
-    FusorModel,
-    Limit,
-    MaxTokens,
-    Model,
-    Seed,
-    TaskName,
-    Temperature,
-    progress_advancer,
-    split_list,
-)
 from fusion_dspy.eval import EvalConfig, Evaluation, plan
 from fusion_dspy.eval.thresholds import BASELINES, choose_thresholds
 from fusion_dspy.files import write_atomically
@@ -34,19 +20,19 @@ from fusion_dspy.programs.adaptive_defaults import Thresholds, default_path, sav
 @app.command("thresholds")
 @friendly_errors
 def thresholds_command(
-    task: TaskName,
+    task: opt.TaskName,
     langs: Annotated[str, typer.Option(help="The tuning slice's languages, e.g. fr (not the ones you report).")],
     out_dir: Annotated[Path, typer.Option("--out", help="The tuning run's folder (pools, predictions).")],
-    n: Candidates = 5,
-    limit: Limit = 30,
-    model: Model = None,
-    fusor_model: FusorModel = None,
-    api_base: ApiBase = None,
-    temperature: Temperature = 0.8,
-    max_tokens: MaxTokens = None,
-    seed: Seed = 0,
-    concurrency: Concurrency = 4,
-    data_dir: DataDir = None,
+    n: opt.Candidates = 5,
+    limit: opt.Limit = 30,
+    model: opt.Model = None,
+    fusor_model: opt.FusorModel = None,
+    api_base: opt.ApiBase = None,
+    temperature: opt.Temperature = 0.8,
+    max_tokens: opt.MaxTokens = None,
+    seed: opt.Seed = 0,
+    concurrency: opt.Concurrency = 4,
+    data_dir: opt.DataDir = None,
     write: Annotated[
         bool, typer.Option("--write", help=f"Store the choice as the task's default (in {default_path().name}).")
     ] = False,
@@ -65,16 +51,16 @@ def thresholds_command(
 
     datasets.disable_progress_bars()
     config = EvalConfig(
-        task=task, languages=split_list(langs), out_dir=out_dir, n=n, limit=limit, model=model, fusor_model=fusor_model,
-        api_base=api_base, temperature=temperature, max_tokens=max_tokens, seed=seed, concurrency=concurrency,
-        data_dir=data_dir, methods=list(BASELINES),
+        task=task, languages=opt.split_list(langs), out_dir=out_dir, n=n, limit=limit, model=model,
+        fusor_model=fusor_model, api_base=api_base, temperature=temperature, max_tokens=max_tokens, seed=seed,
+        concurrency=concurrency, data_dir=data_dir, methods=list(BASELINES),
     )  # fmt: skip
     with err.status("Loading the data and the model…"):
         evaluation = Evaluation(config)
         todo = plan(evaluation)
     err.print(todo.text(), highlight=False)
     with progress_bar() as progress:
-        advance = progress_advancer(progress)
+        advance = opt.progress_advancer(progress)
         choice = asyncio.run(choose_thresholds(evaluation, advance))
     stem = out_dir / f"thresholds-{task}"
     write_atomically(stem.with_suffix(".json"), choice.model_dump_json(indent=2) + "\n")
