@@ -54,6 +54,22 @@ class HeldOut(BaseModel):
         return self.high < 0.0
 
 
+class InstructionLanguage(BaseModel):
+    """The tuned fusor with English instructions against the same fusor with them translated into the study's
+    language: validation scores (which chose), held-out scores of both, and the paired held-out difference
+    (translated − English)."""
+
+    language: str
+    kept: str = Field(default="en", description="The language of the instructions the entry keeps.")
+    translated: str | None = Field(default=None, description="The translated instructions.")
+    error: str | None = Field(default=None, description="Why there is no translation (English was kept).")
+    val_source: float | None = None
+    val_translated: float | None = None
+    test_source: float | None = None
+    test_translated: float | None = None
+    difference: HeldOut | None = Field(default=None, description="Held-out translated − English, paired.")
+
+
 class RegistryEntry(BaseModel):
     """One compiled fusor and the evidence for it."""
 
@@ -72,6 +88,9 @@ class RegistryEntry(BaseModel):
         default=None, description="Adaptive-fusion thresholds the study chose (None: plain fusion)."
     )
     held_out: HeldOut | None = Field(default=None, description="Paired before/after on the held-out split.")
+    instructions: InstructionLanguage | None = Field(
+        default=None, description="English against task-language instructions (None: not compared, e.g. English)."
+    )
     study: str | None = Field(default=None, description="The Optuna study it came from.")
     report: str | None = Field(default=None, description="The study report, relative to the registry root.")
     date: str = Field(default_factory=lambda: dt.date.today().isoformat())

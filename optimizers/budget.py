@@ -94,3 +94,9 @@ def study_budget(
     first = trial_budget(optimizers[0], train, val, max_demos, budget).total
     worst = max(trial_budget(o, train, val, d, budget).total for o in optimizers for d in range(max_demos + 1))
     return first + (trials - 1) * worst + 2 * test
+
+
+def instruction_language_calls(val: int, test: int) -> int:
+    """The end of a non-English study (`optimizers.instruction_language`): one translation call, both
+    instruction languages on validation, the translated one on the held-out test (English's is already scored)."""
+    return 1 + 2 * val + test

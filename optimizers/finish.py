@@ -11,6 +11,7 @@ import optuna
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.optimizers.heldout import compare_held_out
+from fusion_dspy.optimizers.instruction_language import choose_instruction_language
 from fusion_dspy.optimizers.study_config import StudyResult
 from fusion_dspy.registry import FusorRegistry, HeldOut, RegistryEntry
 
@@ -52,11 +53,16 @@ def finish_study(
     tuned.fuser.load(str(c.out_dir / "trials" / best.user_attrs["state"]))
     adaptive = adaptive_of(params)
     after = runner.score_each(tuned, data.test, adaptive)
+    instructions = None
+    if c.compares_instruction_languages:
+        tuned, after, instructions = choose_instruction_language(
+            runner, tuned, data, adaptive, after, params["fusor_model"]
+        )
     held_out = compare_held_out(before, after, runner.strata(), seed=c.seed)
     result = StudyResult(
         best_trial=best.number, best_params=params, val_score=best.user_attrs["val_score"], before=before.mean,
         after=after.mean, splits=data.sizes(), strata=split_strata(runner), held_out=held_out,
-        trials_completed=len(study.get_trials(deepcopy=False, states=COMPLETE)),
+        trials_completed=len(study.get_trials(deepcopy=False, states=COMPLETE)), instructions=instructions,
     )  # fmt: skip
     if registry is not None and held_out.worse_beyond_noise:
         result.refused = (
@@ -71,6 +77,7 @@ def finish_study(
             n=params["n"], k=best.user_attrs.get("k"), chain_of_thought=params["chain_of_thought"],
             models={"candidates": c.candidate_model(), "fusor": params["fusor_model"]},
             adaptive=adaptive.model_dump(exclude={"basis"}) if adaptive else None, held_out=held_out,
+            instructions=instructions,
             study=c.study_name, report=str(directory.relative_to(registry.root) / "README.md") if report else None,
             note=verdict(held_out),
         )  # fmt: skip

@@ -86,6 +86,29 @@ def held_out_lines(result: StudyResult) -> list[str]:
     return lines
 
 
+def instruction_lines(result: StudyResult) -> list[str]:
+    """English against task-language instructions: validation (which chose), held-out (both reported)."""
+    i = result.instructions
+    if i is None:
+        return ["Not compared (an English study, or --english-only)."]
+    if i.error is not None:
+        return [f"No {i.language} instructions: the translation failed ({i.error}); the English ones were kept."]
+    d = i.difference
+    lines = [
+        f"Kept: **{i.kept}** (chosen on validation; a tie keeps English).",
+        "",
+        "| instructions | validation | held-out test |",
+        "|---|---|---|",
+        f"| English | {i.val_source:.3f} | {i.test_source:.3f} |",
+        f"| {i.language} | {i.val_translated:.3f} | {i.test_translated:.3f} |",
+    ]
+    if d is not None:
+        lines += ["", f"Held-out {i.language} − English: {d.difference:+.3f}, 95% CI [{d.low:+.3f}, {d.high:+.3f}] "
+                      f"over {d.n} examples; wins/ties/losses {d.win}/{d.tie}/{d.loss}."]  # fmt: skip
+    fence = "```"
+    return [*lines, "", f"The {i.language} instructions:", "", fence, i.translated or "", fence]
+
+
 def trial_lines(study: optuna.Study) -> list[str]:
     lines = ["| trial | val | tokens/ex | demo strata | params |", "|---|---|---|---|---|"]
     for t in study.get_trials(deepcopy=False, states=COMPLETE):
@@ -142,6 +165,10 @@ def write_report(
         *held_out_lines(result),
         "",
         registry_line(result),
+        "",
+        "## Instructions in the task's language",
+        "",
+        *instruction_lines(result),
         "",
         "## Quality against cost",
         "",

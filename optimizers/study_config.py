@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.optimizers.compile import OPTIMIZERS
-from fusion_dspy.registry import HeldOut
+from fusion_dspy.optimizers.instruction_language import SOURCE
+from fusion_dspy.registry import HeldOut, InstructionLanguage
 
 REFLECTION_TOKENS = 1024
 """Token limit of the LM that proposes instructions: a proposal is longer than a fused answer."""
@@ -55,6 +56,10 @@ class StudyConfig(BaseModel):
         default_factory=lambda: ["score"], description="score; or score,tokens for a Pareto front (multi-objective)."
     )
     cost_penalty: float = Field(default=0.0, description="Subtracted per 1,000 tokens per validation example.")
+    translate_instructions: bool = Field(
+        default=True, description="For a language other than English, also try the best fusor with its "
+        "instructions translated into that language; keep the one that scores better on validation, report both.",
+    )  # fmt: skip
     seed: int = 0
     threads: int = 4
     data_dir: str | None = None
@@ -95,6 +100,11 @@ class StudyConfig(BaseModel):
     def candidate_model(self) -> str:
         return self.model or "local"
 
+    @property
+    def compares_instruction_languages(self) -> bool:
+        """True when the study ends by trying its best fusor's instructions in the study's language."""
+        return self.translate_instructions and self.language != SOURCE
+
 
 class StudyResult(BaseModel):
     """The best trial, its held-out comparison with the default fusor, and where it was written."""
@@ -108,6 +118,9 @@ class StudyResult(BaseModel):
     strata: dict[str, dict[str, int]] = Field(default_factory=dict, description="Split → stratum → examples.")
     trials_completed: int
     held_out: HeldOut | None = None
+    instructions: InstructionLanguage | None = Field(
+        default=None, description="English against task-language instructions (None: not compared)."
+    )
     registered: Path | None = None
     refused: str | None = Field(default=None, description="Why no registry entry was written, when none was.")
     report: Path | None = None

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def _print_budget(config: StudyConfig) -> None:
     """Metric calls (= fusor LM calls) the study may spend, from the split sizes --limit implies."""
-    from fusion_dspy.optimizers.budget import study_budget, trial_budget
+    from fusion_dspy.optimizers.budget import instruction_language_calls, study_budget, trial_budget
 
     config.check()
     train, val = max(1, round(0.4 * config.limit)), max(1, round(0.3 * config.limit))
@@ -30,7 +30,13 @@ def _print_budget(config: StudyConfig) -> None:
         out.print(f"{name}: at most {worst.total} metric calls per trial ({worst.compile} compiling, "
                   f"{worst.validation} validating; splits {train}/{val}/{test})")  # fmt: skip
     total = study_budget(config.optimizers, config.trials, train, val, test, config.max_demos, config.optimizer_budget)
-    out.print(f"{config.study_name}: at most {total} metric calls for {config.trials} trials and the held-out test")
+    extra = ""
+    if config.compares_instruction_languages:
+        translating = instruction_language_calls(val, test)
+        total += translating
+        extra = f" (incl. {translating} for the {config.language} instructions; --english-only skips them)"
+    out.print(f"{config.study_name}: at most {total} metric calls for {config.trials} trials and the held-out "
+              f"test{extra}")  # fmt: skip
 
 
 @app.command("optimize")
@@ -72,6 +78,14 @@ def optimize_command(
     reflection_model: Annotated[
         str | None, typer.Option(help="Proposes instructions for mipro and gepa (default: the fusor model).")
     ] = None,
+    english_only: Annotated[
+        bool,
+        typer.Option(
+            "--english-only",
+            help="Do not try the best fusor with its instructions translated into --lang (by --reflection-model; "
+            "by default a non-English study keeps whichever scores better on validation and reports both).",
+        ),
+    ] = False,
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
     max_tokens: opt.MaxTokens = None,
     seed: opt.Seed = 0,
@@ -120,6 +134,7 @@ def optimize_command(
         data_dir=data_dir,
         adaptive=adaptive, objectives=opt.split_list(objectives), reflection_model=reflection_model,
         stratum_threshold=stratum_threshold, pools_dir=pools_dir, optimizer_budget=optimizer_budget,
+        translate_instructions=not english_only,
     )  # fmt: skip
     if budget:
         _print_budget(config)

@@ -10,10 +10,10 @@ from fusion_dspy.testing import FakeModelServer
 from tests.optimizers.test_study import math_responder
 
 
-def mgsm_folder(root, count=12):
+def mgsm_folder(root, count=12, language="en"):
     (root / "mgsm").mkdir(parents=True)
     rows = [f"Problem {i}: Sam has {i} apples and buys {i + 6} more. How many?\t{2 * i + 6}" for i in range(count)]
-    (root / "mgsm" / "mgsm_en.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (root / "mgsm" / f"mgsm_{language}.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return str(root)
 
 

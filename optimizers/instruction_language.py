@@ -1,0 +1,92 @@
+"""The tuned fusor's instructions in the task's language: translated by the proposing LM, kept when they score
+better on the validation split, and reported beside the English ones on the held-out split (issue 13).
+
+A multilingual study (math in German, translation into Japanese) tunes instructions written in English; a fusor
+may follow instructions in its input's or output's language better. Which one wins is measured, never assumed:
+the choice uses validation scores only, and both held-out scores are reported whichever was chosen.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import dspy
+
+from fusion_dspy.optimizers.fusor_data import Splits
+from fusion_dspy.optimizers.fusor_only import FusorOnly
+from fusion_dspy.optimizers.heldout import compare_held_out
+from fusion_dspy.optimizers.scoring import Scored
+from fusion_dspy.programs.adaptive_defaults import Thresholds
+from fusion_dspy.programs.base import LANGUAGE_NAMES
+from fusion_dspy.prompts import load_prompt
+from fusion_dspy.registry import InstructionLanguage
+
+if TYPE_CHECKING:
+    from fusion_dspy.optimizers.study import FusorStudy
+
+SOURCE = "en"
+"""The language the fusor's default instructions, and the optimisers' proposals, are written in."""
+
+
+def translation_signature() -> type[dspy.Signature]:
+    """`text, language -> translated` (instructions in, translated out), prompt from
+    `prompts/instruction_translation.yaml`."""
+    prompt = load_prompt("instruction_translation")
+    return dspy.Signature(
+        {
+            "text": (str, dspy.InputField(desc=prompt["text_description"])),
+            "language": (str, dspy.InputField(desc=prompt["language_description"])),
+            "translated": (str, dspy.OutputField(desc=prompt["translated_description"])),
+        },
+        prompt["instructions"],
+    )
+
+
+def in_language(program: FusorOnly, language: str, lm: dspy.BaseLM) -> FusorOnly:
+    """A copy of `program` whose every predictor's instructions `lm` translated into `language` (a code such as
+    "de"); demos and fields are kept. Raises ValueError on an empty translation; the original is untouched."""
+    name = LANGUAGE_NAMES.get(language, language)
+    translate = dspy.Predict(translation_signature())
+    copy = program.deepcopy()
+    for predictor_name, predictor in copy.named_predictors():
+        with dspy.context(lm=lm):
+            text = str(translate(text=predictor.signature.instructions, language=name).translated).strip()
+        if not text:
+            raise ValueError(f"{lm.model} returned empty {name} instructions for {predictor_name}")
+        predictor.signature = predictor.signature.with_instructions(text)
+    return copy
+
+
+def instructions_of(program: FusorOnly) -> str:
+    """The instructions of every predictor, joined (one predictor for a fusor)."""
+    return "\n\n".join(p.signature.instructions for _, p in program.named_predictors())
+
+
+def choose_instruction_language(
+    runner: FusorStudy,
+    tuned: FusorOnly,
+    data: Splits,
+    adaptive: Thresholds | None,
+    source_test: Scored,
+    fusor_model: str,
+) -> tuple[FusorOnly, Scored, InstructionLanguage]:
+    """The tuned fusor (English instructions, scored `source_test` on the test split) against the same fusor with
+    its instructions translated into the study's language: the one with the higher validation score is kept (a tie
+    keeps English). Returns the kept fusor, its test scores, and what was compared. A failed translation is
+    recorded and English is kept; nothing else of the study is lost."""
+    language = runner.config.language
+    try:
+        translated = in_language(tuned, language, runner.reflection_lm(fusor_model))
+    except Exception as error:  # noqa: BLE001 - a failed translation is reported; English is kept, nothing lost
+        return tuned, source_test, InstructionLanguage(language=language, error=f"{type(error).__name__}: {error}")
+    val_source = runner.score_each(tuned, data.val, adaptive)
+    val_translated = runner.score_each(translated, data.val, adaptive)
+    test_translated = runner.score_each(translated, data.test, adaptive)
+    keep = val_translated.mean > val_source.mean
+    record = InstructionLanguage(
+        language=language, translated=instructions_of(translated), kept=language if keep else SOURCE,
+        val_source=val_source.mean, val_translated=val_translated.mean, test_source=source_test.mean,
+        test_translated=test_translated.mean,
+        difference=compare_held_out(source_test, test_translated, runner.strata(), seed=runner.config.seed),
+    )  # fmt: skip
+    return (translated, test_translated, record) if keep else (tuned, source_test, record)
