@@ -1,4 +1,4 @@
-"""First-k against all n on the same stored pools: does stopping at the k-th answer cost accuracy?
+r"""First-k against all n on the same stored pools: does stopping at the k-th answer cost accuracy?
 
 Replays each stored pool as if sampling had stopped at its k-th answer (by recorded latency; the rest cut),
 fuses that with the evaluation's own fusor, and compares per example with fusion over the whole pool: a
@@ -6,7 +6,8 @@ paired bootstrap CI of the difference (a CI spanning 0 is "no difference"). Neve
 exist (made by `fusion-dspy eval` with the same task, model, n, temperature, seed and token limit). Answers
 are stored beside the evaluation's (fusion over all n is reused from there when present), so a rerun resumes.
 
-    python -m fusion_dspy.eval.first_k --task math --lang en -n 5 -k 3 --model local --max-tokens 256 --out DIR
+    python -m fusion_dspy.eval.first_k --task math --lang en -n 5 -k 3 --limit 40 --model local \
+        --max-tokens 256 --out DIR
 """
 
 from __future__ import annotations
@@ -55,13 +56,14 @@ class FirstKReport(BaseModel):
 
 
 async def compare_first_k(config: EvalConfig, language: str, k: int) -> FirstKReport:
-    """Fusion over the first `k` answers of each stored pool vs over all of it, on the examples that have one."""
+    """Fusion over the first `k` answers of each stored pool vs over all of it, on the examples that have one
+    (of the evaluation's `limit` subset, when it has a limit)."""
     if not 1 <= k <= config.n:
         raise ConfigurationError(f"k must be from 1 to n={config.n}; got {k}.")
     evaluation = Evaluation(config)
     key = evaluation.pool_key(language)
     pools = evaluation.pools(language)
-    examples = [ex for ex in evaluation.task.load(language, None, config.seed) if ex.id in pools]
+    examples = [ex for ex in evaluation.task.load(language, config.limit, config.seed) if ex.id in pools]
     if not examples:
         raise ConfigurationError(
             f"no stored pools for {key.task}/{language} ({key.slug()}) under {config.out_dir}; make them first "
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="the evaluation folder holding pools/")
     parser.add_argument("-n", type=int, default=5)
     parser.add_argument("-k", type=int, default=3)
+    parser.add_argument("--limit", type=int, default=None, help="the evaluation's --limit (default: every stored pool)")
     parser.add_argument("--model", default=None)
     parser.add_argument("--fusor-model", default=None)
     parser.add_argument("--api-base", default=None)
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
     config = EvalConfig(
-        task=args.task, languages=[args.lang], out_dir=args.out, n=args.n, limit=None, model=args.model,
+        task=args.task, languages=[args.lang], out_dir=args.out, n=args.n, limit=args.limit, model=args.model,
         fusor_model=args.fusor_model, api_base=args.api_base, scorers=[], temperature=args.temperature,
         max_tokens=args.max_tokens, seed=args.seed, concurrency=args.concurrency, data_dir=args.data_dir,
     )  # fmt: skip

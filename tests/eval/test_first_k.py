@@ -9,7 +9,7 @@ import pytest
 
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.eval import EvalConfig, PoolKey, PoolRecord
+from fusion_dspy.eval import EvalConfig, Evaluation, PoolKey, PoolRecord
 from fusion_dspy.eval import runner as runner_module
 from fusion_dspy.eval.first_k import compare_first_k, main
 from fusion_dspy.eval.store import pool_log
@@ -83,6 +83,15 @@ def test_first_k_is_compared_with_all_n_on_the_same_pools_with_a_paired_ci(tmp_p
     calls = len(fusor.calls)
     again = asyncio.run(compare_first_k(config(tmp_path), "en", 3))
     assert len(fusor.calls) == calls and again == report  # stored answers: a rerun makes no LM calls
+
+
+def test_a_limit_compares_only_the_evaluations_seeded_subset(tmp_path, fusor):
+    write_fixture(tmp_path)
+    limited = config(tmp_path).model_copy(update={"limit": 3})
+    subset = {ex.id for ex in Evaluation(limited).task.load("en", 3, 0)}
+    report = asyncio.run(compare_first_k(limited, "en", 3))
+    pooled = subset - {"en-4"}  # the unpooled question may be drawn; it is skipped, never sampled
+    assert report.examples == len(pooled) and len(fusor.calls) == 2 * len(pooled)
 
 
 def test_missing_pools_name_the_fix_and_are_never_sampled(tmp_path, fusor):
