@@ -95,6 +95,12 @@ class Task(ABC):
         """The language an input should be fused in (for routing to a per-language fusor): detected by default."""
         return detected_input_language(inputs)
 
+    def answer_key(self, outputs: dict[str, Any]) -> str:
+        """What makes two outputs the same answer: the final output field (not the reasoning), normalised as the
+        task's vote normalises it when answers are verifiable ("180" and "180 Meter" are one number)."""
+        text = str(outputs.get(self.output_field, ""))
+        return MajorityVote(normalize=self.vote_normalizer).key(text) if self.verifiable else text
+
     def consensus(self) -> ConsensusScorer:
         """How candidates agree without an LM: votes on the normalised answer when answers are verifiable
         (the same normaliser as the task's majority vote), symmetric-chrF consensus for free text."""

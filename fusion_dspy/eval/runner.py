@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import dspy
 
@@ -26,14 +27,14 @@ from fusion_dspy.sources.repeat import RepeatSampler, validate_n
 Advance = Callable[[str, int | None], None]
 
 
-def tied_answers(record: MethodRecord, pool: PoolRecord) -> int | None:
-    """How many *different* answers shared a selection's top score (1: a clear winner; more: a tie the seed broke);
-    None for answers that were not selected by scores."""
+def tied_answers(record: MethodRecord, pool: PoolRecord, key: Callable[[dict[str, Any]], str]) -> int | None:
+    """How many *different* answers (by `key`, e.g. `Task.answer_key`: the final field, normalised) shared a
+    selection's top score (1: a clear winner; more: a tie the seed broke); None for answers not selected by scores."""
     if record.scores is None or len(record.scores) != len(pool.pool):
         return None
     by_index = {c.index: c for c in pool.pool}
     top = top_candidates(record.scores, pool.pool)
-    return len({tuple(str(by_index[i].outputs.get(name)) for name in record.outputs) for i in top})
+    return len({key(by_index[i].outputs) for i in top})
 
 
 def no_progress(label: str, total: int | None) -> None:
@@ -184,11 +185,12 @@ class Evaluation:
             advance(f"{language}: methods", None)
 
         await asyncio.gather(*(run(ex, m, why) for ex, m, why in todo))
+        key = self.task.answer_key
         recounted = [
-            r for r in methods.rows.values() if r.id in pools.rows and r.tied != tied_answers(r, pools.rows[r.id])
+            r for r in methods.rows.values() if r.id in pools.rows and r.tied != tied_answers(r, pools.rows[r.id], key)
         ]
         for record in recounted:
-            methods.append(record.model_copy(update={"tied": tied_answers(record, pools.rows[record.id])}))
+            methods.append(record.model_copy(update={"tied": tied_answers(record, pools.rows[record.id], key)}))
         if todo or recounted:
             methods.compact()
         records = {m: [methods.rows[f"{m}|{ex.id}"] for ex in examples] for m in self.config.methods}

@@ -83,12 +83,22 @@ def test_rescore_only_on_a_judged_task_asks_no_judge(lms, tmp_path, monkeypatch)
 
 
 def test_a_tie_between_identical_answers_is_no_tie():
+    from fusion_dspy.candidates import Candidate, CandidatePool
     from fusion_dspy.eval.runner import tied_answers
     from fusion_dspy.eval.store import MethodRecord, PoolRecord
+    from fusion_dspy.programs import task_by_name
     from tests.conftest import pool_of
 
+    key = task_by_name("math")().answer_key
     pool = PoolRecord(id="x", pool=pool_of("16", "16", "20"))
     record = MethodRecord(id="x", method="bon:mbr", outputs={"answer": "16"}, score=0.0, scores=[0.5, 0.5, 0.0])
-    assert tied_answers(record, pool) == 1
-    assert tied_answers(record.model_copy(update={"scores": [0.5, 0.5, 0.5]}), pool) == 2
-    assert tied_answers(record.model_copy(update={"scores": None}), pool) is None
+    assert tied_answers(record, pool, key) == 1
+    assert tied_answers(record.model_copy(update={"scores": [0.5, 0.5, 0.5]}), pool, key) == 2
+    assert tied_answers(record.model_copy(update={"scores": None}), pool, key) is None
+    # chain of thought: each candidate reasons differently, but one number is one answer ("180 Meter" is 180)
+    answers = ["180", "180 Meter", "7"]
+    candidates = [Candidate(index=i, outputs={"reasoning": f"route {i}", "answer": a}) for i, a in enumerate(answers)]
+    reasoned = PoolRecord(id="y", pool=CandidatePool(candidates=candidates))
+    voted = record.model_copy(update={"outputs": {"reasoning": "r", "answer": "180"}, "scores": [1.0, 1.0, 0.0]})
+    assert tied_answers(voted, reasoned, key) == 1
+    assert tied_answers(voted.model_copy(update={"scores": [1.0, 1.0, 1.0]}), reasoned, key) == 2
