@@ -38,7 +38,8 @@ class AdaptiveFusion(Aggregator):
        candidate's, the fused answer is an unsupported outlier and the best candidate is returned instead. A
        negative margin asks more: the fused answer stands only when its support *exceeds* the best candidate's
        by that much (a blend of free-text candidates is central by construction, so equal support is weak
-       evidence); -1 keeps no fused answer, so adaptive fusion returns its selection.
+       evidence); -1 keeps no fused answer, so adaptive fusion returns its selection. Under a vote no answer
+       outpolls the majority, so there a negative margin floors every fused answer: the fusor is not called.
 
     Support is measured by `consensus`, with no LM call: `MajorityVote` for verifiable answers (the share of
     candidates giving the same normalised answer), `MBRScorer` for free text (mean symmetric chrF to the
@@ -95,13 +96,14 @@ class AdaptiveFusion(Aggregator):
             "skip_identical": self.skip_identical,
             "skip_agreement": self.skip_agreement,
             "floor_margin": self.floor_margin,
+            "futile_fusion": "not called",  # how a fusor call the floor must reject is handled (`futile_reason`)
         }
 
     async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:
         evidence = await self.aevidence(inputs, pool)
-        skipped = self.skip(pool, evidence)
-        if skipped is not None:
-            return skipped
+        without_fusor = self.without_fusor(pool, evidence)
+        if without_fusor is not None:
+            return without_fusor
         fused = await self.fuser.aaggregate(inputs, pool)
         return self.floor(pool, evidence, fused)
 
@@ -141,10 +143,26 @@ class AdaptiveFusion(Aggregator):
             )
         return None
 
-    def skip(self, pool: CandidatePool, evidence: Evidence) -> Aggregation | None:
-        """The consensus candidate when the candidates agree; None when fusion should go ahead."""
+    def futile_reason(self, evidence: Evidence) -> str | None:
+        """Why the floor would reject any fused answer (so a fusor call cannot change the result), or None."""
+        if evidence.alive < 2 or self.floor_margin is None or self.floor_margin >= -TOLERANCE:
+            return None
+        if not self.consensus.bounded_by_best:
+            return None
+        return (
+            f"floor_margin {self.floor_margin:g} keeps a fused answer only when it has more support than the best "
+            f"candidate, which no answer can have under {self.consensus.label}: selected without a fusor call"
+        )
+
+    def without_fusor(self, pool: CandidatePool, evidence: Evidence) -> Aggregation | None:
+        """The answer when a fusor call cannot help: the consensus candidate when the candidates agree
+        (`skipped`), the best candidate when the floor would reject any fused answer (`floored`); None when
+        fusion should go ahead."""
         reason = self.skip_reason(evidence)
-        return None if reason is None else self._select(pool, evidence, "skipped", reason)
+        if reason is not None:
+            return self._select(pool, evidence, "skipped", reason)
+        futile = self.futile_reason(evidence)
+        return None if futile is None else self._select(pool, evidence, "floored", futile)
 
     def floor(self, pool: CandidatePool, evidence: Evidence, fused: Aggregation) -> Aggregation:
         """The fused answer, or the best candidate when the pool does not back the fused answer."""

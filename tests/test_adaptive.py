@@ -120,6 +120,16 @@ def test_a_negative_floor_margin_keeps_a_fused_answer_only_when_it_beats_the_bes
         text(floor_margin=-1.5)
 
 
+def test_under_a_vote_a_negative_margin_selects_without_calling_the_fusor():
+    pool = pool_of("12", "7", "12", "9")  # no fused answer can outpoll 12's two votes, so no call can stand
+    result = run(votes(skip_agreement=None, floor_margin=-0.01), INPUTS, pool, FailingLM())
+    assert (result.path, result.method, result.chosen, result.outputs) == ("floored", "selected", 0, {"answer": "12"})
+    assert "without a fusor call" in result.reason and "MajorityVote(number)" in result.reason
+    lm = fusor_lm({"answer": "12"})
+    at_zero = run(votes(skip_agreement=None, floor_margin=0.0), INPUTS, pool, lm)  # equal support may stand
+    assert at_zero.path == "fused" and len(lm.calls) == 1
+
+
 def test_one_successful_candidate_is_fused_without_skip_or_floor():
     lm = fusor_lm({"answer": "13"})
     result = run(votes(skip_agreement=0.5, floor_margin=0.0), INPUTS, pool_of(None, "12", None), lm)

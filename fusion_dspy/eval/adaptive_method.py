@@ -46,7 +46,7 @@ class AdaptiveMethod:
         """The adaptive answer (unscored: the runner scores every method the same way)."""
         start = time.perf_counter()
         evidence = await self.aggregator.aevidence(inputs, pool)
-        aggregation = self.aggregator.skip(pool, evidence)
+        aggregation = self.aggregator.without_fusor(pool, evidence)
         usage, fusion_wall = TokenUsage(), 0.0
         if aggregation is None:
             fusion = await fused()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.select.base import Scorer
@@ -18,6 +18,8 @@ class ConsensusScorer(Scorer):
     """
 
     field: str | None = None
+    bounded_by_best: ClassVar[bool] = False
+    """True when no answer, from the pool or not, can get more support than the pool's best candidate (votes)."""
 
     def field_of(self, task: SignatureType) -> str:
         """The output field compared (default: the task's last output)."""

@@ -12,6 +12,8 @@ class MajorityVote(ConsensusScorer):
     `normalize` is "text" (case, spacing, punctuation), "number" (the final number; for math) or a callable.
     """
 
+    bounded_by_best = True  # an answer's votes never exceed the majority's
+
     def __init__(self, field: str | None = None, normalize: str | Normalizer = "text") -> None:
         super().__init__()
         if isinstance(normalize, str) and normalize not in NORMALIZERS:
