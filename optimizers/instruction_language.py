@@ -79,9 +79,9 @@ def choose_instruction_language(
         translated = in_language(tuned, language, runner.reflection_lm(fusor_model))
     except Exception as error:  # noqa: BLE001 - a failed translation is reported; English is kept, nothing lost
         return tuned, source_test, InstructionLanguage(language=language, error=f"{type(error).__name__}: {error}")
-    val_source = runner.score_each(tuned, data.val, adaptive)
-    val_translated = runner.score_each(translated, data.val, adaptive)
-    test_translated = runner.score_each(translated, data.test, adaptive)
+    val_source = runner.score_each(tuned, data.val, adaptive, "validation: English instructions")
+    val_translated = runner.score_each(translated, data.val, adaptive, f"validation: {language} instructions")
+    test_translated = runner.score_each(translated, data.test, adaptive, f"held-out: {language} instructions")
     keep = val_translated.mean > val_source.mean
     record = InstructionLanguage(
         language=language, translated=instructions_of(translated), kept=language if keep else SOURCE,

@@ -78,15 +78,24 @@ async def ascore_each(
     *,
     task: Task | None = None,
     adaptive: Thresholds | None = None,
+    advance: Callable[[], None] | None = None,
 ) -> Scored:
     """Every example's metric score (a failed call scores 0, like dspy.Evaluate's failures) and the tokens spent
     of the fusor. With `adaptive` (and the `task`), answers come from `task.adaptive_fusion` with those
-    thresholds around this fusor. Runs on asyncio: dspy.Evaluate's worker threads drop usage tracking."""
+    thresholds around this fusor. `advance` is called as each example is scored (a progress bar). Runs on
+    asyncio: dspy.Evaluate's worker threads drop usage tracking."""
     gate = asyncio.Semaphore(threads)
     lm = program.fuser.lm
     mark = _mark(lm)
 
     async def one(example: dspy.Example) -> tuple[float | None, TokenUsage, str]:
+        try:
+            return await scored(example)
+        finally:
+            if advance is not None:
+                advance()
+
+    async def scored(example: dspy.Example) -> tuple[float | None, TokenUsage, str]:
         async with gate:
             with dspy.track_usage() as tracker:
                 try:

@@ -39,6 +39,7 @@ from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.usage import TokenUsage
 
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
+Progress = Callable[[str, int], Callable[[], None]]
 SQLITE = "sqlite:///"
 
 
@@ -65,6 +66,8 @@ class FusorStudy:
         self._strata: dict[str, Stratum] | None = None
         self._ids: dict[str, list[str]] | None = None
         self.task = self.evaluation(config.temperatures[0]).task
+        self.progress: Progress | None = None
+        """Set by a caller that shows progress: (step label, examples) -> called once per scored example."""
 
     def lm(self, name: str, max_tokens: int | None = None) -> dspy.BaseLM:
         """The model `name` at temperature 0 with the study's token limit (or `max_tokens`), made once."""
@@ -128,10 +131,15 @@ class FusorStudy:
     def score(self, program: FusorOnly, devset: list[dspy.Example]) -> tuple[float, TokenUsage]:
         return evaluate(program, devset, self.task.language_metric, self.config.threads)
 
-    def score_each(self, program: FusorOnly, devset: list[dspy.Example], adaptive: Thresholds | None = None) -> Scored:
-        """Every example's score (plain fusion, or adaptive fusion with these thresholds) and the tokens spent."""
+    def score_each(
+        self, program: FusorOnly, devset: list[dspy.Example], adaptive: Thresholds | None = None, label: str = ""
+    ) -> Scored:
+        """Every example's score (plain fusion, or adaptive fusion with these thresholds) and the tokens spent;
+        `label` names the step on the progress display (`progress`), when one is set."""
         metric, threads = self.task.language_metric, self.config.threads
-        return run_sync(ascore_each(program, devset, metric, threads, task=self.task, adaptive=adaptive))
+        advance = self.progress(label, len(devset)) if self.progress is not None and label else None
+        scoring = ascore_each(program, devset, metric, threads, task=self.task, adaptive=adaptive, advance=advance)
+        return run_sync(scoring)
 
     def demo_strata(self, program: FusorOnly, train: Sequence[dspy.Example]) -> list[str]:
         """The stratum of each demo the compiled fusor carries (matched to its training pool by candidates)."""
@@ -166,7 +174,7 @@ class FusorStudy:
             data.train, data.val, max_demos=knobs["demos"], reflection_lm=self.reflection_lm(knobs["fusor_model"]),
             feedback=feedback_metric(self.task), budget=c.optimizer_budget, seed=c.seed, threads=c.threads,
         )  # fmt: skip
-        scored = self.score_each(compiled, data.val, knobs["adaptive"])
+        scored = self.score_each(compiled, data.val, knobs["adaptive"], f"trial {trial.number}: validation")
         value, per_example = scored.mean, scored.tokens_per_example()
         state = c.out_dir / "trials" / f"{c.study_name}-{trial.number}.json"
         state.parent.mkdir(parents=True, exist_ok=True)

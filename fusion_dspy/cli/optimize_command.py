@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -147,8 +148,14 @@ def optimize_command(
         if finished:
             err.print(f"continuing study {config.study_name}: {finished} of {trials} trials already done")
         progress.update(bar, completed=finished)
+
+        def step(label: str, total: int) -> Callable[[], None]:
+            task_id = progress.add_task(label, total=total)
+            return lambda: progress.advance(task_id)
+
+        study_runner.progress = step
         study = study_runner.run(on_trial=lambda study, trial: progress.advance(bar))
-    result = study_runner.finish(study, None if no_register else FusorRegistry(registry))
+        result = study_runner.finish(study, None if no_register else FusorRegistry(registry))
     table = Table(title=f"{config.study_name} ({config.storage})")
     for column in ["trial", "state", "objective", "val", "tokens/ex", "params"]:
         table.add_column(column)

@@ -63,7 +63,7 @@ def test_a_fusor_worse_than_the_default_beyond_noise_is_not_registered(tmp_path,
         study = runner.run()
         calls = []
 
-        def scripted(program, devset, adaptive=None):
+        def scripted(program, devset, adaptive=None, label=""):
             calls.append(program)
             score = 1.0 if len(calls) == 1 else 0.0  # "before" right everywhere, "after" wrong everywhere
             return Scored(scores={e.id: score for e in devset})

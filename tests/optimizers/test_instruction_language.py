@@ -72,9 +72,25 @@ def german_study(server, tmp_path, right_in: str) -> FusorStudy:
 
 @pytest.mark.parametrize("right_in", ["de", "en"])
 def test_the_language_that_scores_better_on_validation_is_kept_and_both_are_reported(tmp_path, right_in):
+    steps: dict[str, list[int]] = {}  # label -> [total, advanced]
+
+    def progress(label, total):
+        steps[label] = [total, 0]
+        return lambda: steps[label].__setitem__(1, steps[label][1] + 1)
+
     with FakeModelServer(responder=responder(right_in)) as server:
         runner = german_study(server, tmp_path, right_in)
+        runner.progress = progress
         result = runner.finish(runner.run(), FusorRegistry(tmp_path / "registry"))
+    assert list(steps) == [
+        "trial 0: validation",
+        "held-out: default fusor",
+        "held-out: tuned fusor",
+        "validation: English instructions",
+        "validation: de instructions",
+        "held-out: de instructions",
+    ]
+    assert all(total == done == 3 for total, done in steps.values())  # every step shows its examples as they finish
     choice = result.instructions
     assert choice.kept == right_in and choice.translated == GERMAN and choice.error is None
     assert (choice.val_translated > choice.val_source) == (right_in == "de")

@@ -64,7 +64,9 @@ def test_before_is_the_tasks_default_fusor(tmp_path, monkeypatch):
         scored = []
         original = runner.score_each
         monkeypatch.setattr(
-            runner, "score_each", lambda program, devset, *a: scored.append(program) or original(program, devset, *a)
+            runner,
+            "score_each",
+            lambda program, devset, *a, **kw: scored.append(program) or original(program, devset, *a, **kw),
         )
         runner.finish(study, None)
     before, after = scored
