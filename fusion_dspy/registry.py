@@ -56,7 +56,7 @@ class HeldOut(BaseModel):
 
 class InstructionLanguage(BaseModel):
     """The tuned fusor with English instructions against the same fusor with them translated into the study's
-    language: validation scores (which chose), held-out scores of both, and the paired held-out difference
+    language: validation scores (which chose), held-out scores of both, and the paired differences
     (translated − English)."""
 
     language: str
@@ -67,6 +67,9 @@ class InstructionLanguage(BaseModel):
     val_translated: float | None = None
     test_source: float | None = None
     test_translated: float | None = None
+    validation: HeldOut | None = Field(
+        default=None, description="Validation translated − English, paired: kept only when its CI is above 0."
+    )
     difference: HeldOut | None = Field(default=None, description="Held-out translated − English, paired.")
 
 

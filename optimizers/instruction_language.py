@@ -8,6 +8,7 @@ the choice uses validation scores only, and both held-out scores are reported wh
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import dspy
@@ -24,6 +25,7 @@ from fusion_dspy.registry import InstructionLanguage
 if TYPE_CHECKING:
     from fusion_dspy.optimizers.study import FusorStudy
 
+MARKER = re.compile(r"`[^`\n]+`|</?[A-Za-z][^<>\n]*>")
 SOURCE = "en"
 """The language the fusor's default instructions, and the optimisers' proposals, are written in."""
 
@@ -42,9 +44,16 @@ def translation_signature() -> type[dspy.Signature]:
     )
 
 
+def markers(instructions: str) -> list[str]:
+    """What a translation must copy unchanged: field names in backticks and tags in angle brackets (the fusor's
+    prompt wraps candidates in `<candidate N>` blocks that its instructions refer to)."""
+    return list(dict.fromkeys(MARKER.findall(instructions)))
+
+
 def in_language(program: FusorOnly, language: str, lm: dspy.BaseLM) -> FusorOnly:
     """A copy of `program` whose every predictor's instructions `lm` translated into `language` (a code such as
-    "de"); demos and fields are kept. Raises ValueError on an empty translation; the original is untouched."""
+    "de"); demos and fields are kept. Raises ValueError on an empty translation or one that dropped a marker
+    (`markers`), which a small model does when it summarises instead of translating; the original is untouched."""
     name = LANGUAGE_NAMES.get(language, language)
     translate = dspy.Predict(translation_signature())
     copy = program.deepcopy()
@@ -53,6 +62,9 @@ def in_language(program: FusorOnly, language: str, lm: dspy.BaseLM) -> FusorOnly
             text = str(translate(text=predictor.signature.instructions, language=name).translated).strip()
         if not text:
             raise ValueError(f"{lm.model} returned empty {name} instructions for {predictor_name}")
+        dropped = [m for m in markers(predictor.signature.instructions) if m not in text]
+        if dropped:
+            raise ValueError(f"the {name} instructions by {lm.model} dropped {', '.join(dropped)}: {text[:200]!r}")
         predictor.signature = predictor.signature.with_instructions(text)
     return copy
 
@@ -71,9 +83,9 @@ def choose_instruction_language(
     fusor_model: str,
 ) -> tuple[FusorOnly, Scored, InstructionLanguage]:
     """The tuned fusor (English instructions, scored `source_test` on the test split) against the same fusor with
-    its instructions translated into the study's language: the one with the higher validation score is kept (a tie
-    keeps English). Returns the kept fusor, its test scores, and what was compared. A failed translation is
-    recorded and English is kept; nothing else of the study is lost."""
+    its instructions translated into the study's language: the translation is kept only when it is better on the
+    validation split beyond noise (paired 95% CI above 0), else English is. Returns the kept fusor, its test
+    scores, and what was compared. A failed translation is recorded and English is kept; nothing else is lost."""
     language = runner.config.language
     try:
         translated = in_language(tuned, language, runner.reflection_lm(fusor_model))
@@ -82,11 +94,13 @@ def choose_instruction_language(
     val_source = runner.score_each(tuned, data.val, adaptive, "validation: English instructions")
     val_translated = runner.score_each(translated, data.val, adaptive, f"validation: {language} instructions")
     test_translated = runner.score_each(translated, data.test, adaptive, f"held-out: {language} instructions")
-    keep = val_translated.mean > val_source.mean
+    seed, strata = runner.config.seed, runner.strata()
+    validation = compare_held_out(val_source, val_translated, strata, seed=seed)
+    keep = validation.low > 0
     record = InstructionLanguage(
         language=language, translated=instructions_of(translated), kept=language if keep else SOURCE,
         val_source=val_source.mean, val_translated=val_translated.mean, test_source=source_test.mean,
-        test_translated=test_translated.mean,
-        difference=compare_held_out(source_test, test_translated, runner.strata(), seed=runner.config.seed),
+        test_translated=test_translated.mean, validation=validation,
+        difference=compare_held_out(source_test, test_translated, strata, seed=seed),
     )  # fmt: skip
     return (translated, test_translated, record) if keep else (tuned, source_test, record)

@@ -93,18 +93,19 @@ def instruction_lines(result: StudyResult) -> list[str]:
         return ["Not compared (an English study, or --english-only)."]
     if i.error is not None:
         return [f"No {i.language} instructions: the translation failed ({i.error}); the English ones were kept."]
-    d = i.difference
     lines = [
-        f"Kept: **{i.kept}** (chosen on validation; a tie keeps English).",
+        f"Kept: **{i.kept}** (the translation is kept only when it is better on validation beyond noise).",
         "",
         "| instructions | validation | held-out test |",
         "|---|---|---|",
         f"| English | {i.val_source:.3f} | {i.test_source:.3f} |",
         f"| {i.language} | {i.val_translated:.3f} | {i.test_translated:.3f} |",
     ]
-    if d is not None:
-        lines += ["", f"Held-out {i.language} − English: {d.difference:+.3f}, 95% CI [{d.low:+.3f}, {d.high:+.3f}] "
-                      f"over {d.n} examples; wins/ties/losses {d.win}/{d.tie}/{d.loss}."]  # fmt: skip
+    for split, h in [("Validation", i.validation), ("Held-out", i.difference)]:
+        if h is not None:
+            ci = f"95% CI [{h.low:+.3f}, {h.high:+.3f}]"
+            wtl = f"wins/ties/losses {h.win}/{h.tie}/{h.loss}"
+            lines += ["", f"{split} {i.language} − English: {h.difference:+.3f}, {ci} over {h.n} examples; {wtl}."]
     fence = "```"
     return [*lines, "", f"The {i.language} instructions:", "", fence, i.translated or "", fence]
 

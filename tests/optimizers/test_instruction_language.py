@@ -8,14 +8,16 @@ import pytest
 
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.optimizers import FusorOnly, FusorStudy
-from fusion_dspy.optimizers.instruction_language import in_language
+from fusion_dspy.optimizers.instruction_language import in_language, markers
 from fusion_dspy.programs import task_by_name
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.testing import FakeModelServer, ScriptedLM
 from tests.optimizers.test_finish import write_pools
 from tests.optimizers.test_study_keys import mgsm_folder, study_config
 
-GERMAN = "AUF DEUTSCH: Schreibe die beste Antwort selbst."
+GERMAN = (
+    "AUF DEUTSCH: Jeder Kandidat steht in einem Block <candidate N> ... </candidate N>. Schreibe die beste Antwort."
+)
 
 
 def math_fusor(lm) -> FusorOnly:
@@ -41,6 +43,16 @@ def test_an_empty_translation_is_an_error_not_empty_instructions():
     lm = ScriptedLM({"translated": "  "})
     with pytest.raises(ValueError, match="empty German instructions"):
         in_language(math_fusor(lm), "de", lm)
+
+
+def test_a_summary_that_drops_the_candidate_tags_is_an_error():
+    """What the 1.5B model did in the real study: one line, no <candidate N> blocks."""
+    lm = ScriptedLM(
+        {"translated": "Du darfst die Quelltext in das Zielsprache übersetzen. Gib nur die Übersetzung aus."}
+    )
+    with pytest.raises(ValueError, match=r"dropped <candidate N>, </candidate N>"):
+        in_language(math_fusor(lm), "de", lm)
+    assert markers("Use `candidates`; see <candidate 1> and `candidates`.") == ["`candidates`", "<candidate 1>"]
 
 
 def responder(right_in: str):
@@ -96,6 +108,7 @@ def test_the_language_that_scores_better_on_validation_is_kept_and_both_are_repo
     assert (choice.val_translated > choice.val_source) == (right_in == "de")
     assert (choice.test_translated, choice.test_source) == ((1.0, 0.0) if right_in == "de" else (0.0, 1.0))
     assert choice.difference.n == 3 and (choice.difference.difference > 0) == (right_in == "de")
+    assert (choice.validation.low > 0) == (right_in == "de")  # kept only when better on validation beyond noise
     assert result.after == max(choice.test_translated, choice.test_source)  # "after" is the kept fusor's score
     [entry] = json.loads((tmp_path / "registry" / "manifest.json").read_text())["entries"]
     assert entry["instructions"]["kept"] == right_in
