@@ -14,6 +14,8 @@ import dspy
 from dspy.teleprompt.mipro_optimizer_v2 import AUTO_RUN_SETTINGS, MIN_MINIBATCH_SIZE
 from pydantic import BaseModel
 
+from fusion_dspy.prompts import load_prompt
+
 LIGHT = "light"
 MIPRO_MINIBATCH = 35
 """MIPROv2's default `minibatch_size`; its full evaluations come every `minibatch_full_eval_steps` = 5 trials."""
@@ -97,6 +99,8 @@ def study_budget(
 
 
 def instruction_language_calls(val: int, test: int) -> int:
-    """The end of a non-English study (`optimizers.instruction_language`): one translation call, both
+    """The end of a non-English study (`optimizers.instruction_language`): one translation call per line of the
+    fusor's instructions (the default ones plus the task header and task line; optimised ones may differ), both
     instruction languages on validation, the translated one on the held-out test (English's is already scored)."""
-    return 1 + 2 * val + test
+    lines = sum(1 for line in load_prompt("fuser")["instructions"].splitlines() if line.strip()) + 2
+    return lines + 2 * val + test

@@ -52,14 +52,18 @@ def markers(instructions: str) -> list[str]:
 
 def in_language(program: FusorOnly, language: str, lm: dspy.BaseLM) -> FusorOnly:
     """A copy of `program` whose every predictor's instructions `lm` translated into `language` (a code such as
-    "de"); demos and fields are kept. Raises ValueError on an empty translation or one that dropped a marker
-    (`markers`), which a small model does when it summarises instead of translating; the original is untouched."""
+    "de"), one line at a time (a small model asked for the whole text summarised it into one line); demos and
+    fields are kept. Raises ValueError on an empty translation or one that dropped a marker (`markers`); the
+    original is untouched."""
     name = LANGUAGE_NAMES.get(language, language)
     translate = dspy.Predict(translation_signature())
     copy = program.deepcopy()
     for predictor_name, predictor in copy.named_predictors():
+        lines = []
         with dspy.context(lm=lm):
-            text = str(translate(text=predictor.signature.instructions, language=name).translated).strip()
+            for line in predictor.signature.instructions.splitlines():
+                lines.append(str(translate(text=line, language=name).translated).strip() if line.strip() else "")
+        text = "\n".join(lines).strip()
         if not text:
             raise ValueError(f"{lm.model} returned empty {name} instructions for {predictor_name}")
         dropped = [m for m in markers(predictor.signature.instructions) if m not in text]

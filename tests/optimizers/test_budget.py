@@ -40,7 +40,7 @@ def test_a_non_english_budget_counts_the_translated_instructions_unless_english_
     command = ["optimize", "--task", "math", "--lang", "de", "--limit", "100", "--trials", "12", "--budget"]
     translated = CliRunner().invoke(app, command, env={"COLUMNS": "200"})
     assert translated.exit_code == 0, translated.output
-    assert "at most 991 metric calls" in translated.output  # 900 + 1 translation + 2 × 30 val + 30 test
-    assert "incl. 91 for the de instructions" in translated.output
+    assert "at most 1001 metric calls" in translated.output  # 900 + 11 lines to translate + 2 × 30 val + 30 test
+    assert "incl. 101 for the de instructions" in translated.output
     english = CliRunner().invoke(app, [*command, "--english-only"], env={"COLUMNS": "200"})
     assert "at most 900 metric calls" in english.output and "de instructions" not in english.output

@@ -15,28 +15,37 @@ from fusion_dspy.testing import FakeModelServer, ScriptedLM
 from tests.optimizers.test_finish import write_pools
 from tests.optimizers.test_study_keys import mgsm_folder, study_config
 
-GERMAN = (
-    "AUF DEUTSCH: Jeder Kandidat steht in einem Block <candidate N> ... </candidate N>. Schreibe die beste Antwort."
-)
+GERMAN = "AUF DEUTSCH:"
+
+
+def line_of(prompt: str) -> str:
+    """The line a translation request asks for (DSPy's chat format: `[[ ## text ## ]]` then the value)."""
+    return re.findall(r"\[\[ ## text ## \]\]\n(.*?)\n\n\[\[ ## language", prompt, re.S)[-1]
+
+
+def german(prompt: str) -> dict:
+    return {"translated": f"{GERMAN} {line_of(prompt)}"}
 
 
 def math_fusor(lm) -> FusorOnly:
     return FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task_by_name("math")().signature))
 
 
-def test_every_predictor_is_translated_on_a_copy_and_the_translation_is_saved(tmp_path):
-    lm = ScriptedLM({"translated": GERMAN})
+def test_every_line_of_every_predictor_is_translated_on_a_copy_and_the_translation_is_saved(tmp_path):
+    lm = ScriptedLM(german)
     program = math_fusor(lm)
     english = program.fuser.predict.predict.signature.instructions
     translated = in_language(program, "de", lm)
-    assert translated.fuser.predict.predict.signature.instructions == GERMAN
+    lines = english.splitlines()
+    expected = "\n".join(f"{GERMAN} {line}" if line.strip() else "" for line in lines)
+    assert translated.fuser.predict.predict.signature.instructions == expected  # line by line, blank lines kept
     assert program.fuser.predict.predict.signature.instructions == english  # the original is untouched
-    [call] = lm.calls
-    assert "German" in call.prompt and "<candidate N>" in call.prompt  # it was asked for German, given the English
+    assert len(lm.calls) == sum(1 for line in lines if line.strip())
+    assert all("German" in call.prompt for call in lm.calls)
     translated.fuser.save(str(tmp_path / "fusor.json"))
     loaded = math_fusor(lm)
     loaded.fuser.load(str(tmp_path / "fusor.json"))
-    assert loaded.fuser.predict.predict.signature.instructions == GERMAN  # the registry keeps what was chosen
+    assert loaded.fuser.predict.predict.signature.instructions == expected  # the registry keeps what was chosen
 
 
 def test_an_empty_translation_is_an_error_not_empty_instructions():
@@ -62,7 +71,7 @@ def responder(right_in: str):
     def respond(messages):
         system, last = str(messages[0]["content"]), str(messages[-1]["content"])
         if "`translated`" in system:
-            translated = f"[[ ## translated ## ]]\n{GERMAN}\n\n[[ ## completed ## ]]"
+            translated = f"[[ ## translated ## ]]\n{GERMAN} {line_of(last)}\n\n[[ ## completed ## ]]"
             return "no fields here" if right_in == "broken" else translated
         problem = int(re.findall(r"Problem (\d+)", last)[-1])
         right = (GERMAN in system) == (right_in == "de")
@@ -104,7 +113,7 @@ def test_the_language_that_scores_better_on_validation_is_kept_and_both_are_repo
     ]
     assert all(total == done == 3 for total, done in steps.values())  # every step shows its examples as they finish
     choice = result.instructions
-    assert choice.kept == right_in and choice.translated == GERMAN and choice.error is None
+    assert choice.kept == right_in and choice.translated.startswith(GERMAN) and choice.error is None
     assert (choice.val_translated > choice.val_source) == (right_in == "de")
     assert (choice.test_translated, choice.test_source) == ((1.0, 0.0) if right_in == "de" else (0.0, 1.0))
     assert choice.difference.n == 3 and (choice.difference.difference > 0) == (right_in == "de")
@@ -113,7 +122,7 @@ def test_the_language_that_scores_better_on_validation_is_kept_and_both_are_repo
     [entry] = json.loads((tmp_path / "registry" / "manifest.json").read_text())["entries"]
     assert entry["instructions"]["kept"] == right_in
     saved = (tmp_path / "registry" / "math" / "de.json").read_text()
-    assert (GERMAN in saved) == (right_in == "de")
+    assert (GERMAN in saved) == (right_in == "de")  # the registry holds the kept instructions
     report = result.report.read_text()
     assert f"Kept: **{right_in}**" in report and f"| de | {choice.val_translated:.3f} | " in report
 
