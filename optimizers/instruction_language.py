@@ -1,5 +1,5 @@
-"""The tuned fusor's instructions in the task's language: translated by the proposing LM, kept when they score
-better on the validation split, and reported beside the English ones on the held-out split (issue 13).
+"""The tuned fusor's instructions in the task's language: translated by the proposing LM, kept only when they
+score better on the validation split beyond noise, and reported beside the English ones on the held-out split.
 
 A multilingual study (math in German, translation into Japanese) tunes instructions written in English; a fusor
 may follow instructions in its input's or output's language better. Which one wins is measured, never assumed:
