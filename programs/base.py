@@ -22,6 +22,7 @@ from fusion_dspy.routing import detected_input_language
 from fusion_dspy.select.consensus import ConsensusScorer
 from fusion_dspy.select.majority import MajorityVote
 from fusion_dspy.select.mbr import MBRScorer
+from fusion_dspy.select.normalize import NORMALIZERS
 from fusion_dspy.signatures import SignatureType, describe_inputs
 
 LANGUAGE_NAMES = {
@@ -99,7 +100,7 @@ class Task(ABC):
         """What makes two outputs the same answer: the final output field (not the reasoning), normalised as the
         task's vote normalises it when answers are verifiable ("180" and "180 Meter" are one number)."""
         text = str(outputs.get(self.output_field, ""))
-        return MajorityVote(normalize=self.vote_normalizer).key(text) if self.verifiable else text
+        return NORMALIZERS[self.vote_normalizer](text) if self.verifiable else text
 
     def consensus(self) -> ConsensusScorer:
         """How candidates agree without an LM: votes on the normalised answer when answers are verifiable

@@ -186,11 +186,10 @@ class Evaluation:
 
         await asyncio.gather(*(run(ex, m, why) for ex, m, why in todo))
         key = self.task.answer_key
-        recounted = [
-            r for r in methods.rows.values() if r.id in pools.rows and r.tied != tied_answers(r, pools.rows[r.id], key)
-        ]
-        for record in recounted:
-            methods.append(record.model_copy(update={"tied": tied_answers(record, pools.rows[record.id], key)}))
+        counted = [(r, tied_answers(r, pools.rows[r.id], key)) for r in methods.rows.values() if r.id in pools.rows]
+        recounted = [(r, tied) for r, tied in counted if r.tied != tied]
+        for record, tied in recounted:
+            methods.append(record.model_copy(update={"tied": tied}))
         if todo or recounted:
             methods.compact()
         records = {m: [methods.rows[f"{m}|{ex.id}"] for ex in examples] for m in self.config.methods}
