@@ -12,6 +12,7 @@ import optuna
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.optimizers.heldout import compare_held_out
 from fusion_dspy.optimizers.instruction_language import choose_instruction_language
+from fusion_dspy.optimizers.scoring import Scored
 from fusion_dspy.optimizers.study_config import StudyResult
 from fusion_dspy.registry import FusorRegistry, HeldOut, RegistryEntry
 
@@ -56,7 +57,7 @@ def finish_study(
     instructions = None
     if c.compares_instruction_languages:
         tuned, after, instructions = choose_instruction_language(
-            runner, tuned, data, adaptive, after, params["fusor_model"]
+            runner, tuned, data, adaptive, after, params["fusor_model"], trial_scores(best, "val_scores")
         )
     held_out = compare_held_out(before, after, runner.strata(), seed=c.seed)
     result = StudyResult(
@@ -89,6 +90,12 @@ def finish_study(
         threshold = c.stratum_threshold if c.stratum_threshold is not None else runner.task.pass_threshold
         result.report = write_report(study, result, c, directory, threshold)
     return result
+
+
+def trial_scores(trial: optuna.trial.FrozenTrial, key: str) -> Scored | None:
+    """Per-example scores a trial stored (None for a trial stored before they were kept)."""
+    scores = trial.user_attrs.get(key)
+    return Scored(scores=scores) if scores is not None else None
 
 
 def verdict(held_out: HeldOut) -> str:

@@ -85,17 +85,21 @@ def choose_instruction_language(
     adaptive: Thresholds | None,
     source_test: Scored,
     fusor_model: str,
+    source_val: Scored | None = None,
 ) -> tuple[FusorOnly, Scored, InstructionLanguage]:
     """The tuned fusor (English instructions, scored `source_test` on the test split) against the same fusor with
     its instructions translated into the study's language: the translation is kept only when it is better on the
-    validation split beyond noise (paired 95% CI above 0), else English is. Returns the kept fusor, its test
-    scores, and what was compared. A failed translation is recorded and English is kept; nothing else is lost."""
+    validation split beyond noise (paired 95% CI above 0), else English is. `source_val` is the tuned fusor's
+    validation scores from its trial (scored again when absent). Returns the kept fusor, its test scores, and what
+    was compared. A failed translation is recorded and English is kept; nothing else is lost."""
     language = runner.config.language
     try:
         translated = in_language(tuned, language, runner.reflection_lm(fusor_model))
     except Exception as error:  # noqa: BLE001 - a failed translation is reported; English is kept, nothing lost
         return tuned, source_test, InstructionLanguage(language=language, error=f"{type(error).__name__}: {error}")
-    val_source = runner.score_each(tuned, data.val, adaptive, "validation: English instructions")
+    val_source = source_val
+    if val_source is None:
+        val_source = runner.score_each(tuned, data.val, adaptive, "validation: English instructions")
     val_translated = runner.score_each(translated, data.val, adaptive, f"validation: {language} instructions")
     test_translated = runner.score_each(translated, data.test, adaptive, f"held-out: {language} instructions")
     seed, strata = runner.config.seed, runner.strata()

@@ -180,6 +180,7 @@ class FusorStudy:
         state.parent.mkdir(parents=True, exist_ok=True)
         compiled.fuser.save(str(state))
         trial.set_user_attr("val_score", value)
+        trial.set_user_attr("val_scores", scored.scores)  # per example: the finish pairs other fusors against them
         trial.set_user_attr("tokens_per_example", per_example)
         trial.set_user_attr("lm_calls", scored.usage.lm_calls)
         trial.set_user_attr("splits", data.sizes())

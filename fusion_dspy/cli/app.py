@@ -8,8 +8,9 @@ from typing import ParamSpec
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress
 
+from fusion_dspy.cli.progress import progress_bar as _progress_bar
 from fusion_dspy.errors import FusionError
 
 P = ParamSpec("P")
@@ -50,7 +51,5 @@ def friendly_errors(command: Callable[P, None]) -> Callable[P, None]:
 
 
 def progress_bar() -> Progress:
-    columns = [
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-    ]  # fmt: skip
-    return Progress(*columns, console=err)
+    """A progress display on stderr; it logs plain lines when stderr is not a terminal."""
+    return _progress_bar(err)

@@ -8,7 +8,7 @@ import pytest
 
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.optimizers import FusorOnly, FusorStudy
-from fusion_dspy.optimizers.instruction_language import in_language, markers
+from fusion_dspy.optimizers.instruction_language import choose_instruction_language, in_language, markers
 from fusion_dspy.programs import task_by_name
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.testing import FakeModelServer, ScriptedLM
@@ -107,14 +107,14 @@ def test_the_language_that_scores_better_on_validation_is_kept_and_both_are_repo
         "trial 0: validation",
         "held-out: default fusor",
         "held-out: tuned fusor",
-        "validation: English instructions",
-        "validation: de instructions",
+        "validation: de instructions",  # English's validation scores come from the trial, not a second scoring
         "held-out: de instructions",
     ]
     assert all(total == done == 3 for total, done in steps.values())  # every step shows its examples as they finish
     choice = result.instructions
     assert choice.kept == right_in and choice.translated.startswith(GERMAN) and choice.error is None
     assert (choice.val_translated > choice.val_source) == (right_in == "de")
+    assert choice.val_source == result.val_score
     assert (choice.test_translated, choice.test_source) == ((1.0, 0.0) if right_in == "de" else (0.0, 1.0))
     assert choice.difference.n == 3 and (choice.difference.difference > 0) == (right_in == "de")
     assert (choice.validation.low > 0) == (right_in == "de")  # kept only when better on validation beyond noise
@@ -125,6 +125,23 @@ def test_the_language_that_scores_better_on_validation_is_kept_and_both_are_repo
     assert (GERMAN in saved) == (right_in == "de")  # the registry holds the kept instructions
     report = result.report.read_text()
     assert f"Kept: **{right_in}**" in report and f"| de | {choice.val_translated:.3f} | " in report
+
+
+def test_a_trial_stored_without_per_example_scores_is_scored_again_with_the_same_result(tmp_path):
+    steps: list[str] = []
+    with FakeModelServer(responder=responder("en")) as server:
+        runner = german_study(server, tmp_path, "en")
+        study = runner.run()
+        runner.progress = lambda label, total: steps.append(label) or (lambda: None)
+        best = study.best_trial
+        tuned = runner.fusor(best.params["chain_of_thought"], best.params["fusor_model"])
+        tuned.fuser.load(str(runner.config.out_dir / "trials" / best.user_attrs["state"]))
+        data = runner.splits(best.params["temperature"], best.params["n"])
+        test = runner.score_each(tuned, data.test)
+        _, _, choice = choose_instruction_language(runner, tuned, data, None, test, best.params["fusor_model"])
+    assert "validation: English instructions" in steps
+    assert choice.val_source == best.user_attrs["val_score"]
+    assert choice.val_source == sum(best.user_attrs["val_scores"].values()) / len(best.user_attrs["val_scores"])
 
 
 def test_a_failed_translation_is_reported_and_english_is_kept(tmp_path):

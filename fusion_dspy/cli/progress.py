@@ -1,0 +1,69 @@
+"""Progress bars that still say something when output goes to a file.
+
+Rich draws no live bar on a console that is not a terminal (`nohup fusion-dspy optimize … > run.log`), so an
+hour-long study would log nothing until it ends. There, every bar logs one plain line per tenth of its work
+instead: what it is, how far, how long so far and how long to go.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+STEPS = 10
+"""Lines a bar logs over its whole run when no terminal shows it."""
+
+
+def _duration(seconds: float | None) -> str:
+    return "?" if seconds is None else str(timedelta(seconds=round(seconds)))
+
+
+class LoggedProgress(Progress):
+    """A Rich progress display that, on a console with no terminal, logs a line whenever a bar passes a tenth."""
+
+    def __init__(self, *columns: Any, console: Console) -> None:
+        super().__init__(*columns, console=console)
+        self._logged: dict[TaskID, int] = {}
+
+    def advance(self, task_id: TaskID, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._log(task_id)
+
+    def update(self, task_id: TaskID, **changes: Any) -> None:
+        super().update(task_id, **changes)
+        self._log(task_id)
+
+    def _log(self, task_id: TaskID) -> None:
+        if self.console.is_terminal:
+            return
+        task = self._tasks[task_id]
+        if not task.total:
+            return
+        step = int(STEPS * min(task.completed, task.total) / task.total)
+        if step <= self._logged.get(task_id, 0):
+            return
+        self._logged[task_id] = step
+        remaining = "" if task.finished else f", about {_duration(task.time_remaining)} to go"
+        self.console.print(
+            f"{task.description}: {task.completed:g}/{task.total:g} ({_duration(task.elapsed)} so far{remaining})",
+            highlight=False,
+        )
+
+
+def progress_bar(console: Console) -> Progress:
+    """The bar every long command shows: label, bar, done/total, elapsed, remaining."""
+    columns = [
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+    ]  # fmt: skip
+    return LoggedProgress(*columns, console=console)

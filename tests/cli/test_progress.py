@@ -1,0 +1,26 @@
+"""Progress written to a file (no terminal) logs a plain line per tenth of each bar instead of nothing."""
+
+import io
+
+from rich.console import Console
+
+from fusion_dspy.cli.progress import progress_bar
+
+
+def test_a_bar_on_a_file_logs_a_line_per_tenth_and_says_when_it_is_done():
+    file = io.StringIO()
+    with progress_bar(Console(file=file, width=200)) as progress:
+        task = progress.add_task("held-out: tuned fusor", total=30)
+        for _ in range(30):
+            progress.advance(task)
+    lines = [line for line in file.getvalue().splitlines() if line.startswith("held-out: tuned fusor: ")]
+    assert [line.split(": ")[2].split(" ")[0] for line in lines] == [f"{3 * i}/30" for i in range(1, 11)]
+    assert "to go" in lines[0] and "to go" not in lines[-1]
+
+
+def test_a_terminal_gets_the_live_bar_and_no_extra_lines():
+    file = io.StringIO()
+    with progress_bar(Console(file=file, force_terminal=True, width=200)) as progress:
+        task = progress.add_task("trials", total=4)
+        progress.update(task, completed=4)
+    assert "trials: 4/4 (" not in file.getvalue()
