@@ -154,15 +154,25 @@ class AdaptiveFusion(Aggregator):
             f"candidate, which no answer can have under {self.consensus.label}: selected without a fusor call"
         )
 
+    def decide(self, evidence: Evidence, support: float | None = None) -> tuple[Path, str | None]:
+        """The path these thresholds take, and why: `skipped` (the candidates agree), `floored` (the floor rejects
+        any fused answer, or this one with `support`), else `fused`. With `support` None (before a fusor call)
+        `fused` means "call the fusor". The one place the order of the steps is written; threshold tuning
+        replays it on stored pools."""
+        reason = self.skip_reason(evidence)
+        if reason is not None:
+            return "skipped", reason
+        reason = self.futile_reason(evidence)
+        if reason is None and support is not None:
+            reason = self.floor_reason(evidence, support)
+        return ("fused", None) if reason is None else ("floored", reason)
+
     def without_fusor(self, pool: CandidatePool, evidence: Evidence) -> Aggregation | None:
         """The answer when a fusor call cannot help: the consensus candidate when the candidates agree
         (`skipped`), the best candidate when the floor would reject any fused answer (`floored`); None when
         fusion should go ahead."""
-        reason = self.skip_reason(evidence)
-        if reason is not None:
-            return self._select(pool, evidence, "skipped", reason)
-        futile = self.futile_reason(evidence)
-        return None if futile is None else self._select(pool, evidence, "floored", futile)
+        path, reason = self.decide(evidence)
+        return None if reason is None else self._select(pool, evidence, path, reason)
 
     def floor(self, pool: CandidatePool, evidence: Evidence, fused: Aggregation) -> Aggregation:
         """The fused answer, or the best candidate when the pool does not back the fused answer."""

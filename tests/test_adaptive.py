@@ -1,5 +1,7 @@
 """AdaptiveFusion: every path (skipped, fused, floored, selected) on scripted pools, and its place in FusionOfN."""
 
+import asyncio
+
 import dspy
 import optuna
 import pytest
@@ -128,6 +130,28 @@ def test_under_a_vote_a_negative_margin_selects_without_calling_the_fusor():
     lm = fusor_lm({"answer": "12"})
     at_zero = run(votes(skip_agreement=None, floor_margin=0.0), INPUTS, pool, lm)  # equal support may stand
     assert at_zero.path == "fused" and len(lm.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "answers", "fused"),
+    [
+        ({"skip_agreement": 0.6}, ("12", "7", "12", "12", "9"), "7"),  # skipped
+        ({"skip_agreement": None, "floor_margin": -0.01}, ("12", "7", "12", "9"), "12"),  # floored with no call
+        ({"skip_agreement": None, "floor_margin": 0.0}, ("5", "4", "4"), "6"),  # floored after the call
+        ({"skip_agreement": None, "floor_margin": 0.0}, ("12", "7", "12", "9"), "12"),  # fused
+        ({"skip_agreement": None, "floor_margin": 0.4}, ("5", "4", "4", "3", "4"), "5"),  # fused: the margin
+    ],
+)
+def test_decide_on_stored_evidence_takes_the_path_aggregating_takes(thresholds, answers, fused):
+    """Threshold tuning replays `decide` on stored pools; it must agree with what aggregating them does."""
+    adaptive, pool, lm = votes(**thresholds), pool_of(*answers), fusor_lm({"answer": fused})
+    result = run(adaptive, INPUTS, pool, lm)
+    evidence = asyncio.run(adaptive.aevidence(INPUTS, pool))
+    before_call, _ = adaptive.decide(evidence)
+    assert (before_call == "fused") == (len(lm.calls) == 1)  # "fused" before the call means: call the fusor
+    path, reason = adaptive.decide(evidence, adaptive.consensus.support(fused, list(answers)))
+    assert path == result.path
+    assert reason == (None if path == "fused" else result.reason)
 
 
 def test_one_successful_candidate_is_fused_without_skip_or_floor():

@@ -148,11 +148,10 @@ def trial(adaptive: AdaptiveFusion, items: list[Item], skip: float | None, floor
     skipped = floored = 0
     for item in items:
         best = item.candidate_scores[item.evidence.best]
-        if adaptive.skip_reason(item.evidence) is not None:
+        path, _ = adaptive.decide(item.evidence, item.fused_support)
+        if path == "skipped":
             score, skipped = best, skipped + 1
-        elif adaptive.futile_reason(item.evidence) is not None or (
-            item.fused_support is not None and adaptive.floor_reason(item.evidence, item.fused_support) is not None
-        ):
+        elif path == "floored":
             score, floored = best, floored + 1  # floored, or not fused at all where the floor must reject it
         elif item.fusion.score is not None:
             score = item.fusion.score
