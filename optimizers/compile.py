@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dspy
@@ -63,6 +64,7 @@ def compile_fusor(
     budget: int | None = None,
     seed: int = 0,
     threads: int = 4,
+    checkpoint_dir: Path | None = None,
 ) -> FusorOnly:
     """A tuned copy of `program`; the original is left as it was.
 
@@ -70,7 +72,8 @@ def compile_fusor(
     task's output fields: DSPy silently drops a demo without them. GEPA reflects on `feedback` (a metric
     returning `dspy.Prediction(score=..., feedback=...)`, see `optimizers.feedback`), else on `metric`'s score.
     `budget` caps the metric calls MIPROv2 and GEPA spend compiling (see `optimizers.budget`); None runs them
-    at dspy's `auto="light"`.
+    at dspy's `auto="light"`. GEPA keeps its state in `checkpoint_dir` after every iteration and, given the same
+    folder again, continues from it (a killed compile loses at most one iteration).
     """
     student = program.deepcopy()
     labeled = max_demos if has_gold_outputs(program, trainset) else 0
@@ -103,7 +106,7 @@ def compile_fusor(
         calls: dict[str, Any] = {"auto": "light"} if budget is None else {"max_metric_calls": budget}
         teleprompter = dspy.GEPA(
             metric=feedback or score_only, reflection_lm=lm, num_threads=threads, seed=seed, track_stats=False,
-            **calls,
+            log_dir=str(checkpoint_dir) if checkpoint_dir is not None else None, **calls,
         )  # fmt: skip
         compiled = teleprompter.compile(student, trainset=trainset, valset=valset or None)
     else:

@@ -12,6 +12,7 @@ every trial records its configuration, scores and tokens as user attributes (`op
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -173,6 +174,7 @@ class FusorStudy:
             self.fusor(knobs["chain_of_thought"], knobs["fusor_model"]), knobs["optimizer"], self.task.language_metric,
             data.train, data.val, max_demos=knobs["demos"], reflection_lm=self.reflection_lm(knobs["fusor_model"]),
             feedback=feedback_metric(self.task), budget=c.optimizer_budget, seed=c.seed, threads=c.threads,
+            checkpoint_dir=self.checkpoint_dir(trial.params),
         )  # fmt: skip
         scored = self.score_each(compiled, data.val, knobs["adaptive"], f"trial {trial.number}: validation")
         value, per_example = scored.mean, scored.tokens_per_example()
@@ -191,6 +193,12 @@ class FusorStudy:
         if c.multi_objective:
             return value, per_example
         return value - c.cost_penalty * per_example / 1000
+
+    def checkpoint_dir(self, params: dict[str, Any]) -> Path:
+        """Where an optimiser that can resume (GEPA) keeps its state during a trial: named by the trial's
+        parameters, so a trial killed and queued again (same parameters, new number) continues from it."""
+        key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
+        return self.config.out_dir / "checkpoints" / f"{self.config.study_name}-{key}"
 
     def study(self) -> optuna.Study:
         """The stored study of this configuration (created on first use). One whose recorded configuration or

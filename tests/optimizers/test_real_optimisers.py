@@ -47,3 +47,20 @@ def test_the_optimiser_compiles_the_fusor(tmp_path, optimizer, budget):
     instructions = compiled.fuser.predict.predict.signature.instructions
     assert loaded.predict.predict.signature.instructions == instructions  # what the registry stores is what ran
     assert (BETTER in instructions) == (optimizer == "gepa")  # GEPA kept the instruction that scored better
+
+
+@pytest.mark.timeout(120)
+def test_gepa_given_its_checkpoint_folder_again_continues_instead_of_starting_over(tmp_path):
+    task, data = math_pools(tmp_path, [("41", "42", "41"), ("42", "42", "7"), ("7", "8", "42"), ("42", "7", "42"),
+                                       ("42", "42", "42"), ("41", "41", "42")])  # fmt: skip
+    runs = []
+    for _ in range(2):
+        lm = ScriptedLM(any_signature)
+        program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
+        compiled = compile_fusor(program, "gepa", task.language_metric, data[:4], data[4:], threads=1, budget=20,
+                                 feedback=feedback_metric(task), checkpoint_dir=tmp_path / "gepa")  # fmt: skip
+        runs.append((len(lm.calls), compiled.fuser.predict.predict.signature.instructions))
+    assert (tmp_path / "gepa" / "gepa_state.bin").exists()
+    (first_calls, first), (second_calls, second) = runs
+    assert second == first and BETTER in second  # the same result, read back from the state
+    assert second_calls < first_calls / 2  # the budget spent before is not spent again
