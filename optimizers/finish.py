@@ -49,11 +49,11 @@ def finish_study(
     untuned = runner.splits(c.temperatures[0], c.n)
     if [e.id for e in untuned.test] != [e.id for e in data.test]:
         raise ConfigurationError("the held-out split differs between pools; rerun with the same --limit/--seed.")
-    before = runner.score_each(runner.default_fusor(), untuned.test, label="held-out: default fusor")
+    before = runner.score_each(runner.default_fusor(), untuned.test, label="held-out: default fusor", stored=True)
     tuned = runner.fusor(params["chain_of_thought"], params["fusor_model"])
     tuned.fuser.load(str(c.out_dir / "trials" / best.user_attrs["state"]))
     adaptive = adaptive_of(params)
-    after = runner.score_each(tuned, data.test, adaptive, "held-out: tuned fusor")
+    after = runner.score_each(tuned, data.test, adaptive, "held-out: tuned fusor", stored=True)
     instructions = None
     if c.compares_instruction_languages:
         tuned, after, instructions = choose_instruction_language(

@@ -99,9 +99,9 @@ def choose_instruction_language(
         return tuned, source_test, InstructionLanguage(language=language, error=f"{type(error).__name__}: {error}")
     val_source = source_val
     if val_source is None:
-        val_source = runner.score_each(tuned, data.val, adaptive, "validation: English instructions")
-    val_translated = runner.score_each(translated, data.val, adaptive, f"validation: {language} instructions")
-    test_translated = runner.score_each(translated, data.test, adaptive, f"held-out: {language} instructions")
+        val_source = runner.score_each(tuned, data.val, adaptive, "validation: English instructions", True)
+    val_translated = runner.score_each(translated, data.val, adaptive, f"validation: {language} instructions", True)
+    test_translated = runner.score_each(translated, data.test, adaptive, f"held-out: {language} instructions", True)
     seed, strata = runner.config.seed, runner.strata()
     validation = compare_held_out(val_source, val_translated, strata, seed=seed)
     keep = validation.low > 0

@@ -21,6 +21,7 @@ from fusion_dspy.programs.base import Task
 from fusion_dspy.usage import TokenUsage
 
 Metric = Callable[..., Any]
+OnScored = Callable[[dspy.Example, float | None, str], None]
 
 
 class Scored(BaseModel):
@@ -79,18 +80,22 @@ async def ascore_each(
     task: Task | None = None,
     adaptive: Thresholds | None = None,
     advance: Callable[[], None] | None = None,
+    on_scored: OnScored | None = None,
 ) -> Scored:
     """Every example's metric score (a failed call scores 0, like dspy.Evaluate's failures) and the tokens spent
     of the fusor. With `adaptive` (and the `task`), answers come from `task.adaptive_fusion` with those
-    thresholds around this fusor. `advance` is called as each example is scored (a progress bar). Runs on
-    asyncio: dspy.Evaluate's worker threads drop usage tracking."""
+    thresholds around this fusor. `advance` is called as each example is scored (a progress bar), `on_scored`
+    with its score and path (a store). Runs on asyncio: dspy.Evaluate's worker threads drop usage tracking."""
     gate = asyncio.Semaphore(threads)
     lm = program.fuser.lm
     mark = _mark(lm)
 
     async def one(example: dspy.Example) -> tuple[float | None, TokenUsage, str]:
         try:
-            return await scored(example)
+            result = await scored(example)
+            if on_scored is not None:
+                on_scored(example, result[0], result[2])
+            return result
         finally:
             if advance is not None:
                 advance()

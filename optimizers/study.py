@@ -32,7 +32,8 @@ from fusion_dspy.optimizers.compile import compile_fusor, evaluate
 from fusion_dspy.optimizers.feedback import feedback_metric
 from fusion_dspy.optimizers.fusor_data import CANDIDATES, Splits, fusor_examples
 from fusion_dspy.optimizers.fusor_only import FusorOnly
-from fusion_dspy.optimizers.scoring import Scored, ascore_each
+from fusion_dspy.optimizers.score_store import ScoreStore, score_with_store
+from fusion_dspy.optimizers.scoring import OnScored, Scored, ascore_each
 from fusion_dspy.optimizers.strata import Stratum, hard_first, strata_of, stratified_ids
 from fusion_dspy.optimizers.study_config import REFLECTION_TOKENS, StudyConfig, StudyResult
 from fusion_dspy.programs.adaptive_defaults import Thresholds
@@ -133,14 +134,27 @@ class FusorStudy:
         return evaluate(program, devset, self.task.language_metric, self.config.threads)
 
     def score_each(
-        self, program: FusorOnly, devset: list[dspy.Example], adaptive: Thresholds | None = None, label: str = ""
+        self,
+        program: FusorOnly,
+        devset: list[dspy.Example],
+        adaptive: Thresholds | None = None,
+        label: str = "",
+        stored: bool = False,
     ) -> Scored:
         """Every example's score (plain fusion, or adaptive fusion with these thresholds) and the tokens spent;
-        `label` names the step on the progress display (`progress`), when one is set."""
+        `label` names the step on the progress display (`progress`), when one is set. `stored`: scores already
+        in the study folder's score store are read back and new ones kept there (`optimizers.score_store`)."""
         metric, threads = self.task.language_metric, self.config.threads
-        advance = self.progress(label, len(devset)) if self.progress is not None and label else None
-        scoring = ascore_each(program, devset, metric, threads, task=self.task, adaptive=adaptive, advance=advance)
-        return run_sync(scoring)
+
+        def score(examples: list[dspy.Example], on_scored: OnScored | None = None) -> Scored:
+            advance = self.progress(label, len(examples)) if self.progress is not None and label else None
+            return run_sync(ascore_each(program, examples, metric, threads, task=self.task, adaptive=adaptive,
+                                        advance=advance, on_scored=on_scored))  # fmt: skip
+
+        if not stored:
+            return score(devset)
+        store = ScoreStore(self.config.out_dir)
+        return score_with_store(store, program, devset, self.task.description, adaptive, score)
 
     def demo_strata(self, program: FusorOnly, train: Sequence[dspy.Example]) -> list[str]:
         """The stratum of each demo the compiled fusor carries (matched to its training pool by candidates)."""

@@ -63,7 +63,7 @@ def test_a_fusor_worse_than_the_default_beyond_noise_is_not_registered(tmp_path,
         study = runner.run()
         calls = []
 
-        def scripted(program, devset, adaptive=None, label=""):
+        def scripted(program, devset, adaptive=None, label="", stored=False):
             calls.append(program)
             score = 1.0 if len(calls) == 1 else 0.0  # "before" right everywhere, "after" wrong everywhere
             return Scored(scores={e.id: score for e in devset})
@@ -74,3 +74,29 @@ def test_a_fusor_worse_than_the_default_beyond_noise_is_not_registered(tmp_path,
     assert not (tmp_path / "registry" / "manifest.json").exists()
     assert result.report == tmp_path / "runs" / "reports" / runner.config.study_name / "README.md"
     assert result.refused in result.report.read_text()
+
+
+def test_a_second_finish_reads_the_held_out_scores_back_from_the_study_folder(tmp_path, monkeypatch):
+    """The finish's scores land in <out>/scores.jsonl as they come: a finish cut by a session's end, or the next
+    study's finish on the same split (the same default fusor), does not call the fusor for them again."""
+    import fusion_dspy.optimizers.study as study_module
+
+    scored: list[int] = []
+    real = study_module.ascore_each
+
+    def counting(program, devset, *args, **kwargs):
+        scored.append(len(devset))
+        return real(program, devset, *args, **kwargs)
+
+    monkeypatch.setattr(study_module, "ascore_each", counting)
+    with FakeModelServer(responder=math_responder) as server:
+        runner = FusorStudy(study_config(server, tmp_path, limit=10, trials=1))
+        write_pools(runner)
+        study = runner.run()
+        first = runner.finish(study, None, report=False)
+        trial_scoring = scored[:1]
+        second = runner.finish(study, None, report=False)
+    assert trial_scoring == [3] and sum(scored[1:]) == 6  # the trial's validation, then before + after: once
+    assert (second.before, second.after, second.held_out) == (first.before, first.after, first.held_out)
+    rows = (tmp_path / "runs" / "scores.jsonl").read_text().splitlines()
+    assert len(rows) == 6 and {json.loads(row)["id"] for row in rows} == set(runner.split_ids()["test"])

@@ -1,0 +1,45 @@
+"""A stored score is reused only for the same fusor state, LM settings, thresholds and pool."""
+
+import dspy
+
+from fusion_dspy.fuse import Fuser
+from fusion_dspy.optimizers import FusorOnly
+from fusion_dspy.optimizers.score_store import ScoreStore, configuration_key, example_key
+from fusion_dspy.programs import task_by_name
+from fusion_dspy.programs.adaptive_defaults import Thresholds
+
+SIGNATURE = task_by_name("math")().signature
+
+
+def fusor(instructions: str | None = None, temperature: float = 0.0) -> FusorOnly:
+    program = FusorOnly(Fuser(lm=dspy.LM("openai/fake", temperature=temperature)).bind(SIGNATURE))
+    if instructions is not None:
+        for _, predictor in program.named_predictors():
+            predictor.signature = predictor.signature.with_instructions(instructions)
+    return program
+
+
+def test_the_key_changes_with_everything_that_decides_a_score():
+    base = configuration_key(fusor(), "exact match", None)
+    assert configuration_key(fusor(), "exact match", None) == base
+    others = [
+        configuration_key(fusor("Keep the majority."), "exact match", None),
+        configuration_key(fusor(temperature=0.7), "exact match", None),
+        configuration_key(fusor(), "chrF++", None),
+        configuration_key(fusor(), "exact match", Thresholds(skip_agreement=0.9, floor_margin=0.0)),
+    ]
+    assert base not in others and len(set(others)) == len(others)
+    one = dspy.Example(id="a", question="q", candidates="1").with_inputs("question", "candidates")
+    other_pool = dspy.Example(id="a", question="q", candidates="2").with_inputs("question", "candidates")
+    assert example_key(base, one) != example_key(base, other_pool)
+
+
+def test_scores_survive_a_reopen_and_a_torn_last_line(tmp_path):
+    ScoreStore(tmp_path).add("k1", "a", 1.0, "fused")
+    ScoreStore(tmp_path).add("k2", "b", None, "failed")
+    with (tmp_path / "scores.jsonl").open("a") as handle:
+        handle.write('{"key": "k3", "id": "c", "sco')  # killed mid-write
+    store = ScoreStore(tmp_path)
+    assert store.get("k1").score == 1.0 and store.get("k2").score is None and store.get("k3") is None
+    store.add("k3", "c", 0.5, "fused")
+    assert ScoreStore(tmp_path).get("k3").score == 0.5
