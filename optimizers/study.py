@@ -28,6 +28,7 @@ from fusion_dspy.eval import EvalConfig, Evaluation
 from fusion_dspy.eval.thresholds import FLOOR_GRID, SKIP_GRID
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm.resolve import lm_options, resolve_lm
+from fusion_dspy.lm.response_log import response_log
 from fusion_dspy.optimizers.compile import compile_fusor, evaluate
 from fusion_dspy.optimizers.feedback import feedback_metric
 from fusion_dspy.optimizers.fusor_data import CANDIDATES, Splits, fusor_examples
@@ -266,7 +267,9 @@ class FusorStudy:
         study = self.study()
         done = len(study.get_trials(deepcopy=False, states=COMPLETE))
         if done < self.config.trials:
-            study.optimize(self.objective, n_trials=self.config.trials - done, callbacks=[on_trial] if on_trial else [])
+            with response_log(self.config.responses_path):
+                study.optimize(self.objective, n_trials=self.config.trials - done,
+                               callbacks=[on_trial] if on_trial else [])  # fmt: skip
         return study
 
     def finish(self, study: optuna.Study, registry: FusorRegistry | None, report: bool = True) -> StudyResult:
@@ -274,4 +277,5 @@ class FusorStudy:
         beyond noise, and write the study report (see `optimizers.finish`)."""
         from fusion_dspy.optimizers.finish import finish_study
 
-        return finish_study(self, study, registry, report=report)
+        with response_log(self.config.responses_path):
+            return finish_study(self, study, registry, report=report)

@@ -16,6 +16,7 @@ from fusion_dspy.registry import HeldOut, InstructionLanguage
 
 REFLECTION_TOKENS = 1024
 """Token limit of the LM that proposes instructions: a proposal is longer than a fused answer."""
+RESPONSES = "responses.jsonl"
 OBJECTIVES = ("score", "tokens")
 """Validation score (maximised) and fusor tokens per validation example (minimised)."""
 
@@ -60,6 +61,10 @@ class StudyConfig(BaseModel):
         default=True, description="For a language other than English, also try the best fusor with its "
         "instructions translated into that language; keep the one that scores better on validation, report both.",
     )  # fmt: skip
+    log_responses: bool = Field(
+        default=True, description="Keep every LM response of the study in <out>/responses.jsonl: a study cut "
+        "by the end of a session replays its finished calls from there on any machine (see lm.response_log).",
+    )  # fmt: skip
     seed: int = 0
     threads: int = 4
     data_dir: str | None = None
@@ -99,6 +104,11 @@ class StudyConfig(BaseModel):
 
     def candidate_model(self) -> str:
         return self.model or "local"
+
+    @property
+    def responses_path(self) -> Path | None:
+        """The study folder's LM response log (None when it is off)."""
+        return self.out_dir / RESPONSES if self.log_responses else None
 
     @property
     def compares_instruction_languages(self) -> bool:

@@ -87,6 +87,14 @@ def optimize_command(
             "by default a non-English study keeps whichever scores better on validation and reports both).",
         ),
     ] = False,
+    no_response_log: Annotated[
+        bool,
+        typer.Option(
+            "--no-response-log",
+            help="Do not keep the study's LM responses in <out>/responses.jsonl (kept by default: a study cut by "
+            "the end of a session, or rerun on another machine, replays its finished calls from there).",
+        ),
+    ] = False,
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
     max_tokens: opt.MaxTokens = None,
     seed: opt.Seed = 0,
@@ -135,7 +143,7 @@ def optimize_command(
         data_dir=data_dir,
         adaptive=adaptive, objectives=opt.split_list(objectives), reflection_model=reflection_model,
         stratum_threshold=stratum_threshold, pools_dir=pools_dir, optimizer_budget=optimizer_budget,
-        translate_instructions=not english_only,
+        translate_instructions=not english_only, log_responses=not no_response_log,
     )  # fmt: skip
     if budget:
         _print_budget(config)

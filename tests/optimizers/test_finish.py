@@ -42,6 +42,7 @@ def test_strata_come_from_the_stored_pools_and_reach_the_manifest(tmp_path):
         result = runner.finish(runner.run(), FusorRegistry(tmp_path / "registry"))
     assert [p.name for p in (tmp_path / "eval").iterdir()] == ["pools"]  # an eval store is only read
     assert list((tmp_path / "runs" / "trials").glob("*.json"))
+    assert (tmp_path / "runs" / "responses.jsonl").stat().st_size > 0  # the study's LM responses, replayable
     counts = {split: sum(result.strata[split].values()) for split in result.strata}
     assert counts == result.splits == {"train": 4, "val": 3, "test": 3}
     assert len(result.strata["train"]) >= 2  # the fixture's strata reach the training split

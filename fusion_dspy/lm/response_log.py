@@ -1,0 +1,112 @@
+"""LM responses kept in a JSONL file beside a long run's results, so the run continues on another machine.
+
+DSPy caches every LM response in the user's home (`~/.dspy_cache`), which is what lets a killed optimiser run
+(MIPROv2, GEPA, BootstrapFewShot) replay its finished calls in seconds when it is restarted — but only on the
+machine that made them. A study that takes longer than one sitting, or whose results should be reproducible
+without the model, keeps its responses here as well: one JSON line per distinct request (DSPy's own cache
+key), appended as each response arrives. Read back, they are answered like DSPy's cache hits (no usage).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import dspy
+import litellm
+from dspy.clients.cache import Cache
+from pydantic import BaseModel
+
+from fusion_dspy.jsonl import JsonlLog
+
+
+class LoggedResponse(BaseModel):
+    """One LM response under DSPy's cache key of its request: DSPy's own plain-data record, or a LiteLLM
+    response (DSPy's compatibility path) as its JSON."""
+
+    key: str
+    kind: Literal["record", "litellm"] = "record"
+    response: dict[str, Any]
+
+    def value(self) -> Any:
+        return litellm.ModelResponse(**self.response) if self.kind == "litellm" else self.response
+
+
+def logged(key: str, value: Any) -> LoggedResponse | None:
+    """The log row of a response, or None for one that is not plain data (it stays in DSPy's cache only)."""
+    if isinstance(value, litellm.ModelResponse):
+        return LoggedResponse(key=key, kind="litellm", response=value.model_dump(mode="json"))
+    if isinstance(value, dict):
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            return None
+        return LoggedResponse(key=key, response=value)
+    return None
+
+
+class ResponseLogCache(Cache):
+    """DSPy's cache (`fallback`: memory, then `~/.dspy_cache`) with a JSONL file of responses behind it: a miss
+    there is answered from the file, and every new response is appended to the file."""
+
+    def __init__(self, path: Path, fallback: Cache) -> None:
+        super().__init__(enable_disk_cache=False, enable_memory_cache=False, disk_cache_dir=None)
+        self.fallback = fallback
+        self.log = JsonlLog(path, LoggedResponse, key=lambda row: row.key)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.log or key in self.fallback
+
+    def get(self, request: dict[str, Any], ignored_args_for_cache_key: list[str] | None = None) -> Any:
+        try:
+            key = self.cache_key(request, ignored_args_for_cache_key)
+        except Exception:  # noqa: BLE001 - an unhashable request is simply not cached, as in DSPy
+            return None
+        hit = self.fallback.get(request, ignored_args_for_cache_key)
+        if hit is not None:
+            self._keep(key, hit)  # made before this log existed: the log still holds every call of the run
+            return hit
+        row = self.log.rows.get(key)
+        if row is None:
+            return None
+        response = row.value()
+        self.fallback.put(request, response, ignored_args_for_cache_key)
+        return self._prepare_cached_response(response)
+
+    def put(
+        self,
+        request: dict[str, Any],
+        value: Any,
+        ignored_args_for_cache_key: list[str] | None = None,
+        enable_memory_cache: bool = True,
+    ) -> None:
+        self.fallback.put(request, value, ignored_args_for_cache_key, enable_memory_cache)
+        try:
+            key = self.cache_key(request, ignored_args_for_cache_key)
+        except Exception:  # noqa: BLE001 - as in DSPy: not cached
+            return
+        self._keep(key, value)
+
+    def _keep(self, key: str, value: Any) -> None:
+        if key in self.log:
+            return
+        row = logged(key, value)
+        if row is not None:
+            self.log.append(row)
+
+
+@contextlib.contextmanager
+def response_log(path: Path | None) -> Iterator[None]:
+    """Within the block, DSPy's LM calls are answered from and logged to `path` (nothing changes when None)."""
+    if path is None:
+        yield
+        return
+    previous = dspy.cache
+    dspy.cache = ResponseLogCache(path, previous)
+    try:
+        yield
+    finally:
+        dspy.cache = previous
