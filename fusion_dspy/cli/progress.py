@@ -15,6 +15,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -27,6 +28,13 @@ STEPS = 10
 
 def _duration(seconds: float | None) -> str:
     return "?" if seconds is None else str(timedelta(seconds=round(seconds)))
+
+
+def _time_left(task: Task) -> float | None:
+    """At the mean pace so far (Rich's own estimate only looks back 30 s, and a study's steps take minutes)."""
+    if not task.completed or task.elapsed is None or task.total is None:
+        return None
+    return task.elapsed / task.completed * (task.total - task.completed)
 
 
 class LoggedProgress(Progress):
@@ -54,7 +62,7 @@ class LoggedProgress(Progress):
         if step <= self._logged.get(task_id, 0):
             return
         self._logged[task_id] = step
-        remaining = "" if task.finished else f", about {_duration(task.time_remaining)} to go"
+        remaining = "" if task.finished else f", about {_duration(_time_left(task))} to go"
         self.console.print(
             f"{task.description}: {task.completed:g}/{task.total:g} ({_duration(task.elapsed)} so far{remaining})",
             highlight=False,

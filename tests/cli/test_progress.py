@@ -24,3 +24,13 @@ def test_a_terminal_gets_the_live_bar_and_no_extra_lines():
         task = progress.add_task("trials", total=4)
         progress.update(task, completed=4)
     assert "trials: 4/4 (" not in file.getvalue()
+
+
+def test_the_time_to_go_is_the_mean_pace_so_far(monkeypatch):
+    file, now = io.StringIO(), [0.0]
+    with progress_bar(Console(file=file, width=200)) as progress:
+        monkeypatch.setattr(progress, "get_time", lambda: now[0])
+        task = progress.add_task("validation", total=10)
+        now[0] = 60.0  # a minute per step
+        progress.advance(task)
+    assert "validation: 1/10 (0:01:00 so far, about 0:09:00 to go)" in file.getvalue()
