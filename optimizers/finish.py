@@ -57,7 +57,7 @@ def finish_study(
     instructions = None
     if c.compares_instruction_languages:
         tuned, after, instructions = choose_instruction_language(
-            runner, tuned, data, adaptive, after, params["fusor_model"], trial_scores(best, "val_scores")
+            runner, tuned, data, adaptive, after, params["fusor_model"], trial_val_scores(best)
         )
     held_out = compare_held_out(before, after, runner.strata(), seed=c.seed)
     result = StudyResult(
@@ -92,9 +92,9 @@ def finish_study(
     return result
 
 
-def trial_scores(trial: optuna.trial.FrozenTrial, key: str) -> Scored | None:
-    """Per-example scores a trial stored (None for a trial stored before they were kept)."""
-    scores = trial.user_attrs.get(key)
+def trial_val_scores(trial: optuna.trial.FrozenTrial) -> Scored | None:
+    """The per-example validation scores a trial stored (None for a trial stored before they were kept)."""
+    scores = trial.user_attrs.get("val_scores")
     return Scored(scores=scores) if scores is not None else None
 
 
