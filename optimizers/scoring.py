@@ -68,7 +68,18 @@ def _usage_since(lm: Any, mark: str | None) -> TokenUsage | None:
         return None
     ids = [entry.get("uuid") for entry in history]
     start = len(ids) - ids[::-1].index(mark) if mark in ids else 0
-    return TokenUsage.from_tracker({"fusor": [dict(entry.get("usage") or {}) for entry in history[start:]]})
+    return TokenUsage.from_tracker({"fusor": [_recorded(entry) for entry in history[start:]]})
+
+
+def _recorded(entry: dict[str, Any]) -> dict[str, Any]:
+    """An LM history entry's usage; for a cache hit (DSPy empties its `usage`), the usage its response recorded."""
+    usage = entry.get("usage")
+    if usage:
+        return dict(usage)
+    recorded = getattr(entry.get("response"), "usage", None)
+    if recorded is None or getattr(recorded, "input_tokens", None) is None:
+        return {}
+    return {"prompt_tokens": recorded.input_tokens or 0, "completion_tokens": recorded.output_tokens or 0}
 
 
 async def ascore_each(

@@ -34,3 +34,23 @@ def test_the_held_out_comparison_is_paired_and_per_stratum():
     assert held.n == 11 and (held.win, held.tie, held.loss) == (10, 1, 0)
     assert held.low > 0 and not held.worse_beyond_noise and held.p_sign < 0.01
     assert held.strata["hard"].n == 3 and held.strata["hard"].after == 2 / 3 and held.strata["easy"].n == 8
+
+
+def test_a_configuration_costs_the_same_tokens_when_dspy_cache_answers_it(tmp_path, monkeypatch):
+    """A trial replayed from the cache (a resumed study, a configuration tried twice) must not look free on the
+    Pareto front: cache hits count at the cost their responses recorded; `billed` says what was paid this time."""
+    from dspy.clients.cache import Cache
+
+    from fusion_dspy.testing import FakeModelServer
+
+    monkeypatch.setattr(dspy, "cache", Cache(enable_disk_cache=False, enable_memory_cache=True, disk_cache_dir=None))
+    task, data = math_pools(tmp_path, [("7", "8", "42"), ("41", "42", "43")])
+    answer = "[[ ## reasoning ## ]]\n…\n\n[[ ## answer ## ]]\n42\n\n[[ ## completed ## ]]"
+    with FakeModelServer(responder=lambda messages: answer) as server:
+        lm = dspy.LM("openai/fake", api_base=server.base_url, api_key="k", num_retries=0, temperature=0.0)
+        program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
+        first = run_sync(ascore_each(program, data, task.language_metric, 1))
+        again = run_sync(ascore_each(program, data, task.language_metric, 1))
+        assert server.stats.requests == 2
+    assert first.usage.total_tokens > 0 and again.usage.total_tokens == first.usage.total_tokens
+    assert again.billed.total_tokens == 0 and again.scores == first.scores
