@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -56,6 +57,7 @@ class ResponseLogCache(Cache):
         super().__init__(enable_disk_cache=False, enable_memory_cache=False, disk_cache_dir=None)
         self.fallback = fallback
         self.log = JsonlLog(path, LoggedResponse, key=lambda row: row.key)
+        self._writing = threading.Lock()  # optimisers call the LM from worker threads: one line at a time
 
     def __contains__(self, key: str) -> bool:
         return key in self.log or key in self.fallback
@@ -94,8 +96,11 @@ class ResponseLogCache(Cache):
         if key in self.log:
             return
         row = logged(key, value)
-        if row is not None:
-            self.log.append(row)
+        if row is None:
+            return
+        with self._writing:
+            if key not in self.log:
+                self.log.append(row)
 
 
 @contextlib.contextmanager
