@@ -24,6 +24,9 @@ from fusion_dspy.optimizers.scoring import OnScored, Scored
 from fusion_dspy.programs.adaptive_defaults import Thresholds
 
 FILE = "scores.jsonl"
+WHERE = frozenset({"api_base", "base_url", "api_key"})
+"""LM settings that say where the model is served, not what it answers (the embedded model's port changes every
+run): left out of the key, as DSPy's cache leaves them out."""
 
 
 class StoredScore(BaseModel):
@@ -42,7 +45,8 @@ def _digest(value: Any) -> str:
 def configuration_key(program: FusorOnly, metric: str, adaptive: Thresholds | None) -> str:
     """What decides a fusor's answers and their scores, apart from the example."""
     lm = program.fuser.lm
-    model = {"model": getattr(lm, "model", str(lm)), "kwargs": getattr(lm, "kwargs", {})}
+    settings = {k: v for k, v in getattr(lm, "kwargs", {}).items() if k not in WHERE}
+    model = {"model": getattr(lm, "model", str(lm)), "kwargs": settings}
     state = program.dump_state()
     return _digest({"state": state, "lm": model, "metric": metric, "adaptive": adaptive and adaptive.model_dump()})
 

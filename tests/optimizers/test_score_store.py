@@ -11,8 +11,9 @@ from fusion_dspy.programs.adaptive_defaults import Thresholds
 SIGNATURE = task_by_name("math")().signature
 
 
-def fusor(instructions: str | None = None, temperature: float = 0.0) -> FusorOnly:
-    program = FusorOnly(Fuser(lm=dspy.LM("openai/fake", temperature=temperature)).bind(SIGNATURE))
+def fusor(instructions: str | None = None, temperature: float = 0.0, port: int = 8000) -> FusorOnly:
+    lm = dspy.LM("openai/fake", temperature=temperature, api_base=f"http://127.0.0.1:{port}/v1", api_key="local")
+    program = FusorOnly(Fuser(lm=lm).bind(SIGNATURE))
     if instructions is not None:
         for _, predictor in program.named_predictors():
             predictor.signature = predictor.signature.with_instructions(instructions)
@@ -22,6 +23,7 @@ def fusor(instructions: str | None = None, temperature: float = 0.0) -> FusorOnl
 def test_the_key_changes_with_everything_that_decides_a_score():
     base = configuration_key(fusor(), "exact match", None)
     assert configuration_key(fusor(), "exact match", None) == base
+    assert configuration_key(fusor(port=36619), "exact match", None) == base  # the embedded model's port: any
     others = [
         configuration_key(fusor("Keep the majority."), "exact match", None),
         configuration_key(fusor(temperature=0.7), "exact match", None),
