@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.optimizers.fusor_only import FusorOnly
-from fusion_dspy.optimizers.scoring import OnScored, Scored
+from fusion_dspy.optimizers.scoring import FAILED, OnScored, Scored
 from fusion_dspy.programs.adaptive_defaults import Thresholds
 
 FILE = "scores.jsonl"
@@ -85,7 +85,12 @@ def score_with_store(
     keys = {e.id: example_key(configuration, e) for e in devset}
     known = {i: row for i, key in keys.items() if (row := store.get(key)) is not None}
     missing = [e for e in devset if e.id not in known]
-    fresh = score(missing, lambda e, value, path: store.add(keys[e.id], e.id, value, path)) if missing else Scored()
+
+    def keep(example: dspy.Example, value: float | None, path: str) -> None:
+        if path != FAILED:  # a failed call may be a passing fault: scored again next time, never frozen as a 0
+            store.add(keys[example.id], example.id, value, path)
+
+    fresh = score(missing, keep) if missing else Scored()
     return Scored(
         scores={e.id: known[e.id].score if e.id in known else fresh.scores[e.id] for e in devset},
         paths={e.id: known[e.id].path if e.id in known else fresh.paths[e.id] for e in devset},

@@ -22,6 +22,8 @@ from fusion_dspy.usage import TokenUsage
 
 Metric = Callable[..., Any]
 OnScored = Callable[[dspy.Example, float | None, str], None]
+FAILED = "failed"
+"""The path of an example whose fusor call raised (scored 0, like dspy.Evaluate's failures)."""
 
 
 class Scored(BaseModel):
@@ -117,7 +119,7 @@ async def ascore_each(
                 try:
                     outputs, path = await _answer(program, example, task, adaptive)
                 except Exception:  # noqa: BLE001 - an unparseable answer scores 0
-                    return 0.0, TokenUsage.from_tracker(tracker.usage_data), "failed"
+                    return 0.0, TokenUsage.from_tracker(tracker.usage_data), FAILED
             usage = TokenUsage.from_tracker(tracker.usage_data)
         try:
             return float(metric(example, dspy.Prediction(**outputs))), usage, path

@@ -4,7 +4,8 @@ import dspy
 
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.optimizers import FusorOnly
-from fusion_dspy.optimizers.score_store import ScoreStore, configuration_key, example_key
+from fusion_dspy.optimizers.score_store import ScoreStore, configuration_key, example_key, score_with_store
+from fusion_dspy.optimizers.scoring import Scored
 from fusion_dspy.programs import task_by_name
 from fusion_dspy.programs.adaptive_defaults import Thresholds
 
@@ -45,3 +46,20 @@ def test_scores_survive_a_reopen_and_a_torn_last_line(tmp_path):
     assert store.get("k1").score == 1.0 and store.get("k2").score is None and store.get("k3") is None
     store.add("k3", "c", 0.5, "fused")
     assert ScoreStore(tmp_path).get("k3").score == 0.5
+
+
+def test_only_answered_examples_are_stored_a_failed_call_is_scored_again_next_time(tmp_path):
+    examples = [dspy.Example(id=i, question="q", candidates=i).with_inputs("question", "candidates") for i in "ab"]
+    asked: list[list[str]] = []
+
+    def score(missing, on_scored):
+        asked.append([e.id for e in missing])
+        outcomes = {e.id: (1.0, "fused") if e.id == "a" else (0.0, "failed") for e in missing}
+        for e in missing:
+            on_scored(e, *outcomes[e.id])
+        return Scored(scores={i: s for i, (s, _) in outcomes.items()}, paths={i: p for i, (_, p) in outcomes.items()})
+
+    first = score_with_store(ScoreStore(tmp_path), fusor(), examples, "exact match", None, score)
+    second = score_with_store(ScoreStore(tmp_path), fusor(), examples, "exact match", None, score)
+    assert asked == [["a", "b"], ["b"]]  # "a" read back; the failed "b" asked again (a timeout may pass)
+    assert first.scores == second.scores == {"a": 1.0, "b": 0.0} and second.paths["a"] == "fused"
