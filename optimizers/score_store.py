@@ -9,11 +9,8 @@ is appended to `<out>/scores.jsonl` as it lands, keyed by everything that decide
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import dspy
 from pydantic import BaseModel
@@ -21,6 +18,7 @@ from pydantic import BaseModel
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.scoring import FAILED, OnScored, Scored
+from fusion_dspy.optimizers.study_config import digest
 from fusion_dspy.programs.adaptive_defaults import Thresholds
 
 FILE = "scores.jsonl"
@@ -38,21 +36,17 @@ class StoredScore(BaseModel):
     path: str
 
 
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def configuration_key(program: FusorOnly, metric: str, adaptive: Thresholds | None) -> str:
     """What decides a fusor's answers and their scores, apart from the example."""
     lm = program.fuser.lm
     settings = {k: v for k, v in getattr(lm, "kwargs", {}).items() if k not in WHERE}
     model = {"model": getattr(lm, "model", str(lm)), "kwargs": settings}
     state = program.dump_state()
-    return _digest({"state": state, "lm": model, "metric": metric, "adaptive": adaptive and adaptive.model_dump()})
+    return digest({"state": state, "lm": model, "metric": metric, "adaptive": adaptive and adaptive.model_dump()}, 16)
 
 
 def example_key(configuration: str, example: dspy.Example) -> str:
-    return _digest({"configuration": configuration, "inputs": dict(example.inputs())})
+    return digest({"configuration": configuration, "inputs": dict(example.inputs())}, 16)
 
 
 class ScoreStore:

@@ -12,7 +12,6 @@ every trial records its configuration, scores and tokens as user attributes (`op
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,7 +35,7 @@ from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.score_store import ScoreStore, score_with_store
 from fusion_dspy.optimizers.scoring import OnScored, Scored, ascore_each
 from fusion_dspy.optimizers.strata import Stratum, hard_first, strata_of, stratified_ids
-from fusion_dspy.optimizers.study_config import REFLECTION_TOKENS, StudyConfig, StudyResult
+from fusion_dspy.optimizers.study_config import REFLECTION_TOKENS, StudyConfig, StudyResult, digest
 from fusion_dspy.programs.adaptive_defaults import Thresholds
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.usage import TokenUsage
@@ -212,8 +211,7 @@ class FusorStudy:
     def checkpoint_dir(self, params: dict[str, Any]) -> Path:
         """Where an optimiser that can resume (GEPA) keeps its state during a trial: named by the trial's
         parameters, so a trial killed and queued again (same parameters, new number) continues from it."""
-        key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
-        return self.config.out_dir / "checkpoints" / f"{self.config.study_name}-{key}"
+        return self.config.out_dir / "checkpoints" / f"{self.config.study_name}-{digest(params, 10)}"
 
     def study(self) -> optuna.Study:
         """The stored study of this configuration (created on first use). One whose recorded configuration or

@@ -21,6 +21,11 @@ OBJECTIVES = ("score", "tokens")
 """Validation score (maximised) and fusor tokens per validation example (minimised)."""
 
 
+def digest(value: Any, length: int) -> str:
+    """A short, stable name for JSON-able `value` (key order does not matter): studies, checkpoints, stored scores."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:length]
+
+
 class StudyConfig(BaseModel):
     task: str
     language: str
@@ -99,8 +104,7 @@ class StudyConfig(BaseModel):
     def study_name(self) -> str:
         """`fusion-<task>-<language>-<digest of defining()>`: another --limit, --seed, --model … is another study,
         with its own splits, so a best trial is never tested on examples another configuration trained on."""
-        digest = hashlib.sha256(json.dumps(self.defining(), sort_keys=True).encode()).hexdigest()[:8]
-        return f"fusion-{self.task}-{self.language}-{digest}"
+        return f"fusion-{self.task}-{self.language}-{digest(self.defining(), 8)}"
 
     def candidate_model(self) -> str:
         return self.model or "local"
