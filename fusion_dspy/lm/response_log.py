@@ -5,6 +5,11 @@ DSPy caches every LM response in the user's home (`~/.dspy_cache`), which is wha
 machine that made them. A study that takes longer than one sitting, or whose results should be reproducible
 without the model, keeps its responses here as well: one JSON line per distinct request (DSPy's own cache
 key), appended as each response arrives. Read back, they are answered like DSPy's cache hits (no usage).
+
+DSPy keys a request asked synchronously apart from the same request asked asynchronously (the calling function is
+part of its key), so an optimiser (sync) and the study's own scoring (async) would pay twice for one prompt and
+could be given two different answers by a model that is not bit-stable. Here a miss is answered by the other
+mode's response when there is one: one request, one answer.
 """
 
 from __future__ import annotations
@@ -49,6 +54,28 @@ def logged(key: str, value: Any) -> LoggedResponse | None:
     return None
 
 
+NATIVE = "dspy.clients.lm15.complete"  # DSPy's native path; asked asynchronously: NATIVE + ".async"
+LITELLM = "litellm_"  # its LiteLLM path: "dspy.clients.lm.litellm_completion", async "...alitellm_completion"
+
+
+def other_mode(request: dict[str, Any]) -> dict[str, Any] | None:
+    """The same request as DSPy keys it when asked in the other mode (sync <-> async); None when `request` does
+    not name its calling function the way DSPy 3.4 does."""
+    name = request.get("_fn_identifier")
+    if not isinstance(name, str):
+        return None
+    module, _, function = name.rpartition(".")
+    if name in (NATIVE, f"{NATIVE}.async"):
+        twin = f"{NATIVE}.async" if name == NATIVE else NATIVE
+    elif function.startswith(LITELLM):
+        twin = f"{module}.a{function}"
+    elif function.startswith(f"a{LITELLM}"):
+        twin = f"{module}.{function[1:]}"
+    else:
+        return None
+    return {**request, "_fn_identifier": twin}
+
+
 class ResponseLogCache(Cache):
     """DSPy's cache (`fallback`: memory, then `~/.dspy_cache`) with a JSONL file of responses behind it: a miss
     there is answered from the file, and every new response is appended to the file."""
@@ -63,6 +90,11 @@ class ResponseLogCache(Cache):
         return key in self.log or key in self.fallback
 
     def get(self, request: dict[str, Any], ignored_args_for_cache_key: list[str] | None = None) -> Any:
+        hit = self._get(request, ignored_args_for_cache_key)
+        twin = other_mode(request) if hit is None else None
+        return hit if twin is None else self._get(twin, ignored_args_for_cache_key)
+
+    def _get(self, request: dict[str, Any], ignored_args_for_cache_key: list[str] | None) -> Any:
         try:
             key = self.cache_key(request, ignored_args_for_cache_key)
         except Exception:  # noqa: BLE001 - an unhashable request is simply not cached, as in DSPy

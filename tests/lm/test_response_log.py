@@ -1,13 +1,14 @@
 """A study's LM responses are logged as JSON lines and answered from there when DSPy's own cache lacks them
 (another machine, a wiped home): a cut run replays its finished calls without the model."""
 
+import asyncio
 import json
 
 import dspy
 import pytest
 from dspy.clients.cache import Cache
 
-from fusion_dspy.lm.response_log import response_log
+from fusion_dspy.lm.response_log import other_mode, response_log
 from fusion_dspy.testing import FakeModelServer
 
 
@@ -63,3 +64,34 @@ def test_a_call_dspy_cached_before_the_log_existed_is_logged_when_replayed(tmp_p
             assert ask(server, "Capital of Germany?") == "Berlin"
         assert server.stats.requests == 1
     assert len((tmp_path / "responses.jsonl").read_text().splitlines()) == 1
+
+
+async def ask_async(server: FakeModelServer, question: str, engine: str) -> str:
+    lm = dspy.LM("openai/fake", api_base=server.base_url, api_key="k", num_retries=0, temperature=0.0, engine=engine)
+    with dspy.context(lm=lm):
+        return (await dspy.Predict("question -> answer").acall(question=question)).answer
+
+
+@pytest.mark.parametrize("engine", ["auto", "litellm"])
+def test_a_request_asked_synchronously_answers_it_asked_asynchronously_and_back(tmp_path, monkeypatch, engine):
+    """DSPy keys the two modes apart; an optimiser (sync) and the study's scoring (async) share one answer here."""
+    monkeypatch.setattr(dspy, "cache", fresh_cache())
+    with FakeModelServer(responder=answering("Berlin")) as server, response_log(tmp_path / "responses.jsonl"):
+        assert ask(server, "Capital of Germany?", engine) == "Berlin"
+        server.responder = answering("Bonn")  # a model that is not bit-stable would answer differently
+        assert asyncio.run(ask_async(server, "Capital of Germany?", engine)) == "Berlin"
+        assert asyncio.run(ask_async(server, "Capital of France?", engine)) == "Bonn"
+        assert ask(server, "Capital of France?", engine) == "Bonn"  # and the other way round
+        assert server.stats.requests == 2
+    assert len((tmp_path / "responses.jsonl").read_text().splitlines()) == 2  # one row a request
+
+
+def test_only_dspys_calling_functions_have_another_mode():
+    assert other_mode({"_fn_identifier": "dspy.clients.lm15.complete"}) == {
+        "_fn_identifier": "dspy.clients.lm15.complete.async"
+    }
+    assert other_mode({"_fn_identifier": "dspy.clients.lm.alitellm_text_completion", "n": 1}) == {
+        "_fn_identifier": "dspy.clients.lm.litellm_text_completion",
+        "n": 1,
+    }
+    assert other_mode({"_fn_identifier": "mine.embed"}) is None and other_mode({"model": "x"}) is None
