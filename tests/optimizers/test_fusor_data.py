@@ -34,14 +34,27 @@ def test_fusor_examples_carry_the_gold_answer_under_the_output_field(tmp_path):
 
 def test_a_compiled_fusors_prompt_contains_its_labeled_demos(tmp_path):
     task, data = math_data(tmp_path)
-    wrong = ScriptedLM({"reasoning": "…", "answer": "1"})  # fails the metric: nothing is bootstrapped
-    program = FusorOnly(Fuser(chain_of_thought=True, lm=wrong).bind(task.signature))
+    wrong = ScriptedLM({"answer": "1"})  # fails the metric: nothing is bootstrapped
+    program = FusorOnly(Fuser(chain_of_thought=False, lm=wrong).bind(task.signature))
     compiled = compile_fusor(program, "bootstrap", task.language_metric, data[:2], [], max_demos=2)
-    assert len(compiled.fuser.predict.predict.demos) == 2
+    assert len(compiled.fuser.predict.demos) == 2
     compiled(**data[2].inputs())
     prompt = wrong.calls[-1].prompt
     assert "4100" in prompt and "4101" in prompt  # DSPy dropped both demos before: they had no `answer`
     assert prompt.count("<candidate 1>") == 3  # two demos' pools and the question's
+
+
+def test_a_chain_of_thought_fusor_gets_no_labeled_demos_only_bootstrapped_ones_with_their_reasoning(tmp_path):
+    """Gold data has no reasoning: DSPy would show it as "Not supplied for this particular example.", which a
+    small fusor copies as its own reasoning."""
+    task, data = math_data(tmp_path)
+    lm = ScriptedLM({"reasoning": "7 + 4093 = 4100.", "answer": "4100"})  # right on en-0 only
+    program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
+    compiled = compile_fusor(program, "bootstrap", task.language_metric, data[:2], [], max_demos=2)
+    [demo] = compiled.fuser.predict.predict.demos
+    assert demo.answer == "4100" and demo.reasoning == "7 + 4093 = 4100."
+    compiled(**data[2].inputs())
+    assert "Not supplied" not in lm.calls[-1].prompt and "4101" not in lm.calls[-1].prompt
 
 
 def test_fusor_data_renders_candidates_in_the_fusers_order(tmp_path):

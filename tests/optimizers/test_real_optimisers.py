@@ -64,3 +64,19 @@ def test_gepa_given_its_checkpoint_folder_again_continues_instead_of_starting_ov
     (first_calls, first), (second_calls, second) = runs
     assert second == first and BETTER in second  # the same result, read back from the state
     assert second_calls < first_calls / 2  # the budget spent before is not spent again
+
+
+def test_mipros_trials_leave_room_for_its_demo_sets_with_a_chain_of_thought_fusor(tmp_path, monkeypatch):
+    """A chain-of-thought fusor gets no labeled demos, but MIPROv2 still bootstraps demo sets: the trials that
+    fit the budget are counted after them."""
+    import dspy
+
+    from fusion_dspy.optimizers.budget import mipro_trials
+
+    task, data = math_pools(tmp_path, [("41", "42", "41"), ("42", "42", "7"), ("7", "8", "42"), ("42", "7", "42"),
+                                       ("42", "42", "42"), ("41", "41", "42")])  # fmt: skip
+    asked = {}
+    monkeypatch.setattr(dspy.MIPROv2, "compile", lambda self, student, **kwargs: asked.update(kwargs) or student)
+    program = FusorOnly(Fuser(chain_of_thought=True, lm=ScriptedLM(any_signature)).bind(task.signature))
+    compile_fusor(program, "mipro", task.language_metric, data[:4], data[4:], max_demos=1, budget=30, threads=1)
+    assert asked["num_trials"] == mipro_trials(30, 4, 2, 1) == 6  # (30 − 4 demo sets × 4 − 2 default) / 2, not 14
