@@ -73,7 +73,10 @@ def compile_fusor(
     output fields the fusor writes (see `has_gold_outputs`): DSPy silently drops a demo without the task's
     outputs, and shows one without a chain of thought's reasoning as "not supplied". GEPA reflects on
     `feedback` (a metric returning `dspy.Prediction(score=..., feedback=...)`, see `optimizers.feedback`), else
-    on `metric`'s score.
+    on `metric`'s score. MIPROv2 proposes without its dataset summary: that summary reads ten training
+    examples in one prompt, and a fusor's examples each hold a pool of N candidates (thousands of tokens for
+    ten: beyond the embedded model's 4,096-token context; a real study's call timed out after 10 minutes);
+    it still sees the bootstrapped demos, the program and a prompting tip.
     `budget` caps the metric calls MIPROv2 and GEPA spend compiling (see `optimizers.budget`); None runs them
     at dspy's `auto="light"`. GEPA keeps its state in `checkpoint_dir` after every iteration and, given the same
     folder again, continues from it (a killed compile loses at most one iteration).
@@ -98,7 +101,12 @@ def compile_fusor(
         )  # fmt: skip
         trials = {} if budget is None else {"num_trials": mipro_trials(budget, len(trainset), len(valset), max_demos)}
         compiled = teleprompter.compile(
-            student, trainset=trainset, valset=valset or None, minibatch=budget is None, **trials
+            student,
+            trainset=trainset,
+            valset=valset or None,
+            minibatch=budget is None,
+            data_aware_proposer=False,
+            **trials,
         )
     elif optimizer == "gepa":
         lm = _proposer(program, reflection_lm)

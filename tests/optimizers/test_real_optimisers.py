@@ -80,3 +80,4 @@ def test_mipros_trials_leave_room_for_its_demo_sets_with_a_chain_of_thought_fuso
     program = FusorOnly(Fuser(chain_of_thought=True, lm=ScriptedLM(any_signature)).bind(task.signature))
     compile_fusor(program, "mipro", task.language_metric, data[:4], data[4:], max_demos=1, budget=30, threads=1)
     assert asked["num_trials"] == mipro_trials(30, 4, 2, 1) == 6  # (30 − 4 demo sets × 4 − 2 default) / 2, not 14
+    assert asked["data_aware_proposer"] is False  # ten pools in one summary prompt overflow a small model
