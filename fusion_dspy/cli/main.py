@@ -4,6 +4,7 @@ from fusion_dspy.cli import (  # noqa: F401  (registers the commands)
     eval_command,
     optimize_command,
     run_command,
+    studies_command,
     synth_command,
     thresholds_command,
 )

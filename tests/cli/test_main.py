@@ -206,7 +206,7 @@ def test_batch_counts_fused_answers_that_fell_back_to_selection(monkeypatch, tmp
     assert "2 of 2 fused answers were not written by the fusor as is" in result.output
 
 
-@pytest.mark.parametrize("command", ["run", "eval", "optimize", "synth"])
+@pytest.mark.parametrize("command", ["run", "eval", "optimize", "synth", "thresholds", "studies"])
 def test_help_fits_80_columns_without_cutting_words(command):
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
     assert result.exit_code == 0
