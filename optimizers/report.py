@@ -148,7 +148,9 @@ def write_report(
         "",
         f"Storage `{config.storage}`; {result.trials_completed} completed trials; objectives: "
         f"{', '.join(config.objectives)}; candidates `{config.candidate_model()}`, n={config.n}, "
-        f"temperatures {config.temperatures}, token limit {config.max_tokens or 'none'}, seed {config.seed}.",
+        f"temperatures {config.temperatures}, token limit {config.max_tokens or 'none'}"
+        + (f" (fusor: {config.fusor_max_tokens})" if config.fusor_max_tokens else "")
+        + f", seed {config.seed}.",
         "",
         "## Splits (stratified by pool difficulty)",
         "",

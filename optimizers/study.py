@@ -122,7 +122,8 @@ class FusorStudy:
         return Splits(train=hard_first(part["train"], self.strata()), val=part["val"], test=part["test"])
 
     def fusor(self, chain_of_thought: bool, model: str) -> FusorOnly:
-        return FusorOnly(Fuser(chain_of_thought=chain_of_thought, lm=self.lm(model)).bind(self.task.signature))
+        lm = self.lm(model, self.config.fusor_max_tokens)
+        return FusorOnly(Fuser(chain_of_thought=chain_of_thought, lm=lm).bind(self.task.signature))
 
     def default_fusor(self) -> FusorOnly:
         """What a user gets without tuning: the task's default Fuser (its own chain-of-thought setting, default

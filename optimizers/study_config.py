@@ -38,6 +38,10 @@ class StudyConfig(BaseModel):
     model: str | None = None
     api_base: str | None = None
     max_tokens: int | None = None
+    fusor_max_tokens: int | None = Field(
+        default=None, description="The fusor's token limit, when it needs more than a candidate (a chain of "
+        "thought over N candidates); default: max_tokens. The default fusor it is compared with gets it too.",
+    )  # fmt: skip
     n: int = 5
     limit: int = 30
     temperatures: list[float] = Field(default_factory=lambda: [0.8])
@@ -92,13 +96,17 @@ class StudyConfig(BaseModel):
 
     def defining(self) -> dict[str, Any]:
         """Everything that defines the study: its data (task, language, limit, seed), its pools (model, n,
-        max_tokens, temperatures), its search space and its objectives. Not: trials, storage, threads, paths."""
-        return self.model_dump(
+        max_tokens, temperatures), its search space and its objectives. Not: trials, storage, threads, paths.
+        The fusor's own token limit only when set, so the studies named before it existed keep their names."""
+        defining = self.model_dump(
             mode="json",
             include={"task", "language", "limit", "seed", "model", "n", "max_tokens", "temperatures", "optimizers",
                      "fusor_models", "reflection_model", "chain_of_thought", "max_demos", "cost_penalty", "first_k",
                      "adaptive", "objectives", "stratum_threshold", "optimizer_budget"},
         )  # fmt: skip
+        if self.fusor_max_tokens is not None:
+            defining["fusor_max_tokens"] = self.fusor_max_tokens
+        return defining
 
     @property
     def study_name(self) -> str:

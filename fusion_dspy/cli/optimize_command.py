@@ -97,6 +97,14 @@ def optimize_command(
     ] = False,
     cost_penalty: Annotated[float, typer.Option(min=0.0, help="Objective penalty per 1,000 tokens per example.")] = 0.0,
     max_tokens: opt.MaxTokens = None,
+    fusor_max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="The fusor's token limit, if above --max-tokens (a chain of thought over N candidates needs more "
+            "than one candidate); the default fusor it is tested against gets it too.",
+        ),
+    ] = None,
     seed: opt.Seed = 0,
     data_dir: opt.DataDir = None,
     out_dir: Annotated[
@@ -137,7 +145,8 @@ def optimize_command(
         raise typer.BadParameter("use both, on or off", param_hint="--cot")
     config = StudyConfig(
         task=task, language=lang, out_dir=out_dir, storage=storage, trials=trials, model=model, api_base=api_base,
-        max_tokens=max_tokens, n=n, limit=limit, temperatures=[float(t) for t in opt.split_list(temperatures)],
+        max_tokens=max_tokens, fusor_max_tokens=fusor_max_tokens, n=n, limit=limit,
+        temperatures=[float(t) for t in opt.split_list(temperatures)],
         optimizers=opt.split_list(optimizer), fusor_models=opt.split_list(fusor_models or ""),
         chain_of_thought=choices[cot], max_demos=max_demos, cost_penalty=cost_penalty, seed=seed, first_k=first_k,
         data_dir=data_dir,

@@ -74,3 +74,16 @@ def test_before_is_the_tasks_default_fusor(tmp_path, monkeypatch):
     assert before.fuser.chain_of_thought is True  # … and so does "before" (it ran without it before)
     assert after.fuser.chain_of_thought is False  # the tuned one, as its trial chose
     assert before.fuser.predict.predict.demos == [] and before.fuser.instructions is None
+
+
+def test_a_fusor_token_limit_is_a_study_of_its_own_and_reaches_both_fusors_but_not_the_candidates(tmp_path):
+    committed = StudyConfig(task="translation", language="de", out_dir=tmp_path, model="local", max_tokens=256,
+                            limit=100, optimizers=["gepa"], chain_of_thought=[False], optimizer_budget=200,
+                            stratum_threshold=0.35)  # fmt: skip
+    assert committed.study_name == "fusion-translation-de-754de57c"  # results/optimize/real: names stay as they were
+    assert committed.model_copy(update={"fusor_max_tokens": 512}).study_name != committed.study_name
+    with FakeModelServer(responder=math_responder) as server:
+        study = FusorStudy(study_config(server, tmp_path, max_tokens=64, fusor_max_tokens=512))
+        assert study.fusor(False, "openai/fake").fuser.lm.kwargs["max_tokens"] == 512
+        assert study.default_fusor().fuser.lm.kwargs["max_tokens"] == 512  # tested against the same limit
+        assert study.evaluation(0.8).config.max_tokens == 64  # the candidates keep theirs
