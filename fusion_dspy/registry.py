@@ -54,6 +54,17 @@ class HeldOut(BaseModel):
         return self.high < 0.0
 
 
+class Replication(BaseModel):
+    """The registered fusor against the default one again, on examples no trial saw: those a larger seeded
+    subset (`limit`) adds to the study's own (a larger subset holds the smaller one)."""
+
+    limit: int = Field(description="The larger --limit whose extra examples were scored.")
+    trial: int = Field(description="The study's trial the registered fusor came from (a later best trial is not it).")
+    before: float = Field(description="Mean score of the default fusor on them.")
+    after: float = Field(description="Mean score of the registered fusor on them.")
+    held_out: HeldOut
+
+
 class InstructionLanguage(BaseModel):
     """The tuned fusor with English instructions against the same fusor with them translated into the study's
     language: validation scores (which chose), held-out scores of both, and the paired differences
@@ -93,6 +104,10 @@ class RegistryEntry(BaseModel):
     held_out: HeldOut | None = Field(default=None, description="Paired before/after on the held-out split.")
     instructions: InstructionLanguage | None = Field(
         default=None, description="English against task-language instructions (None: not compared, e.g. English)."
+    )
+    replication: Replication | None = Field(
+        default=None,
+        description="The same comparison on fresh examples beyond the study's --limit (optimize --replicate).",
     )
     study: str | None = Field(default=None, description="The Optuna study it came from.")
     report: str | None = Field(default=None, description="The study report, relative to the registry root.")

@@ -81,6 +81,14 @@ def _score(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _replication(entry: RegistryEntry) -> str:
+    r = entry.replication
+    if r is None:
+        return "—"
+    h = r.held_out
+    return f"{r.before:.3f} → {r.after:.3f}, {h.difference:+.3f} [{h.low:+.3f}, {h.high:+.3f}] (n={h.n}): {verdict(h)}"
+
+
 def _cells(row: StudyRow) -> list[str]:
     e, h = row.entry, row.entry.held_out
     optimiser = e.optimizer + ("" if row.budget is None else f" ({row.budget} calls)")
@@ -98,13 +106,14 @@ def _cells(row: StudyRow) -> list[str]:
         "—" if hard is None else f"{hard.before:.3f} → {hard.after:.3f} (n={hard.n})",
         e.instructions.kept if e.instructions else "en",
         row.verdict,
+        _replication(e),
         row.registry,
     ]
 
 
 HEADER = [
     "task", "optimiser (budget)", "fusor", "trials", "val", "held-out default → tuned", "difference [95% CI]",
-    "W/T/L", "hard stratum", "instructions", "verdict", "registry",
+    "W/T/L", "hard stratum", "instructions", "verdict", "fresh examples (--replicate)", "registry",
 ]  # fmt: skip
 
 
@@ -118,6 +127,7 @@ def markdown(found: list[StudyRow]) -> str:
         f"Held-out examples per study: {', '.join(map(str, sizes)) or '—'}. The difference is tuned − default on the "
         'same held-out examples (paired bootstrap 95% CI); "better" or "worse" only when the CI excludes 0. '
         "Val: the registered trial's validation score; the hard stratum: the majority was wrong but some "
-        "candidate right.",
+        "candidate right; fresh examples: the same comparison on examples beyond the study's --limit, which no "
+        "trial saw (`optimize --replicate`).",
     ]
     return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from fusion_dspy.optimizers.heldout import compare_held_out
 from fusion_dspy.optimizers.instruction_language import choose_instruction_language
 from fusion_dspy.optimizers.scoring import Scored
 from fusion_dspy.optimizers.study_config import StudyResult
-from fusion_dspy.registry import FusorRegistry, HeldOut, RegistryEntry
+from fusion_dspy.registry import FusorRegistry, HeldOut, RegistryEntry, Replication
 
 if TYPE_CHECKING:
     from fusion_dspy.optimizers.study import FusorStudy
@@ -81,6 +81,7 @@ def finish_study(
             instructions=instructions,
             study=c.study_name, report=str(directory.relative_to(registry.root) / "README.md") if report else None,
             note=verdict(held_out),
+            replication=kept_replication(registry, c.task, c.language, c.study_name, best.number),
         )  # fmt: skip
         result.registered = registry.save(tuned.fuser, entry)
     if report:
@@ -96,6 +97,13 @@ def trial_val_scores(trial: optuna.trial.FrozenTrial) -> Scored | None:
     """The per-example validation scores a trial stored (None for a trial stored before they were kept)."""
     scores = trial.user_attrs.get("val_scores")
     return Scored(scores=scores) if scores is not None else None
+
+
+def kept_replication(registry: FusorRegistry, task: str, language: str, study: str, trial: int) -> Replication | None:
+    """The replication of the entry being rewritten, when it checked this same fusor (study and trial)."""
+    entry = registry.manifest().find(task, language)
+    replication = entry.replication if entry is not None and entry.study == study else None
+    return replication if replication is not None and replication.trial == trial else None
 
 
 def verdict(held_out: HeldOut) -> str:

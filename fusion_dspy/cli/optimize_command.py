@@ -15,6 +15,9 @@ from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
 from fusion_dspy.registry import FusorRegistry
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from fusion_dspy.optimizers.study import FusorStudy
     from fusion_dspy.optimizers.study_config import StudyConfig
 
 
@@ -38,6 +41,12 @@ def _print_budget(config: StudyConfig) -> None:
         extra = f" (incl. {translating} for the {config.language} instructions; --english-only skips them)"
     out.print(f"{config.study_name}: at most {total} metric calls for {config.trials} trials and the held-out "
               f"test{extra}")  # fmt: skip
+
+
+def _advancer(progress: Progress, label: str, total: int) -> Callable[[], None]:
+    """A bar for one scoring step of a study; the returned callable advances it by one example."""
+    task_id = progress.add_task(label, total=total)
+    return lambda: progress.advance(task_id)
 
 
 @app.command("optimize")
@@ -117,6 +126,14 @@ def optimize_command(
         Path | None, typer.Option(help="Register the best fusor here (default: the package's).")
     ] = None,
     no_register: Annotated[bool, typer.Option("--no-register", help="Do not write the registry.")] = False,
+    replicate: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Then compare the registered fusor with the default one again on the examples a larger --limit "
+            "adds (fresh: no trial saw them; their pools are sampled if missing), and record it in the entry.",
+        ),
+    ] = None,
     budget: Annotated[
         bool, typer.Option("--budget", help="Print the study's metric-call budget (upper bound) and stop.")
     ] = False,
@@ -132,6 +149,7 @@ def optimize_command(
     command to continue it, and browse it with `optuna-dashboard <storage>`. The best fusor is tested against
     the task's default fusor on the held-out split (paired 95% CI) and saved to the registry with its scores,
     unless it is worse beyond noise; a study report (markdown + figures) is written beside the entry.
+    `--replicate 150` then checks the registered fusor on the examples 101–150 of a --limit 100 study.
 
     \b
     Example:
@@ -166,11 +184,7 @@ def optimize_command(
             err.print(f"continuing study {config.study_name}: {finished} of {trials} trials already done")
         progress.update(bar, completed=finished)
 
-        def step(label: str, total: int) -> Callable[[], None]:
-            task_id = progress.add_task(label, total=total)
-            return lambda: progress.advance(task_id)
-
-        study_runner.progress = step
+        study_runner.progress = lambda label, total: _advancer(progress, label, total)
         study = study_runner.run(on_trial=lambda study, trial: progress.advance(bar))
         result = study_runner.finish(study, None if no_register else FusorRegistry(registry))
     table = Table(title=f"{config.study_name} ({config.storage})")
@@ -195,3 +209,20 @@ def optimize_command(
         err.print(result.refused)
     if result.report:
         out.print(f"study report: {result.report}")
+    if replicate is not None:
+        _replicate(study_runner, FusorRegistry(registry), replicate)
+
+
+def _replicate(study_runner: FusorStudy, registry: FusorRegistry, limit: int) -> None:
+    from fusion_dspy.optimizers.replication import replicate
+
+    with progress_bar() as progress:
+        study_runner.progress = lambda label, total: _advancer(progress, label, total)
+        result = replicate(study_runner, registry, limit)
+    h = result.held_out
+    out.print(
+        f"replication on {h.n} fresh examples (--limit {study_runner.config.limit} → {limit}): default fusor "
+        f"{result.before:.3f} → registered {result.after:.3f}, paired difference {h.difference:+.3f} "
+        f"[95% CI {h.low:+.3f}, {h.high:+.3f}], wins/ties/losses {h.win}/{h.tie}/{h.loss}; recorded in "
+        f"{registry.root / 'manifest.json'}"
+    )
