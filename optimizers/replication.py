@@ -1,6 +1,7 @@
-"""A registered fusor against the default one on fresh examples: those a larger seeded subset adds to the
-study's own (`Task.load` draws a larger subset that holds the smaller one), which no trial trained, validated or
-was tested on. A held-out result near the edge of its CI, or one picked among several studies, is checked there."""
+"""A registered fusor against the default one on fresh examples: those of a larger seeded subset that are not
+in the study's own (with `Task.load`'s seeded sampling a larger subset usually holds the smaller one, so that is
+limit − --limit examples), which no trial trained, validated or was tested on. A held-out result near the edge of
+its CI, or one picked among several studies, is checked there."""
 
 from __future__ import annotations
 
