@@ -74,9 +74,10 @@ def compile_fusor(
     outputs, and shows one without a chain of thought's reasoning as "not supplied". GEPA reflects on
     `feedback` (a metric returning `dspy.Prediction(score=..., feedback=...)`, see `optimizers.feedback`), else
     on `metric`'s score. MIPROv2 proposes without its dataset summary: that summary reads ten training
-    examples in one prompt, and a fusor's examples each hold a pool of N candidates (thousands of tokens for
-    ten: beyond the embedded model's 4,096-token context; a real study's call timed out after 10 minutes);
-    it still sees the bootstrapped demos, the program and a prompting tip.
+    examples in one prompt, and a fusor's examples each hold a pool of N candidates (~14,000 tokens for ten
+    translation pools: on one model thread such a call timed out after 10 minutes in one run and took 18 in
+    another, so the proposals depended on the machine's speed); it still sees the bootstrapped demos, the
+    program and a prompting tip.
     `budget` caps the metric calls MIPROv2 and GEPA spend compiling (see `optimizers.budget`); None runs them
     at dspy's `auto="light"`. GEPA keeps its state in `checkpoint_dir` after every iteration and, given the same
     folder again, continues from it (a killed compile loses at most one iteration).
