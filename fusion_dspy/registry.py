@@ -49,14 +49,19 @@ class HeldOut(BaseModel):
     strata: dict[str, StratumScore] = Field(default_factory=dict)
 
     @property
+    def better_beyond_noise(self) -> bool:
+        """True when the whole CI lies above 0: the tuned fusor is better than the default one."""
+        return self.low > 0.0
+
+    @property
     def worse_beyond_noise(self) -> bool:
         """True when the whole CI lies below 0: the tuned fusor is worse than the default one."""
         return self.high < 0.0
 
 
 class Replication(BaseModel):
-    """The registered fusor against the default one again, on examples no trial saw: those a larger seeded
-    subset (`limit`) adds to the study's own (a larger subset holds the smaller one)."""
+    """The registered fusor against the default one again, on examples no trial saw: those of a larger seeded
+    subset (`limit`) that are not in the study's own."""
 
     limit: int = Field(description="The larger --limit whose extra examples were scored.")
     trial: int = Field(description="The study's trial the registered fusor came from (a later best trial is not it).")

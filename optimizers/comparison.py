@@ -33,7 +33,7 @@ def verdict(held_out: HeldOut | None) -> str:
     """Better or worse only when the paired 95% CI excludes 0."""
     if held_out is None:
         return "not compared"
-    if held_out.low > 0:
+    if held_out.better_beyond_noise:
         return "better"
     return "worse" if held_out.worse_beyond_noise else "no difference"
 

@@ -109,6 +109,6 @@ def kept_replication(registry: FusorRegistry, task: str, language: str, study: s
 def verdict(held_out: HeldOut) -> str:
     """The held-out result in words, for the manifest's note."""
     ci = f"paired 95% CI [{held_out.low:+.3f}, {held_out.high:+.3f}] over {held_out.n} examples"
-    if held_out.low > 0:
+    if held_out.better_beyond_noise:
         return f"better than the default fusor on the held-out split ({ci})"
     return f"no held-out difference beyond noise ({ci}); route with care"

@@ -104,7 +104,7 @@ def choose_instruction_language(
     test_translated = runner.score_each(translated, data.test, adaptive, f"held-out: {language} instructions", True)
     seed, strata = runner.config.seed, runner.strata()
     validation = compare_held_out(val_source, val_translated, strata, seed=seed)
-    keep = validation.low > 0
+    keep = validation.better_beyond_noise
     record = InstructionLanguage(
         language=language, translated=instructions_of(translated), kept=language if keep else SOURCE,
         val_source=val_source.mean, val_translated=val_translated.mean, test_source=source_test.mean,
