@@ -70,6 +70,23 @@ class Replication(BaseModel):
     held_out: HeldOut
 
 
+class AblationArm(BaseModel):
+    """One half of the registered fusor on the held-out split, paired with the default fusor."""
+
+    after: float = Field(description="Mean held-out score of this half.")
+    held_out: HeldOut = Field(description="This half − the default fusor, paired.")
+
+
+class Ablation(BaseModel):
+    """Which half of the registered fusor carries its gain (optimize --ablate): its instructions without its
+    demos, and the default instructions with its demos, each against the default fusor on the held-out split."""
+
+    trial: int = Field(description="The study's trial the registered fusor came from.")
+    demos: int = Field(description="How many demos the registered fusor carries.")
+    instructions_only: AblationArm = Field(description="The registered instructions, no demos.")
+    demos_only: AblationArm = Field(description="The default instructions, the registered demos.")
+
+
 class InstructionLanguage(BaseModel):
     """The tuned fusor with English instructions against the same fusor with them translated into the study's
     language: validation scores (which chose), held-out scores of both, and the paired differences
@@ -113,6 +130,9 @@ class RegistryEntry(BaseModel):
     replication: Replication | None = Field(
         default=None,
         description="The same comparison on fresh examples beyond the study's --limit (optimize --replicate).",
+    )
+    ablation: Ablation | None = Field(
+        default=None, description="Its instructions and its demos, each alone, on the held-out split (--ablate)."
     )
     study: str | None = Field(default=None, description="The Optuna study it came from.")
     report: str | None = Field(default=None, description="The study report, relative to the registry root.")

@@ -89,6 +89,17 @@ def _replication(entry: RegistryEntry) -> str:
     return f"{r.before:.3f} → {r.after:.3f}, {h.difference:+.3f} [{h.low:+.3f}, {h.high:+.3f}] (n={h.n}): {verdict(h)}"
 
 
+def _ablation(entry: RegistryEntry) -> str:
+    a = entry.ablation
+    if a is None:
+        return "—"
+    halves = [("instructions only", a.instructions_only), (f"{a.demos} demos only", a.demos_only)]
+    return "; ".join(
+        f"{name} {arm.held_out.difference:+.3f} [{arm.held_out.low:+.3f}, {arm.held_out.high:+.3f}]"
+        for name, arm in halves
+    )
+
+
 def _cells(row: StudyRow) -> list[str]:
     e, h = row.entry, row.entry.held_out
     optimiser = e.optimizer + ("" if row.budget is None else f" ({row.budget} calls)")
@@ -107,13 +118,15 @@ def _cells(row: StudyRow) -> list[str]:
         e.instructions.kept if e.instructions else "en",
         row.verdict,
         _replication(e),
+        _ablation(e),
         row.registry,
     ]
 
 
 HEADER = [
     "task", "optimiser (budget)", "fusor", "trials", "val", "held-out default → tuned", "difference [95% CI]",
-    "W/T/L", "hard stratum", "instructions", "verdict", "fresh examples (--replicate)", "registry",
+    "W/T/L", "hard stratum", "instructions", "verdict", "fresh examples (--replicate)",
+    "halves against the default (--ablate)", "registry",
 ]  # fmt: skip
 
 
@@ -128,6 +141,7 @@ def markdown(found: list[StudyRow]) -> str:
         'same held-out examples (paired bootstrap 95% CI); "better" or "worse" only when the CI excludes 0. '
         "Val: the registered trial's validation score; the hard stratum: the majority was wrong but some "
         "candidate right; fresh examples: the same comparison on examples beyond the study's --limit, which no "
-        "trial saw (`optimize --replicate`).",
+        "trial saw (`optimize --replicate`); halves: the registered instructions without the demos, and the default "
+        "instructions with the demos, each − the default fusor on the held-out split (`optimize --ablate`).",
     ]
     return "\n".join(lines) + "\n"

@@ -18,13 +18,14 @@ def fresh(examples: list[dspy.Example], seen: set[str]) -> list[dspy.Example]:
     return [e for e in examples if e.id not in seen]
 
 
-def registered_entry(runner: FusorStudy, registry: FusorRegistry) -> RegistryEntry:
+def registered_entry(runner: FusorStudy, registry: FusorRegistry, flag: str = "--replicate") -> RegistryEntry:
+    """The registry's entry for the study's task and language, which must come from this study."""
     c = runner.config
     entry = registry.manifest().find(c.task, c.language)
     if entry is None or entry.study != c.study_name:
         found = f"its entry comes from study {entry.study}" if entry else "it has no entry for them"
         raise ConfigurationError(
-            f"--replicate checks the fusor study {c.study_name} registered for {c.task}/{c.language} in "
+            f"{flag} checks the fusor study {c.study_name} registered for {c.task}/{c.language} in "
             f"{registry.root}, but {found}: pass that study's --registry, or finish the study first."
         )
     return entry

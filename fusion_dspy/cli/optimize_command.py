@@ -134,6 +134,15 @@ def optimize_command(
             "adds (fresh: no trial saw them; their pools are sampled if missing), and record it in the entry.",
         ),
     ] = None,
+    ablate: Annotated[
+        bool,
+        typer.Option(
+            "--ablate",
+            help="Then score the registered fusor's instructions without its demos, and the default instructions "
+            "with its demos, on the held-out split against the default fusor (which half carries the gain), and "
+            "record it in the entry.",
+        ),
+    ] = False,
     budget: Annotated[
         bool, typer.Option("--budget", help="Print the study's metric-call budget (upper bound) and stop.")
     ] = False,
@@ -149,7 +158,8 @@ def optimize_command(
     command to continue it, and browse it with `optuna-dashboard <storage>`. The best fusor is tested against
     the task's default fusor on the held-out split (paired 95% CI) and saved to the registry with its scores,
     unless it is worse beyond noise; a study report (markdown + figures) is written beside the entry.
-    `--replicate 150` then checks the registered fusor on the examples 101–150 of a --limit 100 study.
+    `--replicate 150` then checks the registered fusor on the examples 101–150 of a --limit 100 study;
+    `--ablate` tells whether its instructions or its demos carry its held-out gain.
 
     \b
     Example:
@@ -211,6 +221,23 @@ def optimize_command(
         out.print(f"study report: {result.report}")
     if replicate is not None:
         _replicate(study_runner, FusorRegistry(registry), replicate)
+    if ablate:
+        _ablate(study_runner, FusorRegistry(registry))
+
+
+def _ablate(study_runner: FusorStudy, registry: FusorRegistry) -> None:
+    from fusion_dspy.optimizers.ablation import ablate
+
+    with progress_bar() as progress:
+        study_runner.progress = lambda label, total: _advancer(progress, label, total)
+        result = ablate(study_runner, registry)
+    for name, arm in [("instructions only", result.instructions_only), ("demos only", result.demos_only)]:
+        h = arm.held_out
+        out.print(
+            f"ablation, {name}: held-out {arm.after:.3f}, against the default fusor {h.difference:+.3f} "
+            f"[95% CI {h.low:+.3f}, {h.high:+.3f}], wins/ties/losses {h.win}/{h.tie}/{h.loss} (n={h.n})"
+        )
+    out.print(f"recorded in {registry.root / 'manifest.json'}")
 
 
 def _replicate(study_runner: FusorStudy, registry: FusorRegistry, limit: int) -> None:

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from fusion_dspy.cli.main import app
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.optimizers.comparison import markdown, rows, verdict
-from fusion_dspy.registry import HeldOut, Manifest, RegistryEntry, Replication, StratumScore
+from fusion_dspy.registry import Ablation, AblationArm, HeldOut, Manifest, RegistryEntry, Replication, StratumScore
 
 
 def held_out(low: float, high: float) -> HeldOut:
@@ -45,6 +45,12 @@ def test_every_registry_under_the_folders_is_one_row_with_its_studys_budget_and_
         study.tell(trial, value)
     checked = entry("mipro", 0.6, held_out(0.02, 0.18), study="fusion-math-en-1")
     checked.replication = Replication(limit=150, trial=1, before=0.5, after=0.52, held_out=held_out(-0.04, 0.08))
+    checked.ablation = Ablation(
+        trial=1,
+        demos=2,
+        instructions_only=AblationArm(after=0.5, held_out=held_out(-0.05, 0.05)),
+        demos_only=AblationArm(after=0.6, held_out=held_out(0.01, 0.19)),
+    )
     registry(tmp_path / "math-en" / "mipro", checked)
     registry(tmp_path / "math-en" / "bootstrap", entry("bootstrap", 0.45, held_out(-0.15, 0.05)))
     found = rows([tmp_path], storage)
@@ -56,6 +62,7 @@ def test_every_registry_under_the_folders_is_one_row_with_its_studys_budget_and_
     assert "| math en | mipro (150 calls) | n=5, CoT | 2 | 0.550 | 0.500 → 0.600 | +0.100 [+0.020, +0.180] |" in table
     assert "0.200 → 0.400 (n=5)" in table and "Held-out examples per study: 30" in table
     assert "| 0.500 → 0.520, +0.020 [-0.040, +0.080] (n=30): no difference |" in table  # checked again: not kept up
+    assert "| instructions only +0.000 [-0.050, +0.050]; 2 demos only +0.100 [+0.010, +0.190] |" in table
 
 
 def test_a_folder_without_a_registry_is_an_error_that_names_the_fix(tmp_path):
