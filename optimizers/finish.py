@@ -14,7 +14,7 @@ from fusion_dspy.optimizers.heldout import compare_held_out
 from fusion_dspy.optimizers.instruction_language import choose_instruction_language
 from fusion_dspy.optimizers.scoring import Scored
 from fusion_dspy.optimizers.study_config import StudyResult
-from fusion_dspy.registry import FusorRegistry, HeldOut, RegistryEntry, Replication
+from fusion_dspy.registry import Ablation, FusorRegistry, HeldOut, RegistryEntry, Replication
 
 if TYPE_CHECKING:
     from fusion_dspy.optimizers.study import FusorStudy
@@ -72,6 +72,7 @@ def finish_study(
         )
     elif registry is not None:
         directory = report_dir(runner, registry, registered=True)
+        replication, ablation = kept_checks(registry, c.task, c.language, c.study_name, best.number)
         entry = RegistryEntry(
             task=c.task, language=c.language, metric=f"{runner.task.description}; 0 in the wrong language",
             before=before.mean, after=after.mean, splits=data.sizes(), optimizer=params["optimizer"],
@@ -81,7 +82,8 @@ def finish_study(
             instructions=instructions,
             study=c.study_name, report=str(directory.relative_to(registry.root) / "README.md") if report else None,
             note=verdict(held_out),
-            replication=kept_replication(registry, c.task, c.language, c.study_name, best.number),
+            replication=replication,
+            ablation=ablation,
         )  # fmt: skip
         result.registered = registry.save(tuned.fuser, entry)
     if report:
@@ -89,7 +91,8 @@ def finish_study(
 
         directory = report_dir(runner, registry, registered=result.registered is not None)
         threshold = c.stratum_threshold if c.stratum_threshold is not None else runner.task.pass_threshold
-        result.report = write_report(study, result, c, directory, threshold)
+        written = registry.manifest().find(c.task, c.language) if registry is not None and result.registered else None
+        result.report = write_report(study, result, c, directory, threshold, tuned, written)
     return result
 
 
@@ -99,11 +102,19 @@ def trial_val_scores(trial: optuna.trial.FrozenTrial) -> Scored | None:
     return Scored(scores=scores) if scores is not None else None
 
 
-def kept_replication(registry: FusorRegistry, task: str, language: str, study: str, trial: int) -> Replication | None:
-    """The replication of the entry being rewritten, when it checked this same fusor (study and trial)."""
+def kept_checks(
+    registry: FusorRegistry, task: str, language: str, study: str, trial: int
+) -> tuple[Replication | None, Ablation | None]:
+    """The replication and the ablation of the entry being rewritten, each kept when it checked this same fusor
+    (study and trial)."""
     entry = registry.manifest().find(task, language)
-    replication = entry.replication if entry is not None and entry.study == study else None
-    return replication if replication is not None and replication.trial == trial else None
+    if entry is None or entry.study != study:
+        return None, None
+    replication, ablation = entry.replication, entry.ablation
+    return (
+        replication if replication is not None and replication.trial == trial else None,
+        ablation if ablation is not None and ablation.trial == trial else None,
+    )
 
 
 def verdict(held_out: HeldOut) -> str:

@@ -4,6 +4,7 @@ what mattered, without opening a dashboard."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import matplotlib.pyplot as plt
 import optuna
 
 from fusion_dspy.files import write_atomically
+from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult
+from fusion_dspy.registry import HeldOut, RegistryEntry
 
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
 FRONT, IMPORTANCES = "pareto.png", "importances.png"
@@ -106,8 +109,59 @@ def instruction_lines(result: StudyResult) -> list[str]:
             ci = f"95% CI [{h.low:+.3f}, {h.high:+.3f}]"
             wtl = f"wins/ties/losses {h.win}/{h.tie}/{h.loss}"
             lines += ["", f"{split} {i.language} − English: {h.difference:+.3f}, {ci} over {h.n} examples; {wtl}."]
-    fence = "```"
-    return [*lines, "", f"The {i.language} instructions:", "", fence, i.translated or "", fence]
+    return [*lines, "", f"The {i.language} instructions:", "", *fenced(i.translated or "")]
+
+
+def fenced(text: str) -> list[str]:
+    """A markdown code block around `text`, its fence longer than any run of backticks inside (a model's
+    instructions may hold a code block of their own)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
+
+
+def fusor_lines(fusor: FusorOnly) -> list[str]:
+    """The registered fusor's instructions and its demos: labeled (a training pool with its gold answer) or
+    bootstrapped (a fused answer of the teacher that passed the metric)."""
+    lines: list[str] = []
+    for name, predictor in fusor.named_predictors():
+        demos = predictor.demos
+        kinds = ["bootstrapped" if d.get("augmented") else "labeled" for d in demos]
+        counted = ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds)) or "none"
+        lines += [
+            f"`{name}`: {len(demos)} demos ({counted}); instructions:",
+            "",
+            *fenced(predictor.signature.instructions),
+            "",
+        ]
+    return lines
+
+
+def _paired(h: HeldOut) -> str:
+    return (
+        f"{h.difference:+.3f}, 95% CI [{h.low:+.3f}, {h.high:+.3f}], wins/ties/losses {h.win}/{h.tie}/{h.loss} "
+        f"(n={h.n})"
+    )
+
+
+def check_lines(entry: RegistryEntry | None) -> list[str]:
+    """The registry entry's checks of this fusor: on fresh examples (--replicate) and by halves (--ablate)."""
+    lines = []
+    r = entry.replication if entry else None
+    if r is not None:
+        lines.append(
+            f"- Fresh examples (`--replicate {r.limit}`: those no trial saw): default {r.before:.3f} → registered "
+            f"{r.after:.3f}, {_paired(r.held_out)}."
+        )
+    a = entry.ablation if entry else None
+    if a is not None:
+        lines += [
+            f"- Its instructions without its demos (`--ablate`): held-out {a.instructions_only.after:.3f}, "
+            f"against the default fusor {_paired(a.instructions_only.held_out)}.",
+            f"- The default instructions with its {a.demos} demos: held-out {a.demos_only.after:.3f}, against the "
+            f"default fusor {_paired(a.demos_only.held_out)}.",
+        ]
+    return lines or ["None yet: `optimize --replicate LIMIT` and `--ablate` add them."]
 
 
 def trial_lines(study: optuna.Study) -> list[str]:
@@ -135,10 +189,17 @@ def registry_line(result: StudyResult) -> str:
 
 
 def write_report(
-    study: optuna.Study, result: StudyResult, config: StudyConfig, directory: Path, threshold: float
+    study: optuna.Study,
+    result: StudyResult,
+    config: StudyConfig,
+    directory: Path,
+    threshold: float,
+    fusor: FusorOnly,
+    entry: RegistryEntry | None = None,
 ) -> Path:
     """Write `README.md`, `pareto.png` and (when computable) `importances.png` into `directory`; `threshold` is
-    the score at which a candidate counted as right for the strata."""
+    the score at which a candidate counted as right for the strata; `fusor` is the tuned fusor as tested, `entry`
+    the registry entry written for it (with its checks), if any."""
     directory.mkdir(parents=True, exist_ok=True)
     plot_front(study, directory / FRONT)
     values, caveats = importances(study)
@@ -168,6 +229,13 @@ def write_report(
         *held_out_lines(result),
         "",
         registry_line(result),
+        "",
+        "## The tuned fusor",
+        "",
+        *fusor_lines(fusor),
+        "## Checks on the registered fusor",
+        "",
+        *check_lines(entry),
         "",
         "## Instructions in the task's language",
         "",

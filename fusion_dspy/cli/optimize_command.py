@@ -223,6 +223,10 @@ def optimize_command(
         _replicate(study_runner, FusorRegistry(registry), replicate)
     if ablate:
         _ablate(study_runner, FusorRegistry(registry))
+    if (replicate is not None or ablate) and result.report:
+        study_runner.progress = None
+        report = study_runner.finish(study, FusorRegistry(registry)).report  # again, now with the checks
+        out.print(f"study report with the checks: {report}")
 
 
 def _ablate(study_runner: FusorStudy, registry: FusorRegistry) -> None:

@@ -54,6 +54,12 @@ def test_the_halves_are_scored_apart_and_the_instructions_carry_the_gain(tmp_pat
     assert entry.ablation == result
     saved = json.loads((registry.root / entry.path).read_text())
     assert TOLD in json.dumps(saved) and len(saved["predict"]["demos"]) == 1  # the registered fusor is unchanged
+    with FakeModelServer(responder=told_responder) as server:
+        again = FusorStudy(study_config(server, tmp_path, temperatures=[0.7])).finish(runner.study(), registry)
+    assert registry.manifest().entries[0].ablation == result  # the same study finished again: its check stays
+    assert again.report is not None
+    text = again.report.read_text()
+    assert "- Its instructions without its demos (`--ablate`): held-out 1.000, against the default fusor +1.000" in text
 
 
 def test_the_helpers_move_demos_and_keep_instructions(tmp_path):
@@ -81,3 +87,6 @@ def test_the_command_prints_both_halves(tmp_path):
     assert "ablation, instructions only: held-out" in result.output and "ablation, demos only" in result.output
     entry = json.loads((tmp_path / "registry" / "manifest.json").read_text())["entries"][0]
     assert entry["ablation"]["instructions_only"]["held_out"]["n"] == 2
+    assert "study report with the checks:" in result.output
+    report = tmp_path / "registry" / "math" / "en-report" / "README.md"
+    assert "- The default instructions with its" in report.read_text()

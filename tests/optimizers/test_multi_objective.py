@@ -38,6 +38,7 @@ def test_a_score_and_tokens_study_finds_a_pareto_front_and_reports_it(tmp_path):
     assert "## Held-out test" in text and "95% CI" in text and "sign test" in text and "| easy |" in text
     assert (report / "pareto.png").stat().st_size > 1000
     assert "(importances.png)" in text or "Parameter importances could not be computed" in text
+    assert "## The tuned fusor" in text and "`fuser.predict`: " in text and "None yet: `optimize --replicate" in text
 
 
 def test_objectives_are_checked(tmp_path):
