@@ -18,7 +18,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Literal
 
 import dspy
@@ -41,16 +41,34 @@ class LoggedResponse(BaseModel):
         return litellm.ModelResponse(**self.response) if self.kind == "litellm" else self.response
 
 
+MODEL_FIELDS = frozenset({"model", "response_model"})
+
+
+def without_paths(data: Any) -> Any:
+    """`data` with every model name that is a file path cut to the file's name: a local server (llama.cpp) names
+    its model by the weights' path, which would write the machine's home folder into a committed log."""
+    if isinstance(data, dict):
+        return {
+            k: PurePath(v).name if k in MODEL_FIELDS and isinstance(v, str) and PurePath(v).is_absolute() else
+            without_paths(v)
+            for k, v in data.items()
+        }  # fmt: skip
+    if isinstance(data, list):
+        return [without_paths(item) for item in data]
+    return data
+
+
 def logged(key: str, value: Any) -> LoggedResponse | None:
-    """The log row of a response, or None for one that is not plain data (it stays in DSPy's cache only)."""
+    """The log row of a response (model paths cut to file names), or None for one that is not plain data (it
+    stays in DSPy's cache only)."""
     if isinstance(value, litellm.ModelResponse):
-        return LoggedResponse(key=key, kind="litellm", response=value.model_dump(mode="json"))
+        return LoggedResponse(key=key, kind="litellm", response=without_paths(value.model_dump(mode="json")))
     if isinstance(value, dict):
         try:
             json.dumps(value)
         except (TypeError, ValueError):
             return None
-        return LoggedResponse(key=key, response=value)
+        return LoggedResponse(key=key, response=without_paths(value))
     return None
 
 

@@ -8,7 +8,7 @@ import dspy
 import pytest
 from dspy.clients.cache import Cache
 
-from fusion_dspy.lm.response_log import other_mode, response_log
+from fusion_dspy.lm.response_log import other_mode, response_log, without_paths
 from fusion_dspy.testing import FakeModelServer
 
 
@@ -95,3 +95,24 @@ def test_only_dspys_calling_functions_have_another_mode():
         "n": 1,
     }
     assert other_mode({"_fn_identifier": "mine.embed"}) is None and other_mode({"model": "x"}) is None
+
+
+def test_a_model_named_by_its_weights_path_is_logged_by_the_file_name_only(tmp_path, monkeypatch):
+    """A local server names its model by the weights' path (the machine's home folder): not in a committed log."""
+    path = tmp_path / "responses.jsonl"
+    monkeypatch.setattr(dspy, "cache", fresh_cache())
+    weights = "/home/someone/.cache/models/w-q4.gguf"
+    lm = dspy.LM(f"openai/{weights}", api_key="k", num_retries=0, temperature=0.0, engine="litellm")
+    with (
+        FakeModelServer(responder=answering("Rome")) as server,
+        response_log(path),
+        dspy.context(lm=lm.copy(api_base=server.base_url)),
+    ):
+        assert dspy.Predict("question -> answer")(question="Capital of Italy?").answer == "Rome"
+    text = path.read_text()
+    assert "/home/someone" not in text and '"w-q4.gguf"' in text
+    assert without_paths({"model": "openai/gpt-4o", "x": [{"response_model": "/a/b.gguf"}], "path": "/kept"}) == {
+        "model": "openai/gpt-4o",
+        "x": [{"response_model": "b.gguf"}],
+        "path": "/kept",
+    }
