@@ -2,8 +2,10 @@
 
 A compiled fusor differs from the default one in two ways at once. `ablate` scores two halves on the study's
 held-out split, each paired with the default fusor's stored scores there: the registered instructions with no
-demos, and the default instructions with the registered demos. A half that equals a program already scored
-(e.g. "instructions only" of a fusor that has no demos) is read back from the score store, not scored again.
+demos, and the default instructions with the registered demos. Both halves keep the registered fusor's other
+settings (chain of thought, n, k, adaptive thresholds): only instructions and demos are taken apart. A half that
+equals a program already scored (e.g. "instructions only" of a fusor that has no demos) is read back from the
+score store, not scored again.
 """
 
 from __future__ import annotations
