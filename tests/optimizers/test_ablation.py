@@ -12,7 +12,7 @@ from fusion_dspy.optimizers import FusorStudy
 from fusion_dspy.optimizers.ablation import ablate, demos_from, instructions_only
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.testing import FakeModelServer
-from tests.optimizers.test_study_keys import study_config
+from tests.optimizers.test_study_keys import optimize_args, study_config
 
 TOLD = "Add the two numbers of apples exactly."
 
@@ -78,10 +78,7 @@ def test_the_helpers_move_demos_and_keep_instructions(tmp_path):
 def test_the_command_prints_both_halves(tmp_path):
     with FakeModelServer(responder=told_responder) as server:
         config = study_config(server, tmp_path)
-        args = ["optimize", "--task", "math", "--lang", "en", "--trials", "1", "--storage", config.storage,
-                "--model", "openai/fake", "--api-base", server.base_url, "-n", "3", "--limit", "6", "--cot", "off",
-                "--max-demos", "1", "--out", str(tmp_path / "runs"), "--registry", str(tmp_path / "registry"),
-                "--data-dir", config.data_dir, "--ablate"]  # fmt: skip
+        args = optimize_args(server, config, tmp_path, "--ablate")
         result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "ablation, instructions only: held-out" in result.output and "ablation, demos only" in result.output

@@ -13,7 +13,7 @@ from fusion_dspy.optimizers.replication import replicate
 from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.testing import FakeModelServer
 from tests.optimizers.test_study import math_responder
-from tests.optimizers.test_study_keys import study_config
+from tests.optimizers.test_study_keys import optimize_args, study_config
 
 
 def test_the_registered_fusor_is_compared_again_on_fresh_examples_only(tmp_path):
@@ -40,10 +40,7 @@ def test_the_registered_fusor_is_compared_again_on_fresh_examples_only(tmp_path)
 def test_the_command_prints_the_replication(tmp_path):
     with FakeModelServer(responder=math_responder) as server:
         config = study_config(server, tmp_path)
-        args = ["optimize", "--task", "math", "--lang", "en", "--trials", "1", "--storage", config.storage,
-                "--model", "openai/fake", "--api-base", server.base_url, "-n", "3", "--limit", "6", "--cot", "off",
-                "--max-demos", "1", "--out", str(tmp_path / "runs"), "--registry", str(tmp_path / "registry"),
-                "--data-dir", config.data_dir, "--replicate", "9"]  # fmt: skip
+        args = optimize_args(server, config, tmp_path, "--replicate", "9")
         result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "replication on 3 fresh examples (--limit 6 → 9)" in result.output

@@ -27,6 +27,14 @@ def study_config(server, tmp_path, **overrides):
     return StudyConfig(**{**values, **overrides})
 
 
+def optimize_args(server, config, tmp_path, *extra: str) -> list[str]:
+    """`fusion-dspy optimize` over `study_config`'s study (1 trial), registering under <tmp>/registry."""
+    return ["optimize", "--task", "math", "--lang", "en", "--trials", "1", "--storage", config.storage,
+            "--model", "openai/fake", "--api-base", server.base_url, "-n", "3", "--limit", "6", "--cot", "off",
+            "--max-demos", "1", "--out", str(tmp_path / "runs"), "--registry", str(tmp_path / "registry"),
+            "--data-dir", config.data_dir, *extra]  # fmt: skip
+
+
 def test_another_limit_seed_or_model_is_another_study(tmp_path):
     with FakeModelServer(responder=math_responder) as server:
         base = study_config(server, tmp_path)
