@@ -223,8 +223,9 @@ class FusorStudy:
         directions = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE][: 2 if c.multi_objective else 1]
         study = optuna.create_study(
             study_name=c.study_name, storage=c.storage, load_if_exists=True, directions=directions,
-            sampler=optuna.samplers.TPESampler(seed=c.seed),
         )  # fmt: skip
+        # The seed moves on with the trials stored: a restarted process must not draw the same random start again.
+        study.sampler = optuna.samplers.TPESampler(seed=c.seed + len(study.trials))
         expected = {"config": c.defining(), "split_ids": self.split_ids()}
         for name, value in expected.items():
             stored = study.user_attrs.get(name)

@@ -95,3 +95,13 @@ def test_a_fusor_token_limit_is_a_study_of_its_own_and_reaches_both_fusors_but_n
         assert study.fusor(False, "openai/fake").fuser.lm.kwargs["max_tokens"] == 512
         assert study.default_fusor().fuser.lm.kwargs["max_tokens"] == 512  # tested against the same limit
         assert study.evaluation(0.8).config.max_tokens == 64  # the candidates keep theirs
+
+
+def test_a_restarted_study_does_not_draw_its_random_start_again(tmp_path):
+    """A seeded sampler made anew in each process would suggest trial 1's parameters again as trial 2."""
+    with FakeModelServer(responder=math_responder) as server:
+        config = study_config(server, tmp_path, trials=2, temperatures=[0.5, 0.7, 0.9, 1.1], max_demos=3)
+        FusorStudy(config).run()  # trial 0: the full configuration; trial 1: the sampler's first random draw
+        study = FusorStudy(config.model_copy(update={"trials": 3})).run()  # a new process continues
+    first, again = study.trials[1].params, study.trials[2].params
+    assert first != again
