@@ -44,8 +44,7 @@ def ablate(runner: FusorStudy, registry: FusorRegistry) -> Ablation:
     model = entry.models["fusor"]
     registered = runner.fusor(entry.chain_of_thought, model)
     registered.fuser.load(str(registry.root / entry.path))
-    told = runner.fusor(entry.chain_of_thought, model)
-    told.fuser.load(str(registry.root / entry.path))
+    told = registered.deepcopy()
     instructions_only(told)
     shown = runner.fusor(entry.chain_of_thought, model)
     demos_from(shown, registered)

@@ -65,6 +65,7 @@ def finish_study(
         after=after.mean, splits=data.sizes(), strata=split_strata(runner), held_out=held_out,
         trials_completed=len(study.get_trials(deepcopy=False, states=COMPLETE)), instructions=instructions,
     )  # fmt: skip
+    written: RegistryEntry | None = None
     if registry is not None and held_out.worse_beyond_noise:
         result.refused = (
             f"not registered: the tuned fusor is worse than the default one beyond noise (held-out difference "
@@ -73,7 +74,7 @@ def finish_study(
     elif registry is not None:
         directory = report_dir(runner, registry, registered=True)
         replication, ablation = kept_checks(registry, c.task, c.language, c.study_name, best.number)
-        entry = RegistryEntry(
+        written = RegistryEntry(
             task=c.task, language=c.language, metric=f"{runner.task.description}; 0 in the wrong language",
             before=before.mean, after=after.mean, splits=data.sizes(), optimizer=params["optimizer"],
             n=params["n"], k=best.user_attrs.get("k"), chain_of_thought=params["chain_of_thought"],
@@ -85,13 +86,12 @@ def finish_study(
             replication=replication,
             ablation=ablation,
         )  # fmt: skip
-        result.registered = registry.save(tuned.fuser, entry)
+        result.registered = registry.save(tuned.fuser, written)
     if report:
         from fusion_dspy.optimizers.report import write_report
 
         directory = report_dir(runner, registry, registered=result.registered is not None)
         threshold = c.stratum_threshold if c.stratum_threshold is not None else runner.task.pass_threshold
-        written = registry.manifest().find(c.task, c.language) if registry is not None and result.registered else None
         result.report = write_report(study, result, c, directory, threshold, tuned, written)
     return result
 
