@@ -58,6 +58,19 @@ class HeldOut(BaseModel):
         """True when the whole CI lies below 0: the tuned fusor is worse than the default one."""
         return self.high < 0.0
 
+    @property
+    def interval(self) -> str:
+        """`+0.024 [+0.002, +0.055]`: the difference and its 95% CI, as a table cell."""
+        return f"{self.difference:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+
+    @property
+    def summary(self) -> str:
+        """`+0.024, 95% CI [+0.002, +0.055], wins/ties/losses 21/16/13 (n=50)`: the comparison in a sentence."""
+        return (
+            f"{self.difference:+.3f}, 95% CI [{self.low:+.3f}, {self.high:+.3f}], "
+            f"wins/ties/losses {self.win}/{self.tie}/{self.loss} (n={self.n})"
+        )
+
 
 class Replication(BaseModel):
     """The registered fusor against the default one again, on examples no trial saw: those of a larger seeded

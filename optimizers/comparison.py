@@ -86,7 +86,7 @@ def _replication(entry: RegistryEntry) -> str:
     if r is None:
         return "—"
     h = r.held_out
-    return f"{r.before:.3f} → {r.after:.3f}, {h.difference:+.3f} [{h.low:+.3f}, {h.high:+.3f}] (n={h.n}): {verdict(h)}"
+    return f"{r.before:.3f} → {r.after:.3f}, {h.interval} (n={h.n}): {verdict(h)}"
 
 
 def _ablation(entry: RegistryEntry) -> str:
@@ -94,10 +94,7 @@ def _ablation(entry: RegistryEntry) -> str:
     if a is None:
         return "—"
     halves = [("instructions only", a.instructions_only), (f"{a.demos} demos only", a.demos_only)]
-    return "; ".join(
-        f"{name} {arm.held_out.difference:+.3f} [{arm.held_out.low:+.3f}, {arm.held_out.high:+.3f}]"
-        for name, arm in halves
-    )
+    return "; ".join(f"{name} {arm.held_out.interval}" for name, arm in halves)
 
 
 def _cells(row: StudyRow) -> list[str]:
@@ -112,7 +109,7 @@ def _cells(row: StudyRow) -> list[str]:
         "—" if row.trials is None else str(row.trials),
         _score(row.val),
         f"{e.before:.3f} → {e.after:.3f}",
-        "—" if h is None else f"{h.difference:+.3f} [{h.low:+.3f}, {h.high:+.3f}]",
+        "—" if h is None else h.interval,
         "—" if h is None else f"{h.win}/{h.tie}/{h.loss}",
         "—" if hard is None else f"{hard.before:.3f} → {hard.after:.3f} (n={hard.n})",
         e.instructions.kept if e.instructions else "en",

@@ -68,8 +68,8 @@ def finish_study(
     written: RegistryEntry | None = None
     if registry is not None and held_out.worse_beyond_noise:
         result.refused = (
-            f"not registered: the tuned fusor is worse than the default one beyond noise (held-out difference "
-            f"{held_out.difference:+.3f}, 95% CI [{held_out.low:+.3f}, {held_out.high:+.3f}])"
+            "not registered: the tuned fusor is worse than the default one beyond noise (held-out difference "
+            f"{held_out.summary})"
         )
     elif registry is not None:
         directory = report_dir(runner, registry, registered=True)
@@ -119,7 +119,7 @@ def kept_checks(
 
 def verdict(held_out: HeldOut) -> str:
     """The held-out result in words, for the manifest's note."""
-    ci = f"paired 95% CI [{held_out.low:+.3f}, {held_out.high:+.3f}] over {held_out.n} examples"
+    ci = f"paired difference {held_out.summary}"
     if held_out.better_beyond_noise:
         return f"better than the default fusor on the held-out split ({ci})"
     return f"no held-out difference beyond noise ({ci}); route with care"

@@ -18,7 +18,7 @@ import optuna
 from fusion_dspy.files import write_atomically
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult
-from fusion_dspy.registry import HeldOut, RegistryEntry
+from fusion_dspy.registry import RegistryEntry
 
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
 FRONT, IMPORTANCES = "pareto.png", "importances.png"
@@ -78,9 +78,8 @@ def held_out_lines(result: StudyResult) -> list[str]:
     if h is None:
         return ["No held-out comparison."]
     lines = [
-        f"Default fusor {result.before:.3f} → tuned {result.after:.3f} on {h.n} held-out examples: paired "
-        f"difference {h.difference:+.3f}, 95% CI [{h.low:+.3f}, {h.high:+.3f}]; wins/ties/losses "
-        f"{h.win}/{h.tie}/{h.loss}, sign test p = {h.p_sign:.3g}.",
+        f"Default fusor {result.before:.3f} → tuned {result.after:.3f} on the held-out examples: paired "
+        f"difference {h.summary}; sign test p = {h.p_sign:.3g}.",
         "",
         "| stratum | examples | default | tuned |",
         "|---|---|---|---|",
@@ -106,9 +105,7 @@ def instruction_lines(result: StudyResult) -> list[str]:
     ]
     for split, h in [("Validation", i.validation), ("Held-out", i.difference)]:
         if h is not None:
-            ci = f"95% CI [{h.low:+.3f}, {h.high:+.3f}]"
-            wtl = f"wins/ties/losses {h.win}/{h.tie}/{h.loss}"
-            lines += ["", f"{split} {i.language} − English: {h.difference:+.3f}, {ci} over {h.n} examples; {wtl}."]
+            lines += ["", f"{split} {i.language} − English: {h.summary}."]
     return [*lines, "", f"The {i.language} instructions:", "", *fenced(i.translated or "")]
 
 
@@ -137,13 +134,6 @@ def fusor_lines(fusor: FusorOnly) -> list[str]:
     return lines
 
 
-def _paired(h: HeldOut) -> str:
-    return (
-        f"{h.difference:+.3f}, 95% CI [{h.low:+.3f}, {h.high:+.3f}], wins/ties/losses {h.win}/{h.tie}/{h.loss} "
-        f"(n={h.n})"
-    )
-
-
 def check_lines(entry: RegistryEntry | None) -> list[str]:
     """The registry entry's checks of this fusor: on fresh examples (--replicate) and by halves (--ablate)."""
     lines = []
@@ -151,15 +141,15 @@ def check_lines(entry: RegistryEntry | None) -> list[str]:
     if r is not None:
         lines.append(
             f"- Fresh examples (`--replicate {r.limit}`: those no trial saw): default {r.before:.3f} → registered "
-            f"{r.after:.3f}, {_paired(r.held_out)}."
+            f"{r.after:.3f}, {r.held_out.summary}."
         )
     a = entry.ablation if entry else None
     if a is not None:
         lines += [
             f"- Its instructions without its demos (`--ablate`): held-out {a.instructions_only.after:.3f}, "
-            f"against the default fusor {_paired(a.instructions_only.held_out)}.",
+            f"against the default fusor {a.instructions_only.held_out.summary}.",
             f"- The default instructions with its {a.demos} demos: held-out {a.demos_only.after:.3f}, against the "
-            f"default fusor {_paired(a.demos_only.held_out)}.",
+            f"default fusor {a.demos_only.held_out.summary}.",
         ]
     return lines or ["None yet: `optimize --replicate LIMIT` and `--ablate` add them."]
 

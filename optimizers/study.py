@@ -237,8 +237,12 @@ class FusorStudy:
                     f"({json.dumps(stored)[:300]}); this run has {json.dumps(value)[:300]}. Continue it with its "
                     "own settings and data, or use another --storage for a new study."
                 )
+        # A trial left running by a killed process is closed as failed and queued again with its own parameters:
+        # its scored calls are stored, so the retry continues it instead of the sampler drawing something else.
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+            params = {**stale.system_attrs.get("fixed_params", {}), **stale.params}  # queued ones, or drawn ones
+            study.enqueue_trial(params, user_attrs={"retry_of": stale.number})
         waiting = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.WAITING)
         if not study.get_trials(deepcopy=False, states=waiting):
             study.enqueue_trial(self.first_params())
@@ -262,8 +266,8 @@ class FusorStudy:
         return params
 
     def run(self, on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None) -> optuna.Study:
-        """Run the trials still missing from the stored study (a rerun after a kill continues, and a first trial
-        killed before it finished is queued again)."""
+        """Run the trials still missing from the stored study (a rerun after a kill continues, and the trial the
+        kill cut is queued again with its parameters)."""
         study = self.study()
         done = len(study.get_trials(deepcopy=False, states=COMPLETE))
         if done < self.config.trials:

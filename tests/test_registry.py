@@ -100,6 +100,9 @@ def test_entries_carry_the_held_out_evidence_and_old_manifests_still_load(tmp_pa
     held = HeldOut(n=30, difference=-0.1, low=-0.2, high=-0.01, win=2, tie=20, loss=8, p_sign=0.11,
                    strata={"hard": StratumScore(n=9, before=0.1, after=0.3)})  # fmt: skip
     assert held.worse_beyond_noise and not held.model_copy(update={"high": 0.02}).worse_beyond_noise
+    assert held.interval == "-0.100 [-0.200, -0.010]"
+    assert held.summary == "-0.100, 95% CI [-0.200, -0.010], wins/ties/losses 2/20/8 (n=30)"
+    assert "summary" not in held.model_dump()  # text for people, not a field of the manifest
     registry = FusorRegistry(tmp_path)
     registry.save(compiled("Fuse."), entry("de", held_out=held, adaptive={"skip_agreement": 0.6, "floor_margin": 0.0}))
     assert registry.manifest().find("factual", "de").held_out.strata["hard"].after == 0.3

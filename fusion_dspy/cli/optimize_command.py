@@ -186,13 +186,12 @@ def optimize_command(
         _print_budget(config)
         return
     study_runner = FusorStudy(config)
+    existing = study_runner.study()
+    finished = len(existing.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+    if finished:
+        err.print(f"continuing study {config.study_name}: {finished} of {trials} trials already done")
     with progress_bar() as progress:
-        bar = progress.add_task("trials", total=trials)
-        existing = study_runner.study()
-        finished = len(existing.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
-        if finished:
-            err.print(f"continuing study {config.study_name}: {finished} of {trials} trials already done")
-        progress.update(bar, completed=finished)
+        bar = progress.add_task("trials", total=trials, completed=finished)
 
         study_runner.progress = lambda label, total: _advancer(progress, label, total)
         study = study_runner.run(on_trial=lambda study, trial: progress.advance(bar))
@@ -209,7 +208,7 @@ def optimize_command(
         )  # fmt: skip
     out.print(table)
     held = result.held_out
-    ci = f", paired difference {held.difference:+.3f} [95% CI {held.low:+.3f}, {held.high:+.3f}]" if held else ""
+    ci = f", paired difference {held.summary}" if held else ""
     out.print(
         f"best trial {result.best_trial}: val {result.val_score:.3f}; held-out test {result.before:.3f} (default fusor)"
         f" → {result.after:.3f} (tuned){ci}; splits {result.splits}"
@@ -236,11 +235,7 @@ def _ablate(study_runner: FusorStudy, registry: FusorRegistry) -> None:
         study_runner.progress = lambda label, total: _advancer(progress, label, total)
         result = ablate(study_runner, registry)
     for name, arm in [("instructions only", result.instructions_only), ("demos only", result.demos_only)]:
-        h = arm.held_out
-        out.print(
-            f"ablation, {name}: held-out {arm.after:.3f}, against the default fusor {h.difference:+.3f} "
-            f"[95% CI {h.low:+.3f}, {h.high:+.3f}], wins/ties/losses {h.win}/{h.tie}/{h.loss} (n={h.n})"
-        )
+        out.print(f"ablation, {name}: held-out {arm.after:.3f}, against the default fusor {arm.held_out.summary}")
     out.print(f"recorded in {registry.root / 'manifest.json'}")
 
 
@@ -250,10 +245,8 @@ def _replicate(study_runner: FusorStudy, registry: FusorRegistry, limit: int) ->
     with progress_bar() as progress:
         study_runner.progress = lambda label, total: _advancer(progress, label, total)
         result = replicate(study_runner, registry, limit)
-    h = result.held_out
     out.print(
-        f"replication on {h.n} fresh examples (--limit {study_runner.config.limit} → {limit}): default fusor "
-        f"{result.before:.3f} → registered {result.after:.3f}, paired difference {h.difference:+.3f} "
-        f"[95% CI {h.low:+.3f}, {h.high:+.3f}], wins/ties/losses {h.win}/{h.tie}/{h.loss}; recorded in "
-        f"{registry.root / 'manifest.json'}"
+        f"replication on {result.held_out.n} fresh examples (--limit {study_runner.config.limit} → {limit}): default "
+        f"fusor {result.before:.3f} → registered {result.after:.3f}, paired difference {result.held_out.summary}; "
+        f"recorded in {registry.root / 'manifest.json'}"
     )

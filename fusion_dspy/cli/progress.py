@@ -30,11 +30,13 @@ def _duration(seconds: float | None) -> str:
     return "?" if seconds is None else str(timedelta(seconds=round(seconds)))
 
 
-def _time_left(task: Task) -> float | None:
-    """At the mean pace so far (Rich's own estimate only looks back 30 s, and a study's steps take minutes)."""
-    if not task.completed or task.elapsed is None or task.total is None:
+def _time_left(task: Task, resumed_at: float) -> float | None:
+    """At the mean pace of this run so far (Rich's own estimate only looks back 30 s, and a study's steps take
+    minutes); steps a resumed job found already done took no time here and do not count."""
+    done_here = task.completed - resumed_at
+    if done_here <= 0 or task.elapsed is None or task.total is None:
         return None
-    return task.elapsed / task.completed * (task.total - task.completed)
+    return task.elapsed / done_here * (task.total - task.completed)
 
 
 class LoggedProgress(Progress):
@@ -43,6 +45,16 @@ class LoggedProgress(Progress):
     def __init__(self, *columns: Any, console: Console) -> None:
         super().__init__(*columns, console=console)
         self._logged: dict[TaskID, int] = {}
+        self._resumed_at: dict[TaskID, float] = {}
+
+    def add_task(
+        self, description: str, start: bool = True, total: float | None = 100.0, completed: int = 0,
+        visible: bool = True, **fields: Any,
+    ) -> TaskID:  # fmt: skip
+        """As Rich's; `completed` is what a resumed job found already done, left out of its time to go."""
+        task_id = super().add_task(description, start, total, completed, visible, **fields)
+        self._resumed_at[task_id] = completed
+        return task_id
 
     def advance(self, task_id: TaskID, advance: float = 1) -> None:
         super().advance(task_id, advance)
@@ -62,7 +74,8 @@ class LoggedProgress(Progress):
         if step <= self._logged.get(task_id, 0):
             return
         self._logged[task_id] = step
-        remaining = "" if task.finished else f", about {_duration(_time_left(task))} to go"
+        left = _time_left(task, self._resumed_at.get(task_id, 0))
+        remaining = "" if task.finished else f", about {_duration(left)} to go"
         self.console.print(
             f"{task.description}: {task.completed:g}/{task.total:g} ({_duration(task.elapsed)} so far{remaining})",
             highlight=False,

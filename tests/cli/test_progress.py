@@ -34,3 +34,13 @@ def test_the_time_to_go_is_the_mean_pace_so_far(monkeypatch):
         now[0] = 60.0  # a minute per step
         progress.advance(task)
     assert "validation: 1/10 (0:01:00 so far, about 0:09:00 to go)" in file.getvalue()
+
+
+def test_a_resumed_bar_counts_only_the_steps_done_in_this_run(monkeypatch):
+    file, now = io.StringIO(), [0.0]
+    with progress_bar(Console(file=file, width=200)) as progress:
+        monkeypatch.setattr(progress, "get_time", lambda: now[0])
+        task = progress.add_task("trials", total=12, completed=6)  # six found done by an earlier run
+        now[0] = 600.0  # ten minutes for the one trial this run did
+        progress.advance(task)
+    assert "trials: 7/12 (0:10:00 so far, about 0:50:00 to go)" in file.getvalue()

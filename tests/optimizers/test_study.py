@@ -95,6 +95,23 @@ def test_killing_optimize_mid_study_and_rerunning_continues(tmp_path):
     assert "best trial" in finished.stdout
 
 
+def test_the_trial_a_kill_cut_is_queued_again_with_its_parameters(tmp_path):
+    with FakeModelServer(responder=math_responder) as server:
+        runner = FusorStudy(study_config(server, tmp_path, trials=2))
+        study = runner.run()
+        cut = {"temperature": 0.8, "n": 2, "chain_of_thought": False, "demos": 0, "optimizer": "bootstrap",
+               "fusor_model": "openai/fake"}  # fmt: skip
+        study.enqueue_trial(cut)
+        study.ask()  # taken by a process that is then killed: left RUNNING in the storage
+        reopened = FusorStudy(study_config(server, tmp_path, trials=3)).study()
+        [failed] = reopened.get_trials(states=(optuna.trial.TrialState.FAIL,))
+        [waiting] = reopened.get_trials(states=(optuna.trial.TrialState.WAITING,))
+        assert waiting.user_attrs["retry_of"] == failed.number
+        study = FusorStudy(study_config(server, tmp_path, trials=3)).run()
+    retried = study.trials[waiting.number]
+    assert retried.state == optuna.trial.TrialState.COMPLETE and retried.params == cut
+
+
 def test_compile_and_evaluate_the_fusor_alone(tmp_path):
     with FakeModelServer(responder=math_responder) as server:
         runner = FusorStudy(study_config(server, tmp_path))
