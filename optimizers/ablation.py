@@ -48,7 +48,7 @@ def ablate(runner: FusorStudy, registry: FusorRegistry) -> Ablation:
     instructions_only(told)
     shown = runner.fusor(entry.chain_of_thought, model)
     demos_from(shown, registered)
-    with response_log(c.responses_path):
+    with response_log(c.responses_path, c.study_name):
         before = runner.score_each(runner.default_fusor(), untuned, label="held-out: default fusor", stored=True)
         arms = {
             name: runner.score_each(program, data, adaptive, f"ablation: {label}", stored=True)

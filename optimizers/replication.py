@@ -42,7 +42,7 @@ def replicate(runner: FusorStudy, registry: FusorRegistry, limit: int) -> Replic
     params = best.params
     larger = FusorStudy(c.model_copy(update={"limit": limit}))
     seen = {i for ids in runner.split_ids().values() for i in ids}
-    with response_log(c.responses_path):
+    with response_log(c.responses_path, c.study_name):
         untuned = fresh(larger.examples(c.temperatures[0], c.n), seen)
         data = fresh(larger.examples(params["temperature"], params["n"], entry.k), seen)
         if not untuned:

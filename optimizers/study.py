@@ -271,7 +271,7 @@ class FusorStudy:
         study = self.study()
         done = len(study.get_trials(deepcopy=False, states=COMPLETE))
         if done < self.config.trials:
-            with response_log(self.config.responses_path):
+            with response_log(self.config.responses_path, self.config.study_name):
                 study.optimize(self.objective, n_trials=self.config.trials - done,
                                callbacks=[on_trial] if on_trial else [])  # fmt: skip
         return study
@@ -281,5 +281,5 @@ class FusorStudy:
         beyond noise, and write the study report (see `optimizers.finish`)."""
         from fusion_dspy.optimizers.finish import finish_study
 
-        with response_log(self.config.responses_path):
+        with response_log(self.config.responses_path, self.config.study_name):
             return finish_study(self, study, registry, report=report)

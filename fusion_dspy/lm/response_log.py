@@ -36,6 +36,9 @@ class LoggedResponse(BaseModel):
     key: str
     kind: Literal["record", "litellm"] = "record"
     response: dict[str, Any]
+    run: str | None = None
+    """The run that logged it (a study's name), so one log shared by several runs still says what each cost;
+    None in rows logged before runs were named."""
 
     def value(self) -> Any:
         return litellm.ModelResponse(**self.response) if self.kind == "litellm" else self.response
@@ -58,17 +61,17 @@ def without_paths(data: Any) -> Any:
     return data
 
 
-def logged(key: str, value: Any) -> LoggedResponse | None:
+def logged(key: str, value: Any, run: str | None = None) -> LoggedResponse | None:
     """The log row of a response (model paths cut to file names), or None for one that is not plain data (it
     stays in DSPy's cache only)."""
     if isinstance(value, litellm.ModelResponse):
-        return LoggedResponse(key=key, kind="litellm", response=without_paths(value.model_dump(mode="json")))
+        return LoggedResponse(key=key, kind="litellm", response=without_paths(value.model_dump(mode="json")), run=run)
     if isinstance(value, dict):
         try:
             json.dumps(value)
         except (TypeError, ValueError):
             return None
-        return LoggedResponse(key=key, response=without_paths(value))
+        return LoggedResponse(key=key, response=without_paths(value), run=run)
     return None
 
 
@@ -96,11 +99,12 @@ def other_mode(request: dict[str, Any]) -> dict[str, Any] | None:
 
 class ResponseLogCache(Cache):
     """DSPy's cache (`fallback`: memory, then `~/.dspy_cache`) with a JSONL file of responses behind it: a miss
-    there is answered from the file, and every new response is appended to the file."""
+    there is answered from the file, and every new response is appended to the file, labelled with `run`."""
 
-    def __init__(self, path: Path, fallback: Cache) -> None:
+    def __init__(self, path: Path, fallback: Cache, run: str | None = None) -> None:
         super().__init__(enable_disk_cache=False, enable_memory_cache=False, disk_cache_dir=None)
         self.fallback = fallback
+        self.run = run
         self.log = JsonlLog(path, LoggedResponse, key=lambda row: row.key)
         self._writing = threading.Lock()  # optimisers call the LM from worker threads: one line at a time
 
@@ -145,7 +149,7 @@ class ResponseLogCache(Cache):
     def _keep(self, key: str, value: Any) -> None:
         if key in self.log:
             return
-        row = logged(key, value)
+        row = logged(key, value, self.run)
         if row is None:
             return
         with self._writing:
@@ -154,13 +158,14 @@ class ResponseLogCache(Cache):
 
 
 @contextlib.contextmanager
-def response_log(path: Path | None) -> Iterator[None]:
-    """Within the block, DSPy's LM calls are answered from and logged to `path` (nothing changes when None)."""
+def response_log(path: Path | None, run: str | None = None) -> Iterator[None]:
+    """Within the block, DSPy's LM calls are answered from and logged to `path` (nothing changes when None),
+    each new one labelled with `run`."""
     if path is None:
         yield
         return
     previous = dspy.cache
-    dspy.cache = ResponseLogCache(path, previous)
+    dspy.cache = ResponseLogCache(path, previous, run)
     try:
         yield
     finally:

@@ -33,18 +33,19 @@ def test_a_logged_response_is_replayed_without_the_model_on_a_machine_with_an_em
 ):
     path = tmp_path / "responses.jsonl"
     monkeypatch.setattr(dspy, "cache", fresh_cache())
-    with FakeModelServer(responder=answering("Berlin")) as server, response_log(path):
+    with FakeModelServer(responder=answering("Berlin")) as server, response_log(path, "study-a"):
         assert ask(server, "Capital of Germany?", engine) == "Berlin"
         assert ask(server, "Capital of Germany?", engine) == "Berlin"  # DSPy's memory cache answers; logged once
         assert server.stats.requests == 1
     [row] = [json.loads(line) for line in path.read_text().splitlines()]
     assert "Berlin" in json.dumps(row["response"]) and len(row["key"]) == 64  # DSPy's record, under DSPy's key
+    assert row["run"] == "study-a"  # which run paid for it
     monkeypatch.setattr(dspy, "cache", fresh_cache())  # a new machine: DSPy's cache is empty
     with FakeModelServer(responder=answering("Paris")) as server, response_log(path):
         assert ask(server, "Capital of Germany?", engine) == "Berlin"  # from the log, not the (different) model
         assert ask(server, "Capital of France?", engine) == "Paris"  # a request not in the log goes to the model
         assert server.stats.requests == 1
-    assert len(path.read_text().splitlines()) == 2
+    assert [json.loads(line)["run"] for line in path.read_text().splitlines()] == ["study-a", None]
     assert isinstance(dspy.cache, Cache) and not hasattr(dspy.cache, "log")  # the block put DSPy's cache back
 
 

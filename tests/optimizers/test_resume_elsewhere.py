@@ -1,6 +1,7 @@
 """A study killed mid-trial continues on another machine (empty DSPy cache) from its response log: the rerun asks
 the model only for what the killed run had not received (issue 13: real studies outlive a session)."""
 
+import json
 import os
 import re
 import signal
@@ -67,5 +68,6 @@ def test_a_killed_mipro_trial_continues_on_a_machine_with_an_empty_cache(tmp_pat
     study = optuna.load_study(study_name=optuna.get_all_study_names(f"sqlite:///{out}/studies.db")[0],
                               storage=f"sqlite:///{out}/studies.db")  # fmt: skip
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
+    assert {json.loads(line)["run"] for line in log.read_text().splitlines()} == {study.study_name}
     assert rest <= full - killed + 4  # only what the killed run had not received (4 threads: 4 calls in flight)
     assert result == full_result  # the replayed calls gave the same answers: the same scores, held-out and all

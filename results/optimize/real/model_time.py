@@ -1,7 +1,8 @@
 """Model time spent on the calls a study folder's response log holds: the embedded llama.cpp server reports each
-call's prompt and generation milliseconds (`timings`), kept with the response. Summed per log, it is the compute
-the studies in that folder paid for, across sessions (a resumed run's wall time is not: it spans the gaps), with
-the caveat that calls made while other model processes shared the cores took longer. Run from the repository root:
+call's prompt and generation milliseconds (`timings`), kept with the response. Summed per log and per run (the
+study that logged the call; rows logged before runs were named are counted apart), it is the compute the studies
+paid for, across sessions (a resumed run's wall time is not: it spans the gaps), with the caveat that calls made
+while other model processes shared the cores took longer. Run from the repository root:
 
     python results/optimize/real/model_time.py results/optimize/real/*/responses.jsonl
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter, defaultdict
 from typing import Any
+
+UNNAMED = "before runs were named"
 
 
 def milliseconds(data: Any) -> float | None:
@@ -33,18 +37,24 @@ def milliseconds(data: Any) -> float | None:
 
 def main() -> None:
     for name in sys.argv[1:]:
-        calls, missing, total = 0, 0, 0.0
+        calls: Counter[str] = Counter()
+        missing: Counter[str] = Counter()
+        hours: defaultdict[str, float] = defaultdict(float)
         with open(name, encoding="utf-8") as log:
             for line in log:
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a torn last line
-                calls += 1
+                run = row.get("run") or UNNAMED
+                calls[run] += 1
                 ms = milliseconds(row.get("response"))
-                missing += ms is None
-                total += ms or 0.0
-        print(f"{name}: {calls} calls, {total / 3.6e6:.1f} h of model time ({missing} without timings)")
+                missing[run] += ms is None
+                hours[run] += (ms or 0.0) / 3.6e6
+        total = sum(hours.values())
+        print(f"{name}: {calls.total()} calls, {total:.1f} h of model time ({missing.total()} without timings)")
+        for run in sorted(calls, key=lambda r: (r == UNNAMED, r)):
+            print(f"  {run}: {calls[run]} calls, {hours[run]:.1f} h ({missing[run]} without timings)")
 
 
 if __name__ == "__main__":
