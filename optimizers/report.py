@@ -5,7 +5,6 @@ what mattered, without opening a dashboard."""
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -17,29 +16,12 @@ import optuna
 
 from fusion_dspy.files import write_atomically
 from fusion_dspy.optimizers.fusor_only import FusorOnly
+from fusion_dspy.optimizers.importances import importance_lines, importances, plot_importances
 from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult
 from fusion_dspy.registry import RegistryEntry
 
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
 FRONT, IMPORTANCES = "pareto.png", "importances.png"
-
-
-def importances(study: optuna.Study) -> tuple[dict[str, float] | str, list[str]]:
-    """Optuna's parameter importances (PED-ANOVA) for a high validation score, or why there are none; and
-    Optuna's caveats about them (e.g. too few trials per value)."""
-    trials = study.get_trials(deepcopy=False, states=COMPLETE)
-    if len(trials) < 2:
-        return f"Parameter importances need at least 2 completed trials; this study has {len(trials)}.", []
-    evaluator = optuna.importance.PedAnovaImportanceEvaluator()  # fANOVA would need scikit-learn
-    values: dict[str, float] | str
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            values = optuna.importance.get_param_importances(study, evaluator=evaluator, target=lambda t: -t.values[0])
-        except (RuntimeError, ValueError) as error:
-            values = f"Parameter importances could not be computed ({error}): too few trials or too little variation."
-    caveats = sorted({str(w.message) for w in caught if "low `target`" not in str(w.message)})
-    return values, caveats
 
 
 def plot_front(study: optuna.Study, path: Path) -> None:
@@ -63,14 +45,17 @@ def plot_front(study: optuna.Study, path: Path) -> None:
     plt.close(figure)
 
 
-def plot_importances(values: dict[str, float], path: Path) -> None:
-    figure, axes = plt.subplots(figsize=(6, 0.5 + 0.4 * max(1, len(values))))
-    names = list(values)[::-1]
-    axes.barh(names, [values[n] for n in names], color="#30638e")
-    axes.set_xlabel("importance for a high validation score (PED-ANOVA)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+def front_lines(study: optuna.Study) -> list[str]:
+    """The Pareto front's trials as a table, best score first: what each bought and paid (a score-and-tokens
+    study; a single-objective one has no front)."""
+    if len(study.directions) < 2:
+        return []
+    lines = ["", "The Pareto front (no other trial is better on both):", "",
+             "| trial | val | tokens/ex | params |", "|---|---|---|---|"]  # fmt: skip
+    for t in sorted(study.best_trials, key=lambda t: (-t.values[0], t.values[1], t.number)):
+        params = ", ".join(f"{k}={v}" for k, v in t.params.items())
+        lines.append(f"| {t.number} | {t.values[0]:.3f} | {t.values[1]:.0f} | {params} |")
+    return lines
 
 
 def held_out_lines(result: StudyResult) -> list[str]:
@@ -192,7 +177,9 @@ def write_report(
     the registry entry written for it (with its checks), if any."""
     directory.mkdir(parents=True, exist_ok=True)
     plot_front(study, directory / FRONT)
-    values, caveats = importances(study)
+    values = importances(study, config.objectives)
+    if not values.missing:
+        plot_importances(values, directory / IMPORTANCES)
     params = ", ".join(f"{k}={v}" for k, v in result.best_params.items())
     lines = [
         f"# Study {config.study_name}: {config.task} ({config.language})",
@@ -234,18 +221,17 @@ def write_report(
         "## Quality against cost",
         "",
         f"![validation score against fusor tokens]({FRONT})",
+        *front_lines(study),
         "",
         "## Parameter importances",
         "",
+        *importance_lines(values, IMPORTANCES),
+        "",
+        "## Trials",
+        "",
+        *trial_lines(study),
+        "",
     ]
-    if isinstance(values, str):
-        lines.append(values)
-    else:
-        plot_importances(values, directory / IMPORTANCES)
-        lines += [f"![parameter importances]({IMPORTANCES})", "", "| parameter | importance |", "|---|---|"]
-        lines += [f"| {name} | {value:.3f} |" for name, value in values.items()]
-    lines += [f"\nOptuna's caveat: {caveat}" for caveat in caveats]
-    lines += ["", "## Trials", "", *trial_lines(study), ""]
     path = directory / "README.md"
     write_atomically(path, "\n".join(lines))
     return path

@@ -38,6 +38,11 @@ def test_a_score_and_tokens_study_finds_a_pareto_front_and_reports_it(tmp_path):
     assert "## Held-out test" in text and "95% CI" in text and "sign test" in text and "| easy |" in text
     assert (report / "pareto.png").stat().st_size > 1000
     assert "(importances.png)" in text or "Parameter importances could not be computed" in text
+    front = text.split("The Pareto front (no other trial is better on both):")[1].split("## Parameter importances")[0]
+    rows = [line for line in front.splitlines() if line[:3].strip("| ").isdigit()]
+    assert len(rows) == len(study.best_trials)
+    for t in study.best_trials:
+        assert any(row.startswith(f"| {t.number} | {t.values[0]:.3f} | {t.values[1]:.0f} |") for row in rows)
     assert "## The tuned fusor" in text and "`fuser.predict`: " in text and "None yet: `optimize --replicate" in text
 
 
