@@ -62,7 +62,8 @@ class ScoreStore:
         self.log.append(StoredScore(key=key, id=example_id, score=score, path=path))
 
 
-Score = Callable[[list[dspy.Example], OnScored], Scored]
+Score = Callable[[list[dspy.Example], OnScored, int], Scored]
+"""Scores the examples given, calling `OnScored` as each lands; the int is how many were read back instead."""
 
 
 def score_with_store(
@@ -73,8 +74,8 @@ def score_with_store(
     adaptive: Thresholds | None,
     score: Score,
 ) -> Scored:
-    """`program`'s scores on `devset`: stored ones read back, the rest scored by `score(missing, on_scored)`,
-    which stores each as it lands. The usage is that of the new calls only."""
+    """`program`'s scores on `devset`: stored ones read back, the rest scored by `score(missing, on_scored,
+    read_back)`, which stores each as it lands. The usage is that of the new calls only."""
     configuration = configuration_key(program, metric, adaptive)
     keys = {e.id: example_key(configuration, e) for e in devset}
     known = {i: row for i, key in keys.items() if (row := store.get(key)) is not None}
@@ -84,7 +85,7 @@ def score_with_store(
         if path != FAILED:  # a failed call may be a passing fault: scored again next time, never frozen as a 0
             store.add(keys[example.id], example.id, value, path)
 
-    fresh = score(missing, keep) if missing else Scored()
+    fresh = score(missing, keep, len(known)) if missing else Scored()
     return Scored(
         scores={e.id: known[e.id].score if e.id in known else fresh.scores[e.id] for e in devset},
         paths={e.id: known[e.id].path if e.id in known else fresh.paths[e.id] for e in devset},

@@ -41,7 +41,8 @@ from fusion_dspy.registry import FusorRegistry
 from fusion_dspy.usage import TokenUsage
 
 COMPLETE = (optuna.trial.TrialState.COMPLETE,)
-Progress = Callable[[str, int], Callable[[], None]]
+Progress = Callable[[str, int, int], Callable[[], None]]
+"""(step label, examples, examples already done) -> a callable the step calls once per example it scores."""
 SQLITE = "sqlite:///"
 
 
@@ -69,7 +70,7 @@ class FusorStudy:
         self._ids: dict[str, list[str]] | None = None
         self.task = self.evaluation(config.temperatures[0]).task
         self.progress: Progress | None = None
-        """Set by a caller that shows progress: (step label, examples) -> called once per scored example."""
+        """Set by a caller that shows progress (see `Progress`)."""
 
     def lm(self, name: str, max_tokens: int | None = None) -> dspy.BaseLM:
         """The model `name` at temperature 0 with the study's token limit (or `max_tokens`), made once."""
@@ -147,8 +148,9 @@ class FusorStudy:
         in the study folder's score store are read back and new ones kept there (`optimizers.score_store`)."""
         metric, threads = self.task.language_metric, self.config.threads
 
-        def score(examples: list[dspy.Example], on_scored: OnScored | None = None) -> Scored:
-            advance = self.progress(label, len(examples)) if self.progress is not None and label else None
+        def score(examples: list[dspy.Example], on_scored: OnScored | None = None, read_back: int = 0) -> Scored:
+            progress = self.progress if label else None
+            advance = progress(label, read_back + len(examples), read_back) if progress is not None else None
             return run_sync(ascore_each(program, examples, metric, threads, task=self.task, adaptive=adaptive,
                                         advance=advance, on_scored=on_scored))  # fmt: skip
 

@@ -43,10 +43,15 @@ def _print_budget(config: StudyConfig) -> None:
               f"test{extra}")  # fmt: skip
 
 
-def _advancer(progress: Progress, label: str, total: int) -> Callable[[], None]:
-    """A bar for one scoring step of a study; the returned callable advances it by one example."""
-    task_id = progress.add_task(label, total=total)
-    return lambda: progress.advance(task_id)
+def _bars(progress: Progress) -> Callable[[str, int, int], Callable[[], None]]:
+    """A study's `progress`: a bar for each scoring step (examples read back from the score store shown as done,
+    not counted in its time to go); the callable it returns advances the bar by one example."""
+
+    def bar(label: str, total: int, done: int) -> Callable[[], None]:
+        task_id = progress.add_task(label, total=total, completed=done)
+        return lambda: progress.advance(task_id)
+
+    return bar
 
 
 @app.command("optimize")
@@ -193,7 +198,7 @@ def optimize_command(
     with progress_bar() as progress:
         bar = progress.add_task("trials", total=trials, completed=finished)
 
-        study_runner.progress = lambda label, total: _advancer(progress, label, total)
+        study_runner.progress = _bars(progress)
         study = study_runner.run(on_trial=lambda study, trial: progress.advance(bar))
         result = study_runner.finish(study, None if no_register else FusorRegistry(registry))
     table = Table(title=f"{config.study_name} ({config.storage})")
@@ -232,7 +237,7 @@ def _ablate(study_runner: FusorStudy, registry: FusorRegistry) -> None:
     from fusion_dspy.optimizers.ablation import ablate
 
     with progress_bar() as progress:
-        study_runner.progress = lambda label, total: _advancer(progress, label, total)
+        study_runner.progress = _bars(progress)
         result = ablate(study_runner, registry)
     for name, arm in [("instructions only", result.instructions_only), ("demos only", result.demos_only)]:
         out.print(f"ablation, {name}: held-out {arm.after:.3f}, against the default fusor {arm.held_out.summary}")
@@ -243,7 +248,7 @@ def _replicate(study_runner: FusorStudy, registry: FusorRegistry, limit: int) ->
     from fusion_dspy.optimizers.replication import replicate
 
     with progress_bar() as progress:
-        study_runner.progress = lambda label, total: _advancer(progress, label, total)
+        study_runner.progress = _bars(progress)
         result = replicate(study_runner, registry, limit)
     out.print(
         f"replication on {result.held_out.n} fresh examples (--limit {study_runner.config.limit} → {limit}): default "

@@ -95,8 +95,8 @@ def german_study(server, tmp_path, right_in: str) -> FusorStudy:
 def test_the_language_that_scores_better_on_validation_is_kept_and_both_are_reported(tmp_path, right_in):
     steps: dict[str, list[int]] = {}  # label -> [total, advanced]
 
-    def progress(label, total):
-        steps[label] = [total, 0]
+    def progress(label, total, done):
+        steps[label] = [total, done]
         return lambda: steps[label].__setitem__(1, steps[label][1] + 1)
 
     with FakeModelServer(responder=responder(right_in)) as server:
@@ -132,7 +132,7 @@ def test_a_trial_stored_without_per_example_scores_is_scored_again_with_the_same
     with FakeModelServer(responder=responder("en")) as server:
         runner = german_study(server, tmp_path, "en")
         study = runner.run()
-        runner.progress = lambda label, total: steps.append(label) or (lambda: None)
+        runner.progress = lambda label, total, done: steps.append(label) or (lambda: None)
         best = study.best_trial
         tuned = runner.fusor(best.params["chain_of_thought"], best.params["fusor_model"])
         tuned.fuser.load(str(runner.config.out_dir / "trials" / best.user_attrs["state"]))

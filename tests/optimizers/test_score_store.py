@@ -52,8 +52,9 @@ def test_only_answered_examples_are_stored_a_failed_call_is_scored_again_next_ti
     examples = [dspy.Example(id=i, question="q", candidates=i).with_inputs("question", "candidates") for i in "ab"]
     asked: list[list[str]] = []
 
-    def score(missing, on_scored):
+    def score(missing, on_scored, read_back):
         asked.append([e.id for e in missing])
+        assert read_back == 2 - len(missing)
         outcomes = {e.id: (1.0, "fused") if e.id == "a" else (0.0, "failed") for e in missing}
         for e in missing:
             on_scored(e, *outcomes[e.id])
