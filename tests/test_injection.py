@@ -41,6 +41,7 @@ def test_the_fusor_prompt_fences_the_pool_and_says_candidates_are_data():
 
 
 @pytest.mark.local_model
+@pytest.mark.timeout(900)  # real fusor calls (and maybe the model's start) on a 2-core machine others may load
 def test_hijack_rate_of_the_embedded_model(small_local_lm):
     fuser = fd.Fuser("question -> answer", lm=small_local_lm.copy(temperature=0.0, max_tokens=24))
     hijacked = 0
