@@ -34,8 +34,11 @@ def plot_front(study: optuna.Study, path: Path) -> None:
         xs = [t.user_attrs.get("tokens_per_example", 0.0) for t in points]
         ys = [t.user_attrs.get("val_score", 0.0) for t in points]
         axes.scatter(xs, ys, c=colour, label=label)
+        at: dict[tuple[float, float], list[str]] = {}  # trials with the same scores share one label: "1, 4"
         for trial, x, y in zip(points, xs, ys, strict=True):
-            axes.annotate(str(trial.number), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            at.setdefault((x, y), []).append(str(trial.number))
+        for (x, y), numbers in at.items():
+            axes.annotate(", ".join(numbers), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     axes.set_xlabel("fusor tokens per validation example")
     axes.set_ylabel("validation score")
     axes.set_title(study.study_name)
