@@ -16,12 +16,16 @@ import optuna
 
 from fusion_dspy.files import write_atomically
 from fusion_dspy.optimizers.fusor_only import FusorOnly
-from fusion_dspy.optimizers.importances import importance_lines, importances, plot_importances
+from fusion_dspy.optimizers.importances import COMPLETE, importance_lines, importances, plot_importances
 from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult
 from fusion_dspy.registry import RegistryEntry
 
-COMPLETE = (optuna.trial.TrialState.COMPLETE,)
 FRONT, IMPORTANCES = "pareto.png", "importances.png"
+
+
+def params_text(params: dict[str, object]) -> str:
+    """A trial's parameters as `n=4, demos=1, …`, as the report's tables and headings write them."""
+    return ", ".join(f"{k}={v}" for k, v in params.items())
 
 
 def plot_front(study: optuna.Study, path: Path) -> None:
@@ -56,8 +60,7 @@ def front_lines(study: optuna.Study) -> list[str]:
     lines = ["", "The Pareto front (no other trial is better on both):", "",
              "| trial | val | tokens/ex | params |", "|---|---|---|---|"]  # fmt: skip
     for t in sorted(study.best_trials, key=lambda t: (-t.values[0], t.values[1], t.number)):
-        params = ", ".join(f"{k}={v}" for k, v in t.params.items())
-        lines.append(f"| {t.number} | {t.values[0]:.3f} | {t.values[1]:.0f} | {params} |")
+        lines.append(f"| {t.number} | {t.values[0]:.3f} | {t.values[1]:.0f} | {params_text(t.params)} |")
     return lines
 
 
@@ -145,7 +148,7 @@ def check_lines(entry: RegistryEntry | None) -> list[str]:
 def trial_lines(study: optuna.Study) -> list[str]:
     lines = ["| trial | val | tokens/ex | demo strata | params |", "|---|---|---|---|---|"]
     for t in study.get_trials(deepcopy=False, states=COMPLETE):
-        params = ", ".join(f"{k}={v}" for k, v in t.params.items())
+        params = params_text(t.params)
         demos = ", ".join(t.user_attrs.get("demo_strata", [])) or "-"
         lines.append(f"| {t.number} | {t.user_attrs.get('val_score', 0.0):.3f} | "
                      f"{t.user_attrs.get('tokens_per_example', 0.0):.0f} | {demos} | {params} |")  # fmt: skip
@@ -183,7 +186,7 @@ def write_report(
     values = importances(study, config.objectives)
     if not values.missing:
         plot_importances(values, directory / IMPORTANCES)
-    params = ", ".join(f"{k}={v}" for k, v in result.best_params.items())
+    params = params_text(result.best_params)
     lines = [
         f"# Study {config.study_name}: {config.task} ({config.language})",
         "",
