@@ -267,10 +267,14 @@ class FusorStudy:
             params["adaptive"] = False
         return params
 
-    def run(self, on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None) -> optuna.Study:
+    def run(
+        self,
+        on_trial: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+        study: optuna.Study | None = None,
+    ) -> optuna.Study:
         """Run the trials still missing from the stored study (a rerun after a kill continues, and the trial the
-        kill cut is queued again with its parameters)."""
-        study = self.study()
+        kill cut is queued again with its parameters). `study`: one this runner's `study()` already opened."""
+        study = study or self.study()
         done = len(study.get_trials(deepcopy=False, states=COMPLETE))
         if done < self.config.trials:
             with response_log(self.config.responses_path, self.config.study_name):

@@ -199,7 +199,7 @@ def optimize_command(
         bar = progress.add_task("trials", total=trials, completed=finished)
 
         study_runner.progress = _bars(progress)
-        study = study_runner.run(on_trial=lambda study, trial: progress.advance(bar))
+        study = study_runner.run(on_trial=lambda study, trial: progress.advance(bar), study=existing)
         result = study_runner.finish(study, None if no_register else FusorRegistry(registry))
     table = Table(title=f"{config.study_name} ({config.storage})")
     for column in ["trial", "state", "objective", "val", "tokens/ex", "params"]:

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from fusion_dspy.cli.main import app
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.optimizers.comparison import markdown, rows, verdict
+from fusion_dspy.optimizers.comparison import checked_verdict, markdown, rows, verdict
 from fusion_dspy.registry import Ablation, AblationArm, HeldOut, Manifest, RegistryEntry, Replication, StratumScore
 
 
@@ -35,6 +35,17 @@ def test_the_verdict_comes_from_the_paired_ci_alone():
     assert verdict(None) == "not compared"
 
 
+def test_a_better_verdict_says_whether_fresh_examples_bore_it_out():
+    better = entry("mipro", 0.6, held_out(0.01, 0.2))
+    assert checked_verdict(better) == "better (not replicated: --replicate)"
+    fresh = Replication(limit=150, trial=0, before=0.5, after=0.55, held_out=held_out(0.01, 0.1))
+    assert checked_verdict(better.model_copy(update={"replication": fresh})) == "better, replicated"
+    failed = fresh.model_copy(update={"held_out": held_out(-0.03, 0.04)})
+    assert checked_verdict(better.model_copy(update={"replication": failed})) == "better, not replicated"
+    unchanged = entry("gepa", 0.5, held_out(-0.1, 0.1)).model_copy(update={"replication": fresh})
+    assert checked_verdict(unchanged) == "no difference"  # fresh examples do not turn a held-out tie into a gain
+
+
 def test_every_registry_under_the_folders_is_one_row_with_its_studys_budget_and_validation_score(tmp_path):
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     study = optuna.create_study(study_name="fusion-math-en-1", storage=storage, direction="maximize")
@@ -56,7 +67,7 @@ def test_every_registry_under_the_folders_is_one_row_with_its_studys_budget_and_
     found = rows([tmp_path], storage)
     assert [r.entry.optimizer for r in found] == ["bootstrap", "mipro"]
     mipro = found[1]
-    assert (mipro.budget, mipro.trials, mipro.val, mipro.verdict) == (150, 2, 0.55, "better")
+    assert (mipro.budget, mipro.trials, mipro.val, mipro.verdict) == (150, 2, 0.55, "better, not replicated")
     assert found[0].budget is None and found[0].val is None  # no study recorded: nothing invented
     table = markdown(found)
     assert "| math en | mipro (150 calls) | n=5, CoT | 2 | 0.550 | 0.500 → 0.600 | +0.100 [+0.020, +0.180] |" in table

@@ -107,7 +107,10 @@ def test_the_trial_a_kill_cut_is_queued_again_with_its_parameters(tmp_path):
         [failed] = reopened.get_trials(states=(optuna.trial.TrialState.FAIL,))
         [waiting] = reopened.get_trials(states=(optuna.trial.TrialState.WAITING,))
         assert waiting.user_attrs["retry_of"] == failed.number
-        study = FusorStudy(study_config(server, tmp_path, trials=3)).run()
+        runner = FusorStudy(study_config(server, tmp_path, trials=3))
+        opened = runner.study()  # as `optimize` does, to count the trials done before its progress bar starts
+        study = runner.run(study=opened)  # continued as opened, not loaded (and its stale trials checked) again
+    assert study is opened
     retried = study.trials[waiting.number]
     assert retried.state == optuna.trial.TrialState.COMPLETE and retried.params == cut
 
