@@ -274,7 +274,7 @@ class FusorStudy:
     ) -> optuna.Study:
         """Run the trials still missing from the stored study (a rerun after a kill continues, and the trial the
         kill cut is queued again with its parameters). `study`: one this runner's `study()` already opened."""
-        study = study or self.study()
+        study = study if study is not None else self.study()
         done = len(study.get_trials(deepcopy=False, states=COMPLETE))
         if done < self.config.trials:
             with response_log(self.config.responses_path, self.config.study_name):
