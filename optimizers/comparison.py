@@ -41,9 +41,8 @@ def verdict(held_out: HeldOut | None) -> str:
 def checked_verdict(entry: RegistryEntry) -> str:
     """The held-out verdict, and for a "better" one whether fresh examples bore it out: a 30-example held-out
     split lets a lucky draw through (one of two such gains here did not hold), so an unchecked gain says so."""
-    held = verdict(entry.held_out)
-    if held != "better":
-        return held
+    if entry.held_out is None or not entry.held_out.better_beyond_noise:
+        return verdict(entry.held_out)
     if entry.replication is None:
         return "better (not replicated: --replicate)"
     return "better, replicated" if entry.replication.held_out.better_beyond_noise else "better, not replicated"

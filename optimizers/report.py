@@ -17,15 +17,10 @@ import optuna
 from fusion_dspy.files import write_atomically
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.importances import COMPLETE, importance_lines, importances, plot_importances
-from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult
+from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult, params_text
 from fusion_dspy.registry import RegistryEntry
 
 FRONT, IMPORTANCES = "pareto.png", "importances.png"
-
-
-def params_text(params: dict[str, object]) -> str:
-    """A trial's parameters as `n=4, demos=1, …`, as the report's tables and headings write them."""
-    return ", ".join(f"{k}={v}" for k, v in params.items())
 
 
 def plot_front(study: optuna.Study, path: Path) -> None:

@@ -26,6 +26,11 @@ def digest(value: Any, length: int) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
+def params_text(params: dict[str, Any]) -> str:
+    """A trial's parameters as `n=4, demos=1, …`, as the CLI's trial table and the study report write them."""
+    return ", ".join(f"{k}={v}" for k, v in params.items())
+
+
 class StudyConfig(BaseModel):
     task: str
     language: str

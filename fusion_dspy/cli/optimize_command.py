@@ -171,6 +171,7 @@ def optimize_command(
       fusion-dspy optimize --task math --lang de --optimizer mipro --trials 20 --storage sqlite:///studies.db
     """
     from fusion_dspy.optimizers import FusorStudy, StudyConfig
+    from fusion_dspy.optimizers.study_config import params_text
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     choices = {"both": [False, True], "on": [True], "off": [False]}
@@ -209,7 +210,7 @@ def optimize_command(
         table.add_row(
             str(trial.number), trial.state.name, f"{trial.values[0]:.3f}" if trial.values else "-",
             f"{attrs.get('val_score', float('nan')):.3f}", f"{attrs.get('tokens_per_example', 0):.0f}",
-            ", ".join(f"{k}={v}" for k, v in trial.params.items()),
+            params_text(trial.params),
         )  # fmt: skip
     out.print(table)
     held = result.held_out
