@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from fusion_dspy.eval.paired import compare_methods, paired_difference, sign_test
+from fusion_dspy.eval.paired import compare_methods, holm, paired_difference, permutation_test, sign_test, without_top
 from fusion_dspy.eval.stats import WinTieLoss, bootstrap, bootstrap_macro, paired
 
 
@@ -73,3 +73,46 @@ def test_paired_counts():
     assert str(paired([1, 1], [0, 0]) + paired([0], [1])) == "2/0/1"
     with pytest.raises(ValueError, match="aligned"):
         paired([1], [1, 2])
+
+
+def test_permutation_test_enumerates_every_sign_flip_exactly():
+    # ±1 ±2 ±3 gives 6, 4, 2, 0, 0, -2, -4, -6: |sum| ≥ 6 twice in 8
+    test = permutation_test([1.0, 2.0, 3.0])
+    assert (test.p, test.exact, test.nonzero, test.draws) == (0.25, True, 3, 8)
+    assert permutation_test([0.0, 1.0, 0.0, 2.0, 3.0]).p == 0.25  # zeros carry no sign
+    # four ±1: sums 4 (1 way), 2 (4), 0 (6), -2 (4), -4 (1); |sum| ≥ 2 in 10 of 16
+    assert permutation_test([1.0, 1.0, 1.0, -1.0]).p == pytest.approx(10 / 16)
+    assert permutation_test([-1.0, -2.0, -3.0]).p == 0.25  # two-sided
+    # 0.1 + 0.2 + 0.3 = 0.6000000000000001 in floats; the flips that give 0.6 exactly still reach it
+    assert permutation_test([0.3, 0.2, 0.1]).p == 0.25
+    assert permutation_test([0.0, 0.0]).p == 1.0 and permutation_test([]).p == 1.0
+    assert permutation_test([1.0, 2.0, 3.0]).method == "exact, 2^3 sign flips"
+
+
+def test_permutation_test_draws_seeded_flips_above_the_exact_limit():
+    rng = random.Random(1)
+    differences = [rng.gauss(0.05, 0.2) for _ in range(16)]
+    exact = permutation_test(differences)
+    drawn = permutation_test(differences, seed=3, draws=50_000, exact_up_to=10)
+    assert exact.exact and not drawn.exact and drawn.draws == 50_000
+    assert drawn.p == pytest.approx(exact.p, abs=0.01)
+    assert drawn == permutation_test(differences, seed=3, draws=50_000, exact_up_to=10)  # seeded
+    assert drawn.method == "Monte-Carlo, 50,000 sign flips, seed 3"
+    assert permutation_test([1.0] * 30, draws=1000).p == pytest.approx(1 / 1001)  # never 0: add-one
+
+
+def test_holm_adjusts_known_p_vectors():
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.5, 0.6]) == [1.0, 1.0]  # at most 1
+    assert holm([0.02]) == [0.02] and holm([]) == []
+    assert holm([0.01, 0.01]) == [0.02, 0.02]
+
+
+def test_without_top_removes_the_largest_differences_in_the_direction_of_the_effect():
+    differences = {"a": 0.5, "b": 0.0, "c": 0.3, "d": -0.4, "e": 0.1, "f": 0.2}
+    influence = without_top(differences)
+    assert influence.removed == {"a": 0.5, "c": 0.3}  # the loss "d" is against the effect: kept
+    assert influence.estimate.mean == pytest.approx((0.0 - 0.4 + 0.1 + 0.2) / 4) and influence.estimate.n == 4
+    losing = without_top({"a": -0.5, "b": 0.2, "c": -0.1})
+    assert losing.removed == {"a": -0.5, "c": -0.1} and losing.estimate.mean == pytest.approx(0.2)
+    assert without_top({"a": 0.4, "b": -0.1}, k=2).removed == {"a": 0.4}  # only one pushes the effect's way
