@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from fusion_dspy.errors import LocalModelError
+from fusion_dspy.errors import ConfigurationError, LocalModelError
+from fusion_dspy.lm.speculative import SpeculativeSettings
 from fusion_dspy.lm.weights import EMBEDDED_MODELS, assemble
 
 
@@ -24,10 +25,11 @@ class ServerSettings(BaseModel):
     context_per_slot: int = 4096
     threads: int | None = None
     cache_ram_mib: int = 256
+    speculative: SpeculativeSettings = SpeculativeSettings()
 
     @classmethod
     def from_env(cls) -> ServerSettings:
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {"speculative": SpeculativeSettings.from_env()}
         for field, variable in [
             ("parallel_slots", "FUSION_DSPY_LOCAL_PARALLEL"),
             ("context_per_slot", "FUSION_DSPY_LOCAL_CTX"),
@@ -54,6 +56,13 @@ class LocalServer:
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.cache_ram_mib = settings.cache_ram_mib
+        drafter = settings.speculative.drafter_for(name)
+        if drafter is not None and drafter not in EMBEDDED_MODELS:
+            raise ConfigurationError(
+                f"unknown draft model {drafter!r}; choose one of {sorted(EMBEDDED_MODELS)} (a smaller model of the "
+                f"same family, e.g. local-small for local)."
+            )
+        settings.speculative.apply(params, name, str(assemble(EMBEDDED_MODELS[drafter])) if drafter else None)
         params.port = 0
         params.verbosity = 0
         self.name = name
