@@ -75,6 +75,8 @@ class ServerStats:
     connections: int = 0
     cancelled: int = 0
     latencies: list[float] = field(default_factory=list)
+    choices: int = 0
+    prompt_tokens: int = 0
 
 
 def dspy_fields_responder(messages: list[dict[str, Any]], tag: str = "") -> str:
@@ -114,6 +116,8 @@ class FakeModelServer:
     that will not go away. `connection_setup_s` makes every new connection pay that much before its first
     answer, like a TLS handshake to a remote HTTPS API; `stats.connections` counts the connections opened.
     `latency_s` is seconds per answer, or `LognormalLatency(median_s=0.2, p99_s=2.0, seed=0)` for a heavy tail.
+    A request for `n` choices gets `n` answers for one prompt billed once, as OpenAI and vLLM do; `n_choices="ignore"`
+    answers one (what some OpenAI-compatible servers do), `"refuse"` answers 400 as llama.cpp's server does.
     """
 
     def __init__(
@@ -125,8 +129,10 @@ class FakeModelServer:
         failing_models: tuple[str, ...] = (),
         rejected_models: dict[str, int] | None = None,
         connection_setup_s: float = 0.0,
+        n_choices: Literal["honour", "ignore", "refuse"] = "honour",
     ) -> None:
         self.latency_s = latency_s
+        self.n_choices = n_choices
         self.faults = faults or FaultPlan()
         self.responder = responder
         self.failing_models = failing_models
@@ -174,6 +180,11 @@ class FakeModelServer:
         with self._lock:
             self.stats.latencies.append(delay)
         return delay
+
+    def _billed(self, choices: int, prompt_tokens: int) -> None:
+        with self._lock:
+            self.stats.choices += choices
+            self.stats.prompt_tokens += prompt_tokens
 
     def _hung_up(self) -> None:
         with self._lock:
@@ -240,15 +251,23 @@ class FakeModelServer:
                 if fault == "garbage":
                     return self._raw(200, b"<html>502 Bad Gateway</html>", "text/html")
                 messages = body.get("messages", [])
-                content = "" if fault == "empty" else server.responder(messages)
+                asked = int(body.get("n") or 1)
+                if asked != 1 and server.n_choices == "refuse":
+                    return self._json(400, {"error": {"message": "Only one completion choice is allowed",
+                                                      "type": "invalid_request_error"}})  # fmt: skip
+                count = asked if server.n_choices == "honour" else 1
+                contents = ["" if fault == "empty" else server.responder(messages) for _ in range(count)]
                 prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4
+                completion_tokens = sum(len(content) // 4 for content in contents)
+                server._billed(len(contents), prompt_tokens)
                 self._json(200, {
                     "id": f"fake-{server.stats.requests}", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "fake"),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
-                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(content) // 4,
-                              "total_tokens": prompt_tokens + len(content) // 4},
+                    "choices": [{"index": i, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}
+                                for i, content in enumerate(contents)],
+                    "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                              "total_tokens": prompt_tokens + completion_tokens},
                 })  # fmt: skip
 
             def _reject(self, status: int) -> None:

@@ -85,3 +85,22 @@ def test_server_draws_each_latency_and_notices_a_client_that_hangs_up():
         while time.time() < deadline and server.stats.cancelled == 0:
             time.sleep(0.02)
         assert server.stats.cancelled == 1 and server.stats.in_flight == 0
+
+
+@pytest.mark.parametrize(("mode", "choices"), [("honour", 3), ("ignore", 1)])
+def test_n_choices_for_one_prompt_billed_once(mode, choices):
+    prompt = [{"role": "user", "content": "a prompt of some forty characters long"}]
+    body = {"model": "fake", "n": 3, "messages": prompt}
+    with FakeModelServer(n_choices=mode) as server:
+        reply = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=5).json()
+        assert server.stats.choices == choices and server.stats.prompt_tokens == 9
+    assert [c["index"] for c in reply["choices"]] == list(range(choices))
+    assert reply["usage"]["prompt_tokens"] == 9 and reply["usage"]["completion_tokens"] == choices * 12
+
+
+def test_a_server_that_refuses_n_answers_400_like_llama_cpp():
+    body = {"model": "fake", "n": 2, "messages": [{"role": "user", "content": "q"}]}
+    with FakeModelServer(n_choices="refuse") as server:
+        reply = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=5)
+        assert reply.status_code == 400 and "one completion choice" in reply.json()["error"]["message"]
+        assert post(server).status_code == 200, "n=1 is fine"
