@@ -12,6 +12,7 @@ from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.sources._gather import Draw, check_policy, timed_pool
 from fusion_dspy.sources._sampling import answering_lm, caller_rollout, first_rollout, model_name, sample_candidate
 from fusion_dspy.sources.base import CandidateSource
+from fusion_dspy.sources.one_request import OneRequest, SharedRequest, check_one_request, use_one_request, with_choice
 
 
 class RepeatSampler(CandidateSource):
@@ -24,6 +25,12 @@ class RepeatSampler(CandidateSource):
 
     The LM: a predictor's own (`set_lm`, `predictor.lm`) wins, as everywhere in DSPy; then `lm`; then the
     LM in context (`dspy.context` / `dspy.configure`, or `FUSION_DSPY_MODEL`); then the embedded model.
+
+    `one_request=True` asks the model once with `n` (the prompt processed and billed once, where the server accepts
+    `n`: OpenAI, vLLM, SGLang) and splits the choices into the candidates, each still with its own rollout id and
+    its share of the request's usage; a server that ignores or refuses `n` gets N requests after all, with a
+    warning. `"auto"` does the same, and stops trying `n` on a server once it has ignored or refused it. Default
+    False: N requests (llama.cpp's server, the embedded model's, refuses `n`). See `sources/one_request.py`.
     """
 
     def __init__(
@@ -39,6 +46,7 @@ class RepeatSampler(CandidateSource):
         k: int | None = None,
         deadline_s: float | None = None,
         max_in_flight: int | None = None,
+        one_request: OneRequest = False,
     ) -> None:
         super().__init__(module, concurrency, k=k, deadline_s=deadline_s, max_in_flight=max_in_flight)
         validate_n(n)
@@ -52,6 +60,7 @@ class RepeatSampler(CandidateSource):
         self.temperature = temperature
         self.seed = seed
         self.timeout_s = timeout_s
+        self.one_request = check_one_request(one_request)
 
     async def agenerate(self, inputs: dict[str, Any]) -> CandidatePool:
         from fusion_dspy.lm.resolve import pins_every_lm, resolve_lm
@@ -59,24 +68,30 @@ class RepeatSampler(CandidateSource):
         module = self._bound_module()
         context = None if pins_every_lm(module) else resolve_lm(self.lm)
         first = first_rollout(self.seed, caller_rollout(module, context))
-        source = model_name(answering_lm(module, context))
+        answering = answering_lm(module, context)
+        source = model_name(answering)
+        shared = SharedRequest(self.n, first) if use_one_request(self.one_request, self.n, answering, module) else None
         lms = (
             [context.copy(rollout_id=first + i, temperature=self.temperature) for i in range(self.n)]
             if context is not None
             else []
         )
+        calls = [
+            partial(
+                sample_candidate,
+                module,
+                inputs,
+                lm=lms[i] if lms else None,
+                index=i,
+                rollout_id=first + i,
+                temperature=self.temperature,
+                timeout_s=self.timeout_s,
+            )
+            for i in range(self.n)
+        ]
         draws = [
             Draw(
-                partial(
-                    sample_candidate,
-                    module,
-                    inputs,
-                    lm=lms[i] if lms else None,
-                    index=i,
-                    rollout_id=first + i,
-                    temperature=self.temperature,
-                    timeout_s=self.timeout_s,
-                ),
+                with_choice(shared, i, calls[i]) if shared is not None else calls[i],
                 index=i,
                 source=source,
                 rollout_id=first + i,
@@ -84,7 +99,15 @@ class RepeatSampler(CandidateSource):
             )
             for i in range(self.n)
         ]
-        return await timed_pool(self._admit(draws), self.concurrency, self.k, self.deadline_s, self._stop(inputs))
+        if shared is None:
+            return await timed_pool(self._admit(draws), self.concurrency, self.k, self.deadline_s, self._stop(inputs))
+        try:
+            pool = await timed_pool(self._admit(draws), self.concurrency, self.k, self.deadline_s, self._stop(inputs))
+        finally:
+            shared.close()
+        for candidate, share in zip(pool, shared.shares, strict=False):  # choice i was billed to sample i
+            candidate.usage = candidate.usage + share
+        return pool
 
 
 def validate_n(n: int) -> None:

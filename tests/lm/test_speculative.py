@@ -92,7 +92,7 @@ def _greedy(server: LocalServer, text: str) -> tuple[str, dict]:
 
 
 @pytest.mark.local_model
-@pytest.mark.parametrize("kind", ["ngram-simple", "ngram-mod"])
+@pytest.mark.parametrize("kind", ["ngram-simple", "ngram-map-k"])
 def test_greedy_output_is_identical_with_speculation_on(kind):
     text = (
         "Copy this line twice, exactly: red green blue red green blue red green blue red green blue\n"
