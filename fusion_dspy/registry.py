@@ -36,7 +36,9 @@ class StratumScore(BaseModel):
 
 class HeldOut(BaseModel):
     """The tuned fusor against the default one on the same held-out examples: the mean paired difference
-    (after − before) with its 95% bootstrap CI, wins/ties/losses, the sign test's p, and scores per stratum."""
+    (after − before) with its 95% bootstrap CI, wins/ties/losses, the sign test's p, scores per stratum, and
+    each example's pair of scores (the permutation test and the influence of single examples are computed
+    from them, `optimizers.heldout.robustness`)."""
 
     n: int
     difference: float
@@ -47,6 +49,14 @@ class HeldOut(BaseModel):
     loss: int
     p_sign: float
     strata: dict[str, StratumScore] = Field(default_factory=dict)
+    pairs: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="Example id → (default, tuned) score; empty in entries older than it."
+    )
+
+    @property
+    def differences(self) -> dict[str, float]:
+        """Example id → tuned − default."""
+        return {i: after - before for i, (before, after) in self.pairs.items()}
 
     @property
     def better_beyond_noise(self) -> bool:
@@ -148,6 +158,11 @@ class RegistryEntry(BaseModel):
         default=None, description="Its instructions and its demos, each alone, on the held-out split (--ablate)."
     )
     study: str | None = Field(default=None, description="The Optuna study it came from.")
+    held_out_reuse: int | None = Field(
+        default=None,
+        description="Earlier studies (in the same storage, created before this one) whose tuned-vs-default "
+        "comparison used the same held-out examples (same task, language, limit, seed and split).",
+    )
     report: str | None = Field(default=None, description="The study report, relative to the registry root.")
     date: str = Field(default_factory=lambda: dt.date.today().isoformat())
     note: str | None = None

@@ -12,6 +12,7 @@ import optuna
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.optimizers.heldout import compare_held_out
 from fusion_dspy.optimizers.instruction_language import choose_instruction_language
+from fusion_dspy.optimizers.reuse import held_out_reuse
 from fusion_dspy.optimizers.scoring import Scored
 from fusion_dspy.optimizers.study_config import StudyResult
 from fusion_dspy.registry import Ablation, FusorRegistry, HeldOut, RegistryEntry, Replication
@@ -82,7 +83,7 @@ def finish_study(
             adaptive=adaptive.model_dump(exclude={"basis"}) if adaptive else None, held_out=held_out,
             instructions=instructions,
             study=c.study_name, report=str(directory.relative_to(registry.root) / "README.md") if report else None,
-            note=verdict(held_out),
+            note=verdict(held_out), held_out_reuse=held_out_reuse(c.storage, c.study_name),
             replication=replication,
             ablation=ablation,
         )  # fmt: skip
@@ -118,8 +119,9 @@ def kept_checks(
 
 
 def verdict(held_out: HeldOut) -> str:
-    """The held-out result in words, for the manifest's note."""
+    """The held-out result in words, for the manifest's note: this study alone (the verdict, which adjusts for
+    every study on the split and asks fresh examples, is `fusion-dspy studies`'s, `optimizers.comparison`)."""
     ci = f"paired difference {held_out.summary}"
     if held_out.better_beyond_noise:
-        return f"better than the default fusor on the held-out split ({ci})"
+        return f"held-out CI above 0 in this study alone ({ci}); the verdict: `fusion-dspy studies`"
     return f"no held-out difference beyond noise ({ci}); route with care"

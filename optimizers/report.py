@@ -16,9 +16,10 @@ import optuna
 
 from fusion_dspy.files import write_atomically
 from fusion_dspy.optimizers.fusor_only import FusorOnly
+from fusion_dspy.optimizers.heldout import TOP, robustness
 from fusion_dspy.optimizers.importances import COMPLETE, importance_lines, importances, plot_importances
 from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult, params_text
-from fusion_dspy.registry import RegistryEntry
+from fusion_dspy.registry import HeldOut, RegistryEntry
 
 FRONT, IMPORTANCES = "pareto.png", "importances.png"
 
@@ -59,13 +60,35 @@ def front_lines(study: optuna.Study) -> list[str]:
     return lines
 
 
-def held_out_lines(result: StudyResult) -> list[str]:
-    h = result.held_out
+def permutation_text(held_out: HeldOut) -> str:
+    """`; paired permutation p = 0.068 (exact, 2^20 sign flips)`, or nothing when no per-example scores were kept."""
+    test = robustness(held_out)
+    return "" if test is None else f"; paired permutation p = {test.permutation.p:.3f} ({test.permutation.method})"
+
+
+def influence_lines(held_out: HeldOut) -> list[str]:
+    """The difference without the TOP examples that carry most of it, naming them."""
+    test = robustness(held_out)
+    if test is None:
+        return []
+    removed = ", ".join(f"`{i}` ({d:+.3f})" for i, d in test.influence.removed.items())
+    e = test.influence.estimate
+    return [
+        "",
+        f"Without the {TOP} examples that push the difference most in its direction ({removed or 'none'}): "
+        f"{e.mean:+.3f}, 95% CI [{e.low:+.3f}, {e.high:+.3f}] (n={e.n}). One study alone: the verdict across "
+        "studies (Holm-adjusted, and checked on fresh examples) is in `fusion-dspy studies`.",
+    ]
+
+
+def held_out_lines(before: float, after: float, h: HeldOut | None) -> list[str]:
+    """Default → tuned on the held-out split: the paired difference, its tests and influence, per stratum."""
     if h is None:
         return ["No held-out comparison."]
     lines = [
-        f"Default fusor {result.before:.3f} → tuned {result.after:.3f} on the held-out examples: paired "
-        f"difference {h.summary}; sign test p = {h.p_sign:.3g}.",
+        f"Default fusor {before:.3f} → tuned {after:.3f} on the held-out examples: paired "
+        f"difference {h.summary}; sign test p = {h.p_sign:.3g}{permutation_text(h)}.",
+        *influence_lines(h),
         "",
         "| stratum | examples | default | tuned |",
         "|---|---|---|---|",
@@ -127,7 +150,7 @@ def check_lines(entry: RegistryEntry | None) -> list[str]:
     if r is not None:
         lines.append(
             f"- Fresh examples (`--replicate {r.limit}`: those no trial saw): default {r.before:.3f} → registered "
-            f"{r.after:.3f}, {r.held_out.summary}."
+            f"{r.after:.3f}, {r.held_out.summary}{permutation_text(r.held_out)}."
         )
     a = entry.ablation if entry else None
     if a is not None:
@@ -204,7 +227,7 @@ def write_report(
         "",
         "## Held-out test: default fusor against the tuned one",
         "",
-        *held_out_lines(result),
+        *held_out_lines(result.before, result.after, result.held_out),
         "",
         registry_line(result),
         "",

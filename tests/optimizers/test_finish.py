@@ -50,6 +50,9 @@ def test_strata_come_from_the_stored_pools_and_reach_the_manifest(tmp_path):
     held = entry["held_out"]
     assert held["n"] == 3 and held["low"] <= held["difference"] <= held["high"]
     assert sum(s["n"] for s in held["strata"].values()) == 3
+    assert sorted(held["pairs"]) == sorted(runner.split_ids()["test"])  # each example's (default, tuned) scores
+    assert entry["held_out_reuse"] == 0  # the first study on these held-out examples
+    assert "paired permutation p = " in result.report.read_text()
     assert "Parameter importances need at least 2 completed trials; this study has 1." in result.report.read_text()
     lm = ScriptedLM({"reasoning": "…", "answer": "12"})
     program = fd.FusionOfN.from_registry("math", "en", n=2, registry=FusorRegistry(tmp_path / "registry"))
