@@ -27,6 +27,7 @@ from fusion_dspy.registry import FusorRegistry, RegistryEntry
 from fusion_dspy.render import RenderOptions, render_pool
 from fusion_dspy.routing import LanguageRouter
 from fusion_dspy.select import (
+    AnswerConsensus,
     ConsensusScorer,
     JudgeScorer,
     MajorityVote,
@@ -47,6 +48,7 @@ __all__ = [
     "Aggregation",
     "Aggregator",
     "AllCandidatesFailedError",
+    "AnswerConsensus",
     "BestOfN",
     "Candidate",
     "CandidatePool",

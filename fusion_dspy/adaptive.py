@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel
 
 from fusion_dspy.aggregator import Aggregation, Aggregator, Path
+from fusion_dspy.answer_thresholds import A_PRIORI_FLOOR_MARGIN, A_PRIORI_SKIP_AGREEMENT, Thresholds, answer_thresholds
 from fusion_dspy.candidates import CandidatePool
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.select.consensus import ConsensusScorer
-from fusion_dspy.select.normalize import normalize_text
+from fusion_dspy.select.answer_consensus import AnswerConsensus
+from fusion_dspy.select.answer_fields import AnswerKind
+from fusion_dspy.select.base import pick_best
+from fusion_dspy.select.consensus import ConsensusScorer, FusedSupport, Unit, describe_support
 from fusion_dspy.signatures import SignatureType
 
 TOLERANCE = 1e-9
-DEFAULT_SKIP_AGREEMENT = 0.9
-DEFAULT_FLOOR_MARGIN = 0.2
+DEFAULT_SKIP_AGREEMENT = A_PRIORI_SKIP_AGREEMENT
+DEFAULT_FLOOR_MARGIN = A_PRIORI_FLOOR_MARGIN
+BY_ANSWER_TYPE: Final = "by answer type"
+Threshold = float | None | Literal["by answer type"]
 
 
 class Evidence(BaseModel):
@@ -26,6 +32,13 @@ class Evidence(BaseModel):
     best: int
     agreement: float
     scores: list[float | None]
+    answer_type: AnswerKind = "text"
+    measure: str = ""
+    votes: bool = False
+    unit: Unit = "support"
+
+    def describe(self, value: float) -> str:
+        return describe_support(self.unit, value, self.alive)
 
 
 class AdaptiveFusion(Aggregator):
@@ -34,18 +47,23 @@ class AdaptiveFusion(Aggregator):
     1. **Skip**: when the candidates agree — identical answers (`skip_identical`), or the best candidate's
        consensus support reaching `skip_agreement` — that candidate is the answer and no fusor call is made.
     2. **Fuse** with `fuser` (a `Fuser`, or any aggregator that fuses, e.g. a `LanguageRouter`).
-    3. **Floor**: when the fused answer's support from the pool falls more than `floor_margin` below the best
-       candidate's, the fused answer is an unsupported outlier and the best candidate is returned instead. A
-       negative margin asks more: the fused answer stands only when its support *exceeds* the best candidate's
-       by that much (a blend of free-text candidates is central by construction, so equal support is weak
-       evidence); -1 keeps no fused answer, so adaptive fusion returns its selection. Under a vote no answer
-       outpolls the majority, so there a negative margin floors every fused answer: the fusor is not called.
+    3. **Floor**: a fused value that no candidate gives, where more than half of the pool agrees on another, is
+       an invention and the best candidate is returned instead (`floor_invention`, for verifiable answers:
+       numbers, exact values). Otherwise, when the fused answer's support falls more than `floor_margin` below
+       the best candidate's, it is an unsupported outlier and the best candidate is returned. A negative margin
+       asks more: the fused answer stands only when its support *exceeds* the best candidate's by that much (a
+       blend of free-text candidates is central by construction, so equal support is weak evidence); -1 keeps
+       no fused answer. Under a vote no answer outpolls the majority, so there a negative margin floors every
+       fused answer: the fusor is not called.
 
-    Support is measured by `consensus`, with no LM call: `MajorityVote` for verifiable answers (the share of
-    candidates giving the same normalised answer), `MBRScorer` for free text (mean symmetric chrF to the
-    others). The thresholds are plain attributes; `None` turns a step off, so optimisers can set them.
-    The result says which path was taken (`path`: fused, skipped, floored, or selected when the fuser fell
-    back) and why (`reason`).
+    Support is measured by `consensus`, with no LM: by default `AnswerConsensus`, which reads the signature's
+    answer fields (never the reasoning) by kind: numbers by value, exact values, short strings normalised, long
+    text by symmetric-chrF consensus. The thresholds default to the ones chosen for the pool's kind of answer
+    (`BY_ANSWER_TYPE`, from `fusion_dspy/answer_thresholds.json`); a number sets them for every pool, `None`
+    turns a step off; they are plain attributes, so optimisers can set them. The best candidate is the one
+    with the most support; a tie is broken at random, seeded by `seed` and the input, as `Selector` does. The
+    result says which path was taken (`path`: fused, skipped, floored, or selected when the fuser fell back)
+    and why (`reason`, naming the consensus used).
     """
 
     def __init__(
@@ -54,32 +72,31 @@ class AdaptiveFusion(Aggregator):
         *,
         consensus: ConsensusScorer | None = None,
         skip_identical: bool = True,
-        skip_agreement: float | None = DEFAULT_SKIP_AGREEMENT,
-        floor_margin: float | None = DEFAULT_FLOOR_MARGIN,
+        skip_agreement: Threshold = BY_ANSWER_TYPE,
+        floor_margin: Threshold = BY_ANSWER_TYPE,
+        floor_invention: bool = True,
+        seed: int = 0,
+        thresholds_by_type: Mapping[AnswerKind, Thresholds] | None = None,
     ) -> None:
         super().__init__()
         from fusion_dspy.fuse import Fuser
-        from fusion_dspy.select.mbr import MBRScorer
 
-        if skip_agreement is not None and not 0.0 <= skip_agreement <= 1.0:
-            raise ConfigurationError(
-                f"skip_agreement must be in [0, 1], or None to turn that step off; got {skip_agreement}."
-            )
-        if floor_margin is not None and not -1.0 <= floor_margin <= 1.0:
-            raise ConfigurationError(
-                f"floor_margin must be in [-1, 1] (negative: the fused answer must beat the best candidate's "
-                f"support by that much), or None to turn the floor off; got {floor_margin}."
-            )
+        _check("skip_agreement", skip_agreement, 0.0, "to turn that step off")
+        _check("floor_margin", floor_margin, -1.0, "to turn the floor off; negative: the fused answer must beat "
+               "the best candidate's support by that much")  # fmt: skip
         self.fuser = fuser if fuser is not None else Fuser()
-        self.consensus = consensus if consensus is not None else MBRScorer()
+        self.consensus = consensus if consensus is not None else AnswerConsensus()
         self.skip_identical = skip_identical
         self.skip_agreement = skip_agreement
         self.floor_margin = floor_margin
+        self.floor_invention = floor_invention
+        self.seed = seed
+        self.thresholds_by_type = dict(thresholds_by_type if thresholds_by_type is not None else answer_thresholds())
 
     @classmethod
     def identical_only(cls, fuser: Aggregator | None = None) -> AdaptiveFusion:
         """Plain fusion that only skips the fusor when every candidate gives the same answer."""
-        return cls(fuser, skip_agreement=None, floor_margin=None)
+        return cls(fuser, skip_agreement=None, floor_margin=None, floor_invention=False)
 
     def bind(self, task: SignatureType) -> AdaptiveFusion:
         if self.bound_elsewhere(task):
@@ -91,13 +108,32 @@ class AdaptiveFusion(Aggregator):
     @property
     def policy(self) -> dict[str, Any]:
         """The settings that decide every path: stored with results so stale ones can be recomputed."""
-        return {
+        policy: dict[str, Any] = {
             "consensus": self.consensus.label,
             "skip_identical": self.skip_identical,
             "skip_agreement": self.skip_agreement,
             "floor_margin": self.floor_margin,
+            "floor_invention": self.floor_invention,
+            "tie_break": f"seeded random, seed {self.seed}",
             "futile_fusion": "not called",  # how a fusor call the floor must reject is handled (`futile_reason`)
         }
+        if BY_ANSWER_TYPE in (self.skip_agreement, self.floor_margin):
+            policy["by_answer_type"] = {kind: [t.skip_agreement, t.floor_margin]
+                                        for kind, t in sorted(self.thresholds_by_type.items())}  # fmt: skip
+        return policy
+
+    def thresholds(self, answer_type: AnswerKind) -> tuple[float | None, float | None]:
+        """(skip_agreement, floor_margin) for a pool whose answers are of `answer_type`."""
+        chosen = self.thresholds_by_type.get(answer_type)
+        if chosen is None and BY_ANSWER_TYPE in (self.skip_agreement, self.floor_margin):
+            raise ConfigurationError(
+                f"no thresholds for {answer_type!r} answers in thresholds_by_type; add them, or set skip_agreement "
+                "and floor_margin to numbers."
+            )
+        skip = chosen.skip_agreement if isinstance(self.skip_agreement, str) and chosen else self.skip_agreement
+        floor = chosen.floor_margin if isinstance(self.floor_margin, str) and chosen else self.floor_margin
+        assert not isinstance(skip, str) and not isinstance(floor, str)
+        return skip, floor
 
     async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:
         evidence = await self.aevidence(inputs, pool)
@@ -105,60 +141,72 @@ class AdaptiveFusion(Aggregator):
         if without_fusor is not None:
             return without_fusor
         fused = await self.fuser.aaggregate(inputs, pool)
-        return self.floor(pool, evidence, fused)
+        return self.floor(inputs, pool, evidence, fused)
 
     async def aevidence(self, inputs: dict[str, Any], pool: CandidatePool) -> Evidence:
-        """The pool's agreement, measured without an LM."""
-        task = self._bound_task()
-        alive = pool.succeeded
-        scores = await self.consensus.ascore(task, inputs, pool)
-        scored = [(s, c.index) for s, c in zip(scores, pool, strict=True) if c.ok and s is not None]
-        agreement, best = max(scored, key=lambda pair: (pair[0], -pair[1])) if scored else (0.0, alive[0].index)
-        keys = {tuple(normalize_text(c.text(name)) for name in task.output_fields) for c in alive}
-        return Evidence(alive=len(alive), identical=len(alive) >= 2 and len(keys) == 1, best=best,
-                        agreement=agreement, scores=scores)  # fmt: skip
+        """The pool's agreement, measured without an LM; the best candidate, ties broken by the seeded rule."""
+        measured = await self.consensus.aagreement(self._bound_task(), inputs, pool)
+        best = pick_best(measured.scores, pool, self.seed, inputs)
+        score = next(s for s, c in zip(measured.scores, pool, strict=True) if c.index == best)
+        return Evidence(alive=len(pool.succeeded), identical=measured.identical, best=best, agreement=score or 0.0,
+                        scores=measured.scores, answer_type=measured.answer_type, measure=measured.measure,
+                        votes=measured.votes, unit=measured.unit)  # fmt: skip
+
+    def fused_support(self, inputs: dict[str, Any], pool: CandidatePool, outputs: dict[str, Any]) -> FusedSupport:
+        """How the pool backs a fused answer, measured as its candidates were."""
+        return self.consensus.fused_support(self._bound_task(), inputs, pool, outputs)
+
+    def _named(self, name: str, value: float, evidence: Evidence) -> str:
+        by_type = getattr(self, name) == BY_ANSWER_TYPE
+        return f"{name} {value:g}" + (f" for {evidence.answer_type} answers" if by_type else "")
 
     def skip_reason(self, evidence: Evidence) -> str | None:
         """Why the fusor call can be skipped, or None when it should be made."""
         if evidence.alive < 2:
             return None
+        skip, _ = self.thresholds(evidence.answer_type)
         if self.skip_identical and evidence.identical:
-            return f"all {evidence.alive} candidates give the same answer"
-        if self.skip_agreement is not None and evidence.agreement >= self.skip_agreement - TOLERANCE:
-            said = self.consensus.describe(evidence.agreement, evidence.alive)
-            return f"the candidates agree ({said} back the best one; skip_agreement {self.skip_agreement:g})"
+            return f"all {evidence.alive} candidates give the same answer (consensus: {evidence.measure})"
+        if skip is not None and evidence.agreement >= skip - TOLERANCE:
+            said = evidence.describe(evidence.agreement)
+            return (
+                f"the candidates agree ({said} back the best one; {self._named('skip_agreement', skip, evidence)}; "
+                f"consensus: {evidence.measure})"
+            )
         return None
 
-    def floor_reason(self, evidence: Evidence, support: float) -> str | None:
-        """Why the fused answer is an unsupported outlier, or None when it stands."""
-        if evidence.alive < 2 or self.floor_margin is None:
+    def floor_reason(self, evidence: Evidence, support: FusedSupport) -> str | None:
+        """Why the fused answer is an invention or an unsupported outlier, or None when it stands."""
+        if evidence.alive < 2:
             return None
-        if evidence.agreement - support > self.floor_margin + TOLERANCE:
-            fused = self.consensus.describe(support, evidence.alive)
-            best = self.consensus.describe(evidence.agreement, evidence.alive)
-            verdict = "is unsupported" if support < evidence.agreement else "does not beat by the margin"
+        if self.floor_invention and support.invented is not None:
+            return f"the fused answer invents a value: {support.invented} (consensus: {evidence.measure})"
+        _, floor = self.thresholds(evidence.answer_type)
+        if floor is not None and evidence.agreement - support.share > floor + TOLERANCE:
+            fused, best = evidence.describe(support.share), evidence.describe(evidence.agreement)
+            verdict = "is unsupported" if support.share < evidence.agreement else "does not beat by the margin"
             return (
                 f"the fused answer {verdict} ({fused}) against the best candidate ({best}); "
-                f"floor_margin {self.floor_margin:g}"
+                f"{self._named('floor_margin', floor, evidence)}; consensus: {evidence.measure}"
             )
         return None
 
     def futile_reason(self, evidence: Evidence) -> str | None:
         """Why the floor would reject any fused answer (so a fusor call cannot change the result), or None."""
-        if evidence.alive < 2 or self.floor_margin is None or self.floor_margin >= -TOLERANCE:
-            return None
-        if not self.consensus.bounded_by_best:
+        _, floor = self.thresholds(evidence.answer_type)
+        if evidence.alive < 2 or floor is None or floor >= -TOLERANCE or not evidence.votes:
             return None
         return (
-            f"floor_margin {self.floor_margin:g} keeps a fused answer only when it has more support than the best "
-            f"candidate, which no answer can have under {self.consensus.label}: selected without a fusor call"
+            f"{self._named('floor_margin', floor, evidence)} keeps a fused answer only when it has more support "
+            f"than the best candidate, which no answer can have under {evidence.measure}: selected without a "
+            "fusor call"
         )
 
-    def decide(self, evidence: Evidence, support: float | None = None) -> tuple[Path, str | None]:
+    def decide(self, evidence: Evidence, support: FusedSupport | None = None) -> tuple[Path, str | None]:
         """The path these thresholds take, and why: `skipped` (the candidates agree), `floored` (the floor rejects
-        any fused answer, or this one with `support`), else `fused`. With `support` None (before a fusor call)
-        `fused` means "call the fusor". The one place the order of the steps is written; threshold tuning
-        replays it on stored pools."""
+        any fused answer, or this one with `support`: an invention or an outlier), else `fused`. With `support`
+        None (before a fusor call) `fused` means "call the fusor". The one place the order of the steps is
+        written; threshold tuning replays it on stored pools."""
         reason = self.skip_reason(evidence)
         if reason is not None:
             return "skipped", reason
@@ -174,22 +222,20 @@ class AdaptiveFusion(Aggregator):
         path, reason = self.decide(evidence)
         return None if reason is None else self._select(pool, evidence, path, reason)
 
-    def floor(self, pool: CandidatePool, evidence: Evidence, fused: Aggregation) -> Aggregation:
+    def floor(self, inputs: dict[str, Any], pool: CandidatePool, evidence: Evidence, fused: Aggregation) -> Aggregation:
         """The fused answer, or the best candidate when the pool does not back the fused answer."""
         if fused.method != "fused":
             return fused.model_copy(update={"agreement": evidence.agreement})
-        field = self.consensus.field_of(self._bound_task())
-        texts = [c.text(field) for c in pool.succeeded]
-        support = self.consensus.support(str(fused.outputs.get(field, "")), texts)
-        reason = self.floor_reason(evidence, support)
+        support = self.fused_support(inputs, pool, fused.outputs)
+        path, reason = self.decide(evidence, support)
         if reason is not None:
-            floored = self._select(pool, evidence, "floored", reason)
-            return floored.model_copy(update={"support": support})
-        said = self.consensus.describe(support, evidence.alive)
-        best = self.consensus.describe(evidence.agreement, evidence.alive)
+            floored = self._select(pool, evidence, path, reason)
+            return floored.model_copy(update={"support": support.share})
+        said, best = evidence.describe(support.share), evidence.describe(evidence.agreement)
         return fused.model_copy(
-            update={"agreement": evidence.agreement, "support": support,
-                    "reason": f"the pool backs the fused answer ({said}; best candidate: {best})"}
+            update={"agreement": evidence.agreement, "support": support.share,
+                    "reason": f"the pool backs the fused answer ({said}; best candidate: {best}; "
+                              f"consensus: {evidence.measure})"}
         )  # fmt: skip
 
     def _select(self, pool: CandidatePool, evidence: Evidence, path: Path, reason: str) -> Aggregation:
@@ -197,3 +243,12 @@ class AdaptiveFusion(Aggregator):
         outputs = {**{name: None for name in self._bound_task().output_fields}, **chosen.outputs}  # its reasoning too
         return Aggregation(outputs=outputs, method="selected", chosen=chosen.index, scores=evidence.scores,
                            path=path, reason=reason, agreement=evidence.agreement)  # fmt: skip
+
+
+def _check(name: str, value: Threshold, low: float, off: str) -> None:
+    if isinstance(value, str):
+        if value != BY_ANSWER_TYPE:
+            raise ConfigurationError(f"{name} must be a number, None or {BY_ANSWER_TYPE!r}; got {value!r}.")
+        return
+    if value is not None and not low <= value <= 1.0:
+        raise ConfigurationError(f"{name} must be in [{low:g}, 1], or None {off}; got {value}.")

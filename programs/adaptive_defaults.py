@@ -1,4 +1,5 @@
-"""Per-task adaptive-fusion thresholds as data: a priori defaults on each Task, tuned values in `adaptive.json`.
+"""Per-task adaptive-fusion thresholds as data: a priori defaults on each Task, tuned values in `adaptive.json`
+(the thresholds for any other signature, per kind of answer, are in `fusion_dspy/answer_thresholds.json`).
 
 `fusion-dspy thresholds --write` stores the thresholds it chose on a tuning slice here, with how they were
 chosen; a task with no entry uses the defaults on its class.
@@ -10,18 +11,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from fusion_dspy.answer_thresholds import Thresholds
 from fusion_dspy.files import write_atomically
 
-
-class Thresholds(BaseModel):
-    """The two knobs of `AdaptiveFusion` (None turns a step off) and the evidence they were chosen on."""
-
-    skip_agreement: float | None = Field(description="Skip the fusor when the best candidate's support reaches this.")
-    floor_margin: float | None = Field(
-        description="Floor when the fused answer's support is this far below the best candidate's (negative: "
-        "unless it is this far above)."
-    )
-    basis: str = Field(default="a priori default", description="How these values were chosen, and on which data.")
+__all__ = ["ThresholdFile", "Thresholds", "default_path", "load_thresholds", "save_thresholds"]
 
 
 class ThresholdFile(BaseModel):

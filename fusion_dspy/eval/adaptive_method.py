@@ -28,9 +28,12 @@ ADAPTIVE = "adaptive"
 class AdaptiveMethod:
     """`task.adaptive_fusion(fuser)`, evaluated from a pool and (when it fuses) the stored plain-fusion answer."""
 
-    def __init__(self, task: Task, fuser: Aggregator) -> None:
+    def __init__(self, task: Task, fuser: Aggregator, seed: int = 0, aggregator: AdaptiveFusion | None = None) -> None:
+        """`seed` breaks ties between equally backed candidates as the Best-of-N rows do; `aggregator` replaces
+        the task's policy (e.g. the generic one a user's own signature gets)."""
         self.task = task
-        self.aggregator: AdaptiveFusion = task.adaptive_fusion(fuser).bind(task.signature)
+        self.aggregator: AdaptiveFusion = (aggregator or task.adaptive_fusion(fuser)).bind(task.signature)
+        self.aggregator.seed = seed
 
     @property
     def settings(self) -> str:
@@ -50,7 +53,7 @@ class AdaptiveMethod:
         usage, fusion_wall = TokenUsage(), 0.0
         if aggregation is None:
             fusion = await fused()
-            aggregation = self.aggregator.floor(pool, evidence, as_aggregation(fusion))
+            aggregation = self.aggregator.floor(inputs, pool, evidence, as_aggregation(fusion))
             usage, fusion_wall = fusion.usage, fusion.wall_s
         field = self.task.output_field
         provenance = provenance_of(str(aggregation.outputs.get(field, "")), pool, field)
@@ -58,6 +61,7 @@ class AdaptiveMethod:
             id=example_id, method=ADAPTIVE, outputs=aggregation.outputs, score=0.0, usage=usage,
             wall_s=fusion_wall + time.perf_counter() - start, chosen=aggregation.chosen, fallback=aggregation.fallback,
             path=aggregation.path, reason=aggregation.reason, provenance=provenance, settings=self.settings,
+            scores=aggregation.scores if aggregation.method == "selected" else None,
         )  # fmt: skip
 
 

@@ -71,7 +71,7 @@ class Evaluation:
         )
         fuser = Fuser(lm=self.fusor_lm, chain_of_thought=self.task.chain_of_thought)
         self.aggregators: dict[str, NofN] = {"fusion": NofN(program, fuser, n=config.n)}  # plain: always fuses
-        self.adaptive = AdaptiveMethod(self.task, fuser)
+        self.adaptive = AdaptiveMethod(self.task, fuser, seed=config.seed)
         for name in config.scorers:
             scorer = (
                 MajorityVote(normalize=self.task.vote_normalizer)
@@ -91,7 +91,7 @@ class Evaluation:
             fallback = f"+select-{SELECTION_VERSION}" if selected else ""
             return f"fusion-{FUSION_VERSION}/{prompt_digest('fuser')}{fallback}"
         if method == ADAPTIVE:  # its skip and floor are selections; where it fuses, it takes the fusion answer
-            return f"adaptive-1/select-{SELECTION_VERSION}/fusion-{FUSION_VERSION}/{prompt_digest('fuser')}"
+            return f"adaptive-2/select-{SELECTION_VERSION}/fusion-{FUSION_VERSION}/{prompt_digest('fuser')}"
         scorer = method.removeprefix("bon:")
         prompt = f"/{prompt_digest(scorer)}" if scorer in ("judge", "pairwise") else ""
         return f"select-{SELECTION_VERSION}{prompt}"

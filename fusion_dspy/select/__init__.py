@@ -1,5 +1,6 @@
 """Selection (Best-of-N): scorers and the selector that keeps the best candidate."""
 
+from fusion_dspy.select.answer_consensus import AnswerConsensus
 from fusion_dspy.select.base import Scorer, Selector
 from fusion_dspy.select.consensus import ConsensusScorer
 from fusion_dspy.select.judge import JudgeScorer
@@ -10,6 +11,7 @@ from fusion_dspy.select.pairwise import PairwiseScorer
 from fusion_dspy.select.reward import RewardFn
 
 __all__ = [
+    "AnswerConsensus",
     "ConsensusScorer",
     "JudgeScorer",
     "MBRScorer",

@@ -51,6 +51,15 @@ def top_candidates(scores: list[float | None], pool: CandidatePool) -> list[int]
     return [index for index, score in scored.items() if score == best]
 
 
+def pick_best(scores: list[float | None], pool: CandidatePool, seed: int, inputs: dict[str, Any]) -> int:
+    """The index of the best-scoring successful candidate; a tie is broken at random, seeded by `seed` and the
+    input, so one input always gets the same pick while a tie does not always go to the earliest sample.
+
+    The one tie-break rule of every selection (the Selector, adaptive fusion's skip and floor)."""
+    top = top_candidates(scores, pool)
+    return top[0] if len(top) == 1 else seeded_random(seed, f"select\x00{salt_for(inputs)}").choice(top)
+
+
 class Selector(Aggregator):
     """Keeps the highest-scoring successful candidate; a tie is broken at random, seeded by `seed` and the input.
 
@@ -68,8 +77,7 @@ class Selector(Aggregator):
         scores = await self.scorer.ascore(task, inputs, pool)
         if len(scores) != len(pool):
             raise ValueError(f"{self.scorer.name} returned {len(scores)} scores for {len(pool)} candidates")
-        top = top_candidates(scores, pool)
-        best = top[0] if len(top) == 1 else seeded_random(self.seed, f"select\x00{salt_for(inputs)}").choice(top)
+        best = pick_best(scores, pool, self.seed, inputs)
         fallback = None
         if all(s is None for s, c in zip(scores, pool, strict=True) if c.ok):
             fallback = f"{self.scorer.name} could not score any candidate; kept a random successful one"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fusion_dspy.select.answer_fields import AnswerKind
 from fusion_dspy.select.consensus import ConsensusScorer
 from fusion_dspy.select.normalize import NORMALIZERS, Normalizer
 
@@ -13,6 +14,7 @@ class MajorityVote(ConsensusScorer):
     """
 
     bounded_by_best = True  # an answer's votes never exceed the majority's
+    unit = "candidates"
 
     def __init__(self, field: str | None = None, normalize: str | Normalizer = "text") -> None:
         super().__init__()
@@ -34,8 +36,9 @@ class MajorityVote(ConsensusScorer):
         return sum(self.key(t) == mine for t in texts) / len(texts)
 
     @property
+    def answer_type(self) -> AnswerKind:
+        return "number" if self.normalize_name == "number" else "short text"
+
+    @property
     def label(self) -> str:
         return f"MajorityVote({self.normalize_name})"
-
-    def describe(self, value: float, count: int) -> str:
-        return f"{round(value * count)} of {count} candidates"

@@ -33,8 +33,19 @@ def symmetric_chrf(a: str, b: str) -> float:
     return float(_CHRF_F1.sentence_score(a, [b]).score) / 100.0
 
 
+def consensus_support(answer: str, texts: list[str], similarity: Similarity = symmetric_chrf) -> float:
+    """Mean similarity of `answer` to `texts`, leaving out the one closest to it (the candidate itself, when
+    `answer` is one): a fused answer that copies a candidate gets exactly that candidate's score."""
+    if len(texts) < 2:
+        return similarity(answer, texts[0]) if texts else 0.0
+    similarities = sorted(similarity(answer, t) for t in texts)
+    return sum(similarities[:-1]) / (len(similarities) - 1)
+
+
 class MBRScorer(ConsensusScorer):
     """Score = mean similarity of a candidate's `field` to every other successful candidate's (symmetric chrF)."""
+
+    unit = "consensus"
 
     def __init__(self, field: str | None = None, similarity: Similarity = symmetric_chrf) -> None:
         super().__init__()
@@ -42,19 +53,12 @@ class MBRScorer(ConsensusScorer):
         self._similarity = similarity
 
     def support(self, answer: str, texts: list[str]) -> float:
-        """Mean similarity to `texts`, leaving out the one closest to `answer` (the candidate itself, when `answer`
-        is one): a fused answer that copies a candidate gets exactly that candidate's score."""
-        if len(texts) < 2:
-            return self._similarity(answer, texts[0]) if texts else 0.0
-        similarities = sorted(self._similarity(answer, t) for t in texts)
-        return sum(similarities[:-1]) / (len(similarities) - 1)
+        """Mean similarity to `texts` without the closest one (see `consensus_support`)."""
+        return consensus_support(answer, texts, self._similarity)
 
     @property
     def label(self) -> str:
         return f"MBRScorer({getattr(self._similarity, '__name__', 'custom')})"
-
-    def describe(self, value: float, count: int) -> str:
-        return f"consensus {value:.2f}"
 
     async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
         field = self.field_of(task)

@@ -19,13 +19,18 @@ def normalize_text(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text).split())
 
 
+def canonical_number(value: float) -> str:
+    """One spelling per value (`1234.50` → `1234.5`, `18.0` → `18`), so equal numbers vote together."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def final_number(text: str) -> str:
     """The final number, canonical (`1,234.50` → `1234.5`), read as the math metric reads it; the normalised text
     when there is none."""
     value = parse_number(text)
     if value is None:
         return normalize_text(text)
-    return str(int(value)) if value.is_integer() else repr(value)
+    return canonical_number(value)
 
 
 NORMALIZERS: dict[str, Normalizer] = {"text": normalize_text, "number": final_number}

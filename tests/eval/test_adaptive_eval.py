@@ -164,16 +164,18 @@ def test_thresholds_are_chosen_on_a_tuning_slice_and_stored_with_their_basis(scr
     assert choice.examples == 4 and choice.baselines["fusion"] == 0.5
     assert choice.chosen.mean == 1.0 and choice.chosen.mean >= max(choice.baselines.values())
     # skipping at 0.4 also skips the plums (2 of 5 agree, and majority is right): more skips at the same mean;
-    # 0.3 and 0.35 do the same on this slice, and the tie goes to the value nearest the prior 0.6
-    assert (choice.chosen.skip_agreement, choice.chosen.floor_margin) == (0.4, 0.0)
-    assert choice.chosen.skipped == 3
+    # 0.3 and 0.35 do the same on this slice, and the tie goes to the value nearest the prior 0.6. A negative
+    # margin floors the figs (five different answers) without a fusor call; the seeded tie-break between the
+    # five picks 7, the right one, so the mean stays 1.0 with one more floor, which wins the tie
+    assert (choice.chosen.skip_agreement, choice.chosen.floor_margin) == (0.4, -0.01)
+    assert (choice.chosen.skipped, choice.chosen.floored) == (3, 1)
     result = CliRunner().invoke(app, [
         "thresholds", "--task", "math", "--langs", "en", "--limit", "4", "--out", str(cfg.out_dir),
         "--data-dir", str(data_dir), "--write",
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     stored = adaptive_defaults.load_thresholds("math")
-    assert (stored.skip_agreement, stored.floor_margin) == (0.4, 0.0)
+    assert (stored.skip_agreement, stored.floor_margin) == (0.4, -0.01)
     assert "math en (4 examples" in stored.basis and "fusion 0.500" in stored.basis
     assert json.loads((cfg.out_dir / "thresholds-math.json").read_text())["chosen"]["mean"] == 1.0
 
@@ -190,3 +192,19 @@ def test_cli_dry_run_and_pools_only(scripted, tmp_path, data_dir):
     assert not (tmp_path / "run" / "report.md").exists()
     both = CliRunner().invoke(app, [*args, "--methods", "single", "--scorers", "mbr"])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_adaptive_selections_break_ties_with_the_seed_and_the_report_counts_them(scripted, tmp_path, data_dir):
+    """Issue 25: the figs' five different answers tie under the vote; the seed, not the sample order, decides."""
+    adaptive_defaults.save_thresholds(
+        "math", adaptive_defaults.Thresholds(skip_agreement=0.4, floor_margin=-0.01, basis="test")
+    )
+    picks = {}
+    for seed in (0, 1, 2, 3):
+        cfg = config(tmp_path, data_dir, methods=["fusion", "adaptive"], out_dir=tmp_path / f"run-{seed}", seed=seed)
+        report, _ = asyncio.run(run_evaluation(cfg))
+        figs = next(r for r in records(cfg.out_dir, "adaptive").values() if r.outputs["answer"] in SCRIPT["figs"][1])
+        assert figs.path == "floored" and figs.tied == 5
+        assert report.cost["adaptive"].ties == 1, "only the figs were a tie"
+        picks[seed] = figs.outputs["answer"]
+    assert len(set(picks.values())) > 1, picks
