@@ -129,10 +129,12 @@ class FusionOfN(NofN):
     to configure the fusor; the default fusor reasons step by step when the wrapped module does.
     `N` is accepted as dspy.BestOfN spells it; `fail_count=k` raises when more than k candidate calls fail.
 
-    When every candidate gives the same answer the fusor is not called (nothing to fuse; a small fusor can only
-    damage it). `adaptive=True` also skips the fusor when the candidates largely agree and keeps the best
-    candidate when the fused answer is an unsupported outlier (`AdaptiveFusion`'s free-text defaults); pass an
-    `AdaptiveFusion(...)` (or a task's `task.adaptive_fusion()`) to choose its consensus and thresholds.
+    When every candidate gives the same answer (on the answer fields, read by kind: `18` and `$18` are one
+    number) the fusor is not called (nothing to fuse; a small fusor can only damage it). `adaptive=True` also
+    skips the fusor when the candidates largely agree and keeps the best candidate when the fused answer is an
+    invention or an unsupported outlier (`AdaptiveFusion`'s defaults: `AnswerConsensus`, thresholds per kind of
+    answer); pass an `AdaptiveFusion(...)` (or a task's `task.adaptive_fusion()`) to choose its consensus and
+    thresholds.
     `NofN(module, Fuser())` always calls the fusor.
     """
 
