@@ -18,6 +18,7 @@ stops asking that model for `n` in this process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -121,14 +122,12 @@ class SharedRequest:
         return [self.outputs[index]] if index < len(self.outputs) else None
 
     async def _ask(self, lm: Any, messages: Any, lm_kwargs: dict[str, Any]) -> None:
-        from dspy.clients._deprecation import adapter_message_call
-
         shared = lm.copy(engine="litellm", rollout_id=self.rollout_id)
         server = _server(lm)
         tracker = UsageTracker()
         with dspy.context(usage_tracker=tracker):  # its own, not nested: no sample is billed the whole request
             try:
-                with adapter_message_call(shared, messages):
+                with _adapter_call(shared, messages):
                     outputs = await shared.acall(messages=messages, n=self.n, **lm_kwargs)
             except Exception as exc:  # noqa: BLE001 - any refusal: the samples ask on their own
                 _fall_back(server, f"it refused n={self.n} ({type(exc).__name__}: {str(exc)[:200]})")
@@ -183,23 +182,28 @@ class _ChoiceLM:
         self._index = index
 
     async def acall(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
-        from dspy.clients._deprecation import adapter_message_call
-
         if prompt is None and messages is not None:
             outputs = await self._shared.choice(self._lm, messages, kwargs, self._index)
             if outputs is not None:
                 return outputs
-        with adapter_message_call(self._lm, messages):
+        with _adapter_call(self._lm, messages):
             return await self._lm.acall(prompt, messages=messages, **kwargs)
 
     def __call__(self, prompt: Any = None, *, messages: Any = None, **kwargs: Any) -> Any:
-        from dspy.clients._deprecation import adapter_message_call
-
-        with adapter_message_call(self._lm, messages):
+        with _adapter_call(self._lm, messages):
             return self._lm(prompt, messages=messages, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._lm, name)
+
+
+def _adapter_call(lm: Any, messages: Any) -> contextlib.AbstractContextManager[Any]:
+    """DSPy 3.4's mark of an adapter's own `messages=` call (no deprecation warning), where it exists."""
+    try:
+        from dspy.clients._deprecation import adapter_message_call
+    except ImportError:
+        return contextlib.nullcontext()
+    return adapter_message_call(lm, messages)
 
 
 def with_choice(shared: SharedRequest, index: int, call: Any) -> Any:
