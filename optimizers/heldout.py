@@ -63,6 +63,8 @@ class Robustness(BaseModel):
         e = self.influence.estimate
         removed = ", ".join(f"{d:+.3f}" for d in self.influence.removed.values())
         count = len(self.influence.removed)
+        if not count:
+            return "— (no example differs)"
         return f"{e.mean:+.3f} [{e.low:+.3f}, {e.high:+.3f}] without {count} example{'s' * (count != 1)} ({removed})"
 
 

@@ -146,3 +146,9 @@ def test_the_command_prints_ci_permutation_p_holm_p_and_reuse_per_entry(tmp_path
     assert "| 8/2/0 | — | 0 |" in result.output
     assert "| +0.000 [-0.300, +0.300] | 1.000 | 1.000 |" in result.output and "| 1/8/1 | — | 1 |" in result.output
     assert "Holm's adjustment counted 2 tuned-vs-default held-out comparisons: math en gepa" in result.output
+
+
+def test_a_comparison_without_differences_has_no_example_to_leave_out(tmp_path):
+    registry(tmp_path / "gepa", scored(entry("gepa", 0.5, None), [0.0] * 10))
+    [row] = rows([tmp_path])
+    assert row.held_out_test.without_top == "— (no example differs)" and row.held_out_test.permutation.p == 1.0
