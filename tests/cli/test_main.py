@@ -58,7 +58,9 @@ def test_run_adaptive_skips_the_fusor_when_the_candidates_agree(monkeypatch):
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["fused"]["response"] == "Rayleigh scattering." and record["fused"]["path"] == "skipped"
-    assert record["fused"]["reason"] == "all 3 candidates give the same answer"
+    assert record["fused"]["reason"] == (
+        "all 3 candidates give the same answer (consensus: votes on the normalised `response`)"
+    )
     assert not [c for c in lm.calls if is_fusor_prompt(c.prompt)]
 
 
