@@ -4,7 +4,9 @@
 answers from a script instead of a network. `SlowLM` adds latency, `FailingLM` raises on chosen calls.
 Every call is recorded with its start and end time, so concurrency can be asserted from overlap rather
 than from a wall-clock budget. An async call cancelled before it answered (first-k, a deadline, hedging) is not
-a served call: it is recorded apart, in `lm.cancelled`.
+a served call: it is recorded apart, in `lm.cancelled`. They stream too: under `dspy.streamify` each answer
+arrives in chunks of `stream_chunk_chars` characters, `stream_delay_s` apart (the time to a first token is then
+measurable), through DSPy's own streaming path.
 """
 
 from __future__ import annotations
@@ -12,12 +14,23 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import dspy
-from dspy._vendor.lm15.types import Message, Request, Response, TextPart, Usage
+from dspy._vendor.lm15.types import (
+    Message,
+    Request,
+    Response,
+    StreamDeltaEvent,
+    StreamEndEvent,
+    StreamEvent,
+    StreamStartEvent,
+    TextDelta,
+    TextPart,
+    Usage,
+)
 
 Answer = Mapping[str, Any] | str
 Responder = Callable[[str], Answer] | Sequence[Answer] | Answer
@@ -71,6 +84,8 @@ class _Script:
     delay_s: Delay = 0.0
     fail_when: Callable[[int, str], bool] | None = None
     error_factory: Callable[[], Exception] = lambda: ConnectionError("connection refused (scripted failure)")
+    stream_chunk_chars: int = 4
+    stream_delay_s: float = 0.0
     calls: list[CallRecord] = field(default_factory=list)
     cancelled: list[CallRecord] = field(default_factory=list)
     _served: int = 0
@@ -101,27 +116,53 @@ class _Script:
             self.cancelled.append(record)
 
     def serve(self, request: Request, number: int, start: float) -> Response:
-        prompt = prompt_text(request)
-        record = CallRecord(start=start, end=0.0, prompt=prompt, temperature=request.config.temperature)
+        record = self.begin(request, number, start)
         try:
-            if self.fail_when is not None and self.fail_when(number, prompt):
-                raise self.error_factory()
-            text = self.answer_for(number, prompt)
-            record.answer = text
+            text = self.answer(record, number)
             return Response(
                 id=f"scripted-{number}",
                 model="scripted",
                 message=Message.assistant(TextPart(text)),
                 finish_reason="stop",
-                usage=Usage(input_tokens=max(1, len(prompt) // 4), output_tokens=max(1, len(text) // 4)),
+                usage=usage_of(record.prompt, text),
             )
+        finally:
+            self.finish(record)
+
+    def begin(self, request: Request, number: int, start: float) -> CallRecord:
+        return CallRecord(start=start, end=0.0, prompt=prompt_text(request), temperature=request.config.temperature)
+
+    def answer(self, record: CallRecord, number: int) -> str:
+        """The scripted answer of call `number` (or its scripted failure), noted on `record`."""
+        try:
+            if self.fail_when is not None and self.fail_when(number, record.prompt):
+                raise self.error_factory()
+            record.answer = self.answer_for(number, record.prompt)
+            return record.answer
         except Exception as exc:
             record.error = f"{type(exc).__name__}: {exc}"
             raise
-        finally:
-            record.end = time.perf_counter()
-            with self._lock:
-                self.calls.append(record)
+
+    def finish(self, record: CallRecord) -> None:
+        record.end = time.perf_counter()
+        with self._lock:
+            self.calls.append(record)
+
+    def pieces(self, text: str) -> list[str]:
+        size = max(1, self.stream_chunk_chars)
+        return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def usage_of(prompt: str, text: str) -> Usage:
+    return Usage(input_tokens=max(1, len(prompt) // 4), output_tokens=max(1, len(text) // 4))
+
+
+def _events(number: int, record: CallRecord, pieces: list[str]) -> Iterator[StreamEvent]:
+    """The lm15 events of one streamed answer; `record.end` is stamped before the end event goes out."""
+    yield StreamStartEvent(id=f"scripted-{number}", model="scripted")
+    for piece in pieces:
+        yield StreamDeltaEvent(TextDelta(piece))
+    yield StreamEndEvent(finish_reason="stop", usage=usage_of(record.prompt, record.answer or ""))
 
 
 class _SyncEngine:
@@ -133,6 +174,21 @@ class _SyncEngine:
         if delay := self.script.delay_for(number, request):
             time.sleep(delay)
         return self.script.serve(request, number, start)
+
+    def stream(self, request: Request) -> Iterator[StreamEvent]:
+        script = self.script
+        number, start = script.next_number(), time.perf_counter()
+        if delay := script.delay_for(number, request):
+            time.sleep(delay)
+        record = script.begin(request, number, start)
+        try:
+            pieces = script.pieces(script.answer(record, number))
+            for event in _events(number, record, pieces):
+                if event.type == "delta" and script.stream_delay_s:
+                    time.sleep(script.stream_delay_s)
+                yield event
+        finally:
+            script.finish(record)
 
 
 class _AsyncEngine:
@@ -150,11 +206,33 @@ class _AsyncEngine:
             raise
         return self.script.serve(request, number, start)
 
+    async def stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        script = self.script
+        number, start = script.next_number(), time.perf_counter()
+        record = script.begin(request, number, start)
+        try:
+            if delay := script.delay_for(number, request):
+                await asyncio.sleep(delay)
+            pieces = script.pieces(script.answer(record, number))
+            for event in _events(number, record, pieces):
+                if event.type == "delta" and script.stream_delay_s:
+                    await asyncio.sleep(script.stream_delay_s)
+                yield event
+        except asyncio.CancelledError:
+            script.record_cancelled(request, start)
+            raise
+        except BaseException:
+            script.finish(record)
+            raise
+        else:
+            script.finish(record)
+
 
 class ScriptedLM(dspy.LM):
     """A `dspy.LM` that answers from `responder`: one fixed answer, a list served in turn, or a function of
     the prompt (see `by_substring`). An answer is raw text or a dict of output fields. `delay_s` is seconds per
-    call, or a function `(call_number, prompt) -> seconds` (a fast call among slow ones).
+    call, or a function `(call_number, prompt) -> seconds` (a fast call among slow ones). Streamed
+    (`dspy.streamify`), an answer comes in pieces of `stream_chunk_chars` characters, `stream_delay_s` apart.
     """
 
     def __init__(
@@ -166,9 +244,12 @@ class ScriptedLM(dspy.LM):
         error_factory: Callable[[], Exception] | None = None,
         model: str = "openai/scripted",
         cache: bool = False,
+        stream_chunk_chars: int = 4,
+        stream_delay_s: float = 0.0,
         **kwargs: Any,
     ) -> None:
-        script = _Script(responder=responder, delay_s=delay_s, fail_when=fail_when)
+        script = _Script(responder=responder, delay_s=delay_s, fail_when=fail_when,
+                         stream_chunk_chars=stream_chunk_chars, stream_delay_s=stream_delay_s)  # fmt: skip
         if error_factory is not None:
             script.error_factory = error_factory
         super().__init__(

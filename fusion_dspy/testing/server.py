@@ -19,7 +19,7 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from fusion_dspy.testing.latency import LognormalLatency
+from fusion_dspy.testing.sse import completion_events
 
 Fault = Literal["ok", "timeout", "rate_limit", "server_error", "empty", "garbage", "drop"]
 Responder = Callable[[list[dict[str, Any]]], str]
@@ -118,6 +119,9 @@ class FakeModelServer:
     `latency_s` is seconds per answer, or `LognormalLatency(median_s=0.2, p99_s=2.0, seed=0)` for a heavy tail.
     A request for `n` choices gets `n` answers for one prompt billed once, as OpenAI and vLLM do; `n_choices="ignore"`
     answers one (what some OpenAI-compatible servers do), `"refuse"` answers 400 as llama.cpp's server does.
+    A request with `stream=true` is answered as server-sent events, `stream_chunk_chars` characters per chunk and
+    `stream_delay_s` apart (so `dspy.streamify` code can be tested against it). With `api_keys`, a request whose
+    bearer token is not one of them gets a 401, as a provider answers a wrong key.
     """
 
     def __init__(
@@ -130,8 +134,14 @@ class FakeModelServer:
         rejected_models: dict[str, int] | None = None,
         connection_setup_s: float = 0.0,
         n_choices: Literal["honour", "ignore", "refuse"] = "honour",
+        stream_chunk_chars: int = 4,
+        stream_delay_s: float = 0.0,
+        api_keys: set[str] | None = None,
     ) -> None:
         self.latency_s = latency_s
+        self.stream_chunk_chars = stream_chunk_chars
+        self.stream_delay_s = stream_delay_s
+        self.api_keys = api_keys
         self.n_choices = n_choices
         self.faults = faults or FaultPlan()
         self.responder = responder
@@ -226,6 +236,9 @@ class FakeModelServer:
                 model = str(body.get("model", ""))
                 if model in server.rejected_models:
                     return self._reject(server.rejected_models[model])
+                key = str(self.headers.get("Authorization", "")).removeprefix("Bearer ")
+                if server.api_keys is not None and key not in server.api_keys:
+                    return self._reject(401)
                 fault = server._begin(model)
                 try:
                     self._serve(fault, body)
@@ -260,6 +273,13 @@ class FakeModelServer:
                 prompt_tokens = sum(len(str(m.get("content", ""))) for m in messages) // 4
                 completion_tokens = sum(len(content) // 4 for content in contents)
                 server._billed(len(contents), prompt_tokens)
+                if body.get("stream"):
+                    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens}  # fmt: skip
+                    wanted = (body.get("stream_options") or {}).get("include_usage")
+                    return self._stream(completion_events(
+                        contents[0], model=str(body.get("model", "fake")), request_id=f"fake-{server.stats.requests}",
+                        size=server.stream_chunk_chars, usage=usage if wanted else None))  # fmt: skip
                 self._json(200, {
                     "id": f"fake-{server.stats.requests}", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "fake"),
@@ -297,6 +317,24 @@ class FakeModelServer:
             def _drop(self) -> None:
                 self.close_connection = True
                 self.connection.close()
+
+            def _stream(self, events: Iterator[bytes]) -> None:
+                """Send `events` as they come (chunked transfer), `stream_delay_s` apart; stop if the client left."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    for number, data in enumerate(events):
+                        if number and server.stream_delay_s and not self._wait(server.stream_delay_s):
+                            server._hung_up()
+                            return self._drop()
+                        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except OSError:
+                    server._hung_up()
+                    self._drop()
 
             def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 self._raw(status, json.dumps(payload).encode(), "application/json", headers)

@@ -48,3 +48,22 @@ def test_slow_lm_overlap_counts_concurrent_calls():
         dspy.Predict("question -> answer")(question="b")
     assert lm.max_overlap() == 1
     assert all(c.end - c.start >= 0.05 for c in lm.calls)
+
+
+async def test_scripted_lm_streams_its_answer_in_pieces_under_streamify():
+    """Issue 26.8: ScriptedLM could not stream, so users could not test their own streaming code with it."""
+    import time
+
+    lm = ScriptedLM({"answer": "Paris is the capital of France"}, stream_chunk_chars=6, stream_delay_s=0.02)
+    stream = dspy.streamify(
+        dspy.Predict("question -> answer"), stream_listeners=[dspy.streaming.StreamListener("answer")]
+    )
+    arrivals = []
+    with dspy.context(lm=lm):
+        async for value in stream(question="Capital of France?"):
+            arrivals.append((time.perf_counter(), value))
+    pieces = [v.chunk for _, v in arrivals if isinstance(v, dspy.streaming.StreamResponse)]
+    assert "".join(pieces) == "Paris is the capital of France" == arrivals[-1][1].answer
+    assert len([p for p in pieces if p]) >= 4
+    assert arrivals[-1][0] - arrivals[0][0] >= 0.1  # pieces came apart, as a model's tokens do
+    assert len(lm.calls) == 1 and lm.calls[0].error is None

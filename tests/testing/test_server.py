@@ -1,5 +1,6 @@
 import random
 
+import dspy
 import httpx
 import pytest
 
@@ -104,3 +105,33 @@ def test_a_server_that_refuses_n_answers_400_like_llama_cpp():
         reply = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=5)
         assert reply.status_code == 400 and "one completion choice" in reply.json()["error"]["message"]
         assert post(server).status_code == 200, "n=1 is fine"
+
+
+async def test_a_streamed_request_is_answered_in_pieces_as_server_sent_events():
+    """Issue 26.8: FakeModelServer answered `stream=true` with one JSON body, so streaming code could not be tested."""
+    import time
+
+    with FakeModelServer(stream_chunk_chars=3, stream_delay_s=0.02) as server:
+        lm = dspy.LM("openai/fake", api_base=server.base_url, api_key="k", cache=False, num_retries=0)
+        listener = dspy.streaming.StreamListener("answer")
+        stream = dspy.streamify(dspy.Predict("question -> answer"), stream_listeners=[listener])
+        arrivals = []
+        with dspy.context(lm=lm, track_usage=True):
+            async for value in stream(question="q"):
+                arrivals.append((time.perf_counter(), value))
+    pieces = [v.chunk for _, v in arrivals if isinstance(v, dspy.streaming.StreamResponse)]
+    assert "".join(pieces) == "a answer" == arrivals[-1][1].answer
+    assert len([p for p in pieces if p]) >= 2 and arrivals[-1][0] - arrivals[0][0] >= 0.04
+    assert arrivals[-1][1].get_lm_usage()["openai/fake"]["completion_tokens"] > 0  # the usage event was read
+
+
+def test_a_wrong_api_key_is_refused_with_a_401():
+    with FakeModelServer(api_keys={"right"}) as server:
+        for key, ok in [("wrong", False), ("right", True)]:
+            lm = dspy.LM("openai/fake", api_base=server.base_url, api_key=key, cache=False, num_retries=0)
+            with dspy.context(lm=lm):
+                if ok:
+                    assert dspy.Predict("question -> answer")(question="q").answer == "a answer"
+                else:
+                    with pytest.raises(Exception, match=r"(?i)api key"):
+                        dspy.Predict("question -> answer")(question="q")
