@@ -29,6 +29,11 @@ class FusorError(FusionError):
     """The fusor fails for a reason that will not go away (bad API key, unknown model, rejected request)."""
 
 
+class JudgeError(FusorError):
+    """A judge (`JudgeScorer`, `PairwiseScorer`) fails for a reason that will not go away; a `FusorError` too, so
+    one `except` catches an aggregation that can never run."""
+
+
 class TooManyFailuresError(FusionError):
     """More candidate calls failed than `fail_count` allows."""
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Self
 
 import dspy
 
 from fusion_dspy.aggregator import Aggregation, Aggregator
-from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.candidates import Candidate, CandidatePool, as_text
 from fusion_dspy.errors import ConfigurationError, FusorError
-from fusion_dspy.lm.failures import hint_for, permanent_cause
+from fusion_dspy.lm.failures import OnPermanentError, detail_of, permanent_failure
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.markers import clean
 from fusion_dspy.prompts import load_prompt
@@ -21,7 +19,7 @@ from fusion_dspy.select.base import Scorer
 from fusion_dspy.select.reward import RewardCallable
 from fusion_dspy.signatures import SignatureType, fusion_signature
 
-logger = logging.getLogger(__name__)
+SELECT_INSTEAD = "To select from the pool instead, pass Fuser(on_permanent_error='select')."
 
 ECHO_SIMILARITY = 0.5  # chrF at or above which an output counts as "what a candidate said", not an echo
 DEFAULT_CANDIDATES_FIELD = "candidates"
@@ -46,6 +44,9 @@ class Fuser(Aggregator):
     `on_permanent_error="select"`, selects too and logs one warning per cause.
     """
 
+    tunable: ClassVar[tuple[str, ...]] = ("render", "on_permanent_error")
+    """Saved with the state of a program that uses it (`fusion_dspy.state`)."""
+
     def __init__(
         self,
         signature: str | SignatureType | None = None,
@@ -56,7 +57,7 @@ class Fuser(Aggregator):
         lm: dspy.BaseLM | str | None = None,
         candidates_field: str | None = None,
         fallback: Scorer | RewardCallable | None = None,
-        on_permanent_error: Literal["raise", "select"] = "raise",
+        on_permanent_error: OnPermanentError = "raise",
     ) -> None:
         super().__init__()
         from fusion_dspy.select.mbr import MBRScorer
@@ -114,20 +115,16 @@ class Fuser(Aggregator):
         try:
             with dspy.context(**lm_context(self.lm, self.predict)):
                 prediction = await self.predict.acall(**inputs, **{self.candidates_field: rendered})
-        except Exception as exc:
-            detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-            cause = permanent_cause(exc)
+        except Exception as exc:  # noqa: BLE001 - raised again by permanent_failure when it will not pass
+            cause = permanent_failure(exc, "fusor", self.on_permanent_error, FusorError, SELECT_INSTEAD)
             if cause is None:
-                return await self._fall_back(inputs, pool, f"fusor failed ({detail})")
-            if self.on_permanent_error == "raise":
-                raise FusorError(
-                    f"the fusor cannot run: {cause} ({detail}). {hint_for(cause)} "
-                    "To select from the pool instead, pass Fuser(on_permanent_error='select')."
-                ) from exc
-            _warn_once(cause, detail)
-            return await self._fall_back(inputs, pool, f"fusor cannot run: {cause} ({detail})")
+                return await self._fall_back(inputs, pool, f"fusor failed ({detail_of(exc)})")
+            return await self._fall_back(inputs, pool, f"fusor cannot run: {cause} ({detail_of(exc)})")
         outputs = clean({name: prediction[name] for name in task.output_fields})
         own = {name: value for name, value in prediction.items() if name not in outputs}  # e.g. its reasoning
+        empty = [name for name, value in outputs.items() if value is None or not as_text(value).strip()]
+        if empty:  # nothing written is a failure of the fusor, not an answer
+            return await self._fall_back(inputs, pool, f"fusor wrote an empty {', '.join(map(repr, empty))}")
         echoed = echoed_input(outputs, inputs, shown)
         if echoed is not None:
             return await self._fall_back(inputs, pool, f"fusor echoed the input field {echoed!r} instead of answering")
@@ -145,23 +142,6 @@ class Fuser(Aggregator):
 
         selection = await Selector(self.fallback).bind(self._bound_task()).aaggregate(inputs, pool)
         return selection.model_copy(update={"fallback": f"{reason}; selected by {type(self.fallback).__name__}"})
-
-
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
-
-
-def _warn_once(cause: str, detail: str) -> None:
-    with _warned_lock:
-        if cause in _warned:
-            return
-        _warned.add(cause)
-    logger.warning(
-        "the fusor cannot run: %s (%s); every call selects from the pool instead until this is fixed. %s",
-        cause,
-        detail,
-        hint_for(cause),
-    )
 
 
 def echoed_input(outputs: dict[str, Any], inputs: dict[str, Any], shown: list[Candidate]) -> str | None:

@@ -145,11 +145,11 @@ def test_a_rejecting_fusor_server_raises_through_fusion_of_n(status, cause):
 
 
 def test_selection_on_a_permanent_failure_warns_once_per_cause_and_is_flagged(caplog):
-    from fusion_dspy import fuse
+    from fusion_dspy.lm import failures
 
-    fuse._warned.clear()
+    failures._warned.clear()
     fuser = fd.Fuser(QA, lm=FailingLM(error_factory=auth_failure, model="openai/fusor"), on_permanent_error="select")
-    with caplog.at_level("WARNING", logger="fusion_dspy.fuse"):
+    with caplog.at_level("WARNING", logger="fusion_dspy.lm.failures"):
         results = [fuser.aggregate({"question": f"q{i}"}, pool_of("Au", "Au", "Ag")) for i in range(3)]
     assert all(r.method == "selected" and r.fallback.startswith("fusor cannot run: authentication") for r in results)
     assert len([r for r in caplog.records if "cannot run" in r.getMessage()]) == 1
@@ -160,3 +160,56 @@ def test_a_passing_fusor_failure_still_falls_back_to_a_flagged_selection():
     result = fuser.aggregate({"question": "q"}, pool_of("Au", "Au", "Ag"))
     assert result.method == "selected" and result.outputs == {"answer": "Au"}
     assert result.fallback.startswith("fusor failed (") and "connection refused" in result.fallback
+
+
+@pytest.mark.parametrize("adaptive", [False, True], ids=["plain", "adaptive"])
+@pytest.mark.parametrize("written", ["", "  \n "])
+def test_an_empty_fused_answer_is_a_fusor_failure_flagged_and_selected(adaptive, written):
+    """Issue 26.3: `answer=""` came back as the fused answer (path fused, no fallback)."""
+    drafts = itertools.cycle([{"answer": "Au, gold"}, {"answer": "Ag"}, {"answer": "Au"}])
+
+    def respond(prompt):
+        return {"answer": written} if "<candidate 1>" in prompt else next(drafts)
+
+    program = fd.FusionOfN(dspy.Predict("question -> answer"), n=3, adaptive=adaptive)
+    with dspy.context(lm=ScriptedLM(respond)):
+        pred = program(question="Which metal?")
+    assert pred.answer in {"Au, gold", "Ag", "Au"}
+    assert pred.nofn.method == "selected" and "empty 'answer'" in pred.nofn.fallback
+
+
+@pytest.fixture
+def missing_embedded_model(monkeypatch):
+    """An embedded model whose weight packages are not installed: the real error path of `local` without weights."""
+    from fusion_dspy.lm.weights import EMBEDDED_MODELS
+
+    absent = {"name": "absent-model", "sha256": "0" * 64, "package_prefix": "fusion-dspy-absent-weights-part"}
+    model = EMBEDDED_MODELS["local-small"].model_copy(update=absent)
+    monkeypatch.setitem(EMBEDDED_MODELS, "local-absent", model)
+    return "local-absent"
+
+
+def test_an_embedded_fusor_that_cannot_start_raises_naming_the_fix(missing_embedded_model):
+    """Issue 26.4: a LocalModelError in the fusor became a silent selection on every call."""
+    fuser = fd.Fuser(QA, lm=missing_embedded_model)
+    with pytest.raises(fd.FusorError, match=r"embedded model cannot start.*not installed.*pip install"):
+        fuser.aggregate({"question": "q"}, pool_of("Au", "Ag"))
+
+
+def test_the_default_fusor_that_cannot_start_raises_through_fusion_of_n(missing_embedded_model, monkeypatch):
+    monkeypatch.setenv("FUSION_DSPY_MODEL", missing_embedded_model)
+    module = dspy.Predict("question -> answer")
+    module.set_lm(ScriptedLM(lambda prompt: {"answer": f"draft {len(prompt) % 7} {id(prompt)}"}))  # candidates run
+    with pytest.raises(fd.FusorError, match="pip install"):
+        fd.FusionOfN(module, n=2)(question="q")
+
+
+def test_an_embedded_fusor_that_cannot_start_warns_once_under_select(missing_embedded_model, caplog):
+    from fusion_dspy.lm import failures
+
+    failures._warned.clear()
+    fuser = fd.Fuser(QA, lm=missing_embedded_model, on_permanent_error="select")
+    with caplog.at_level("WARNING", logger="fusion_dspy.lm.failures"):
+        results = [fuser.aggregate({"question": f"q{i}"}, pool_of("Au", "Au", "Ag")) for i in range(2)]
+    assert all(r.method == "selected" and "embedded model cannot start" in r.fallback for r in results)
+    assert len([r for r in caplog.records if "pip install" in r.getMessage()]) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -69,7 +70,8 @@ def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = 
     """An LM object as is; a name resolved; nothing → dspy's LM in context, then $FUSION_DSPY_MODEL, then `local`.
 
     A name is resolved once per process and settings: the same string always gives the same LM object, so
-    components that name a model share its connection pool (and pay no set-up per call).
+    components that name a model share its connection pool (and pay no set-up per call). The settings include the
+    environment's API keys and bases (as a digest): set a new key and the next resolution sees it.
     """
     if isinstance(spec, dspy.BaseLM):
         return spec
@@ -84,7 +86,7 @@ def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = 
         raise ConfigurationError(
             f"an API base ({api_base}) needs a model name too, e.g. --model openai/<served-model>."
         )
-    key = json.dumps([spec, api_base, kwargs], sort_keys=True, default=repr)
+    key = json.dumps([spec, api_base, kwargs, _credentials()], sort_keys=True, default=repr)
     with _RESOLVED_LOCK:
         known = _RESOLVED.get(key)
     if known is not None:
@@ -95,6 +97,15 @@ def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = 
         lm = remote_lm(spec, api_base, **kwargs)
     with _RESOLVED_LOCK:
         return _RESOLVED.setdefault(key, lm)
+
+
+_CREDENTIAL_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_API_BASE", "_BASE_URL", "_API_VERSION")
+
+
+def _credentials() -> str:
+    """A digest of the environment variables that say which key and endpoint a provider uses (never the values)."""
+    found = sorted((k, v) for k, v in os.environ.items() if k.upper().endswith(_CREDENTIAL_SUFFIXES))
+    return hashlib.sha256(json.dumps(found).encode()).hexdigest()[:16]
 
 
 def lm_options(api_base: str | None = None, max_tokens: int | None = None, **extra: Any) -> dict[str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
 import dspy
 
 from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.errors import JudgeError
+from fusion_dspy.lm.failures import OnPermanentError, permanent_failure
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.prompts import load_prompt
 from fusion_dspy.render import RenderOptions, candidate_body, pool_caps
@@ -31,15 +33,24 @@ class JudgeScorer(Scorer):
     """An LM rates each candidate from 1 to 10; out-of-range scores are clamped, unparseable ones score None.
 
     Each candidate is cut as the fusor's rendering of the same pool cuts it, so selection and fusion see the same
-    text.
+    text. A judge that can never answer (bad API key, unknown model) raises `JudgeError` naming the fix; with
+    `on_permanent_error="select"` its scores count as missing and one warning per cause is logged.
     """
+
+    tunable: ClassVar[tuple[str, ...]] = ("render", "on_permanent_error")
 
     pointwise = True
 
-    def __init__(self, lm: dspy.BaseLM | str | None = None, render: RenderOptions | None = None) -> None:
+    def __init__(
+        self,
+        lm: dspy.BaseLM | str | None = None,
+        render: RenderOptions | None = None,
+        on_permanent_error: OnPermanentError = "raise",
+    ) -> None:
         super().__init__()
         self.lm = lm
         self.render = render or RenderOptions(shuffle=False)
+        self.on_permanent_error = on_permanent_error
         self.judge = dspy.Predict(JudgeResponse)
 
     async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
@@ -57,5 +68,12 @@ class JudgeScorer(Scorer):
                 response = candidate_body(candidate, self.render, caps)
                 verdict = await self.judge.acall(task=description, response=response)
             return float(min(MAX_SCORE, max(MIN_SCORE, int(verdict.score))))
-        except Exception:  # noqa: BLE001 - an unjudgeable candidate ranks last, the others still count
+        except Exception as exc:  # noqa: BLE001 - an unjudgeable candidate ranks last; a judge that can never run raises
+            permanent_failure(exc, "judge", self.on_permanent_error, JudgeError, select_instead("JudgeScorer"))
             return None
+
+
+def select_instead(scorer: str) -> str:
+    return (
+        f"To rank without the judge instead (its scores count as missing), pass {scorer}(on_permanent_error='select')."
+    )

@@ -70,3 +70,18 @@ def test_the_embedded_models_stop_at_the_end_marker():
     options = local_options(max_tokens=32)
     assert options["stop"] == list(END_MARKERS) and options["max_tokens"] == 32
     assert all(strip_markers(f"Mars {marker}") == "Mars" for marker in END_MARKERS)
+
+
+def test_a_changed_api_key_is_seen_by_the_next_resolution(monkeypatch):
+    """Issue 26.10: the once-per-process cache kept the LM made with the first key."""
+    from fusion_dspy.testing import FakeModelServer
+
+    qa = dspy.Predict("question -> answer")
+    with FakeModelServer(api_keys={"good-key"}) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "stale-key")
+        stale = resolve_lm("openai/fake", api_base=server.base_url, num_retries=0, cache=False)
+        with dspy.context(lm=stale), pytest.raises(Exception, match=r"(?i)api key"):
+            qa(question="q")
+        monkeypatch.setenv("OPENAI_API_KEY", "good-key")
+        with dspy.context(lm=resolve_lm("openai/fake", api_base=server.base_url, num_retries=0, cache=False)):
+            assert qa(question="q").answer

@@ -5,7 +5,7 @@ import fusion_dspy as fd
 from fusion_dspy.select.base import top_candidates
 from fusion_dspy.select.mbr import chrf, symmetric_chrf
 from fusion_dspy.select.registry import scorer_by_name
-from fusion_dspy.testing import ScriptedLM
+from fusion_dspy.testing import FakeModelServer, ScriptedLM
 from tests.conftest import pool_of
 
 QA = dspy.ensure_signature("question -> answer")
@@ -189,3 +189,29 @@ def test_scorers_by_name():
 def test_llm_scorers_expose_their_predictors_for_optimisation():
     best = fd.BestOfN(dspy.Predict("question -> answer"), n=2, scorer=fd.JudgeScorer())
     assert [n for n, _ in best.named_predictors()] == ["source.module", "aggregator.scorer.judge"]
+
+
+@pytest.mark.parametrize("scorer", [fd.JudgeScorer, fd.PairwiseScorer])
+@pytest.mark.parametrize(("status", "cause"), [(401, "authentication failed"), (404, "unknown model")])
+def test_a_judge_that_can_never_answer_raises_naming_the_fix(scorer, status, cause):
+    """Issue 26.10: a 401 on the judge became "could not score" and a random pick."""
+    with FakeModelServer(rejected_models={"judge": status}) as server:
+        sampler = dspy.LM("openai/fake", api_base=server.base_url, api_key="k", cache=False, num_retries=0)
+        judge = dspy.LM("openai/judge", api_base=server.base_url, api_key="k", cache=False, num_retries=0)
+        program = fd.BestOfN(dspy.Predict("question -> answer"), n=3, scorer=scorer(lm=judge))
+        with dspy.context(lm=sampler), pytest.raises(fd.JudgeError, match=rf"{cause}.*on_permanent_error='select'"):
+            program(question="q")
+
+
+@pytest.mark.parametrize("scorer", [fd.JudgeScorer, fd.PairwiseScorer])
+def test_a_broken_judge_under_select_scores_nothing_and_warns_once(scorer, caplog):
+    from fusion_dspy.lm import failures
+
+    failures._warned.clear()
+    with FakeModelServer(rejected_models={"judge": 401}) as server:
+        judge = dspy.LM("openai/judge", api_base=server.base_url, api_key="k", cache=False, num_retries=0)
+        chosen = scorer(lm=judge, on_permanent_error="select")
+        with caplog.at_level("WARNING", logger="fusion_dspy.lm.failures"):
+            results = [pick(chosen, pool_of("Au", "Ag", "Cu")) for _ in range(2)]
+    assert all(r.fallback and "could not score" in r.fallback for r in results)
+    assert len([r for r in caplog.records if "judge cannot run" in r.getMessage()]) == 1
