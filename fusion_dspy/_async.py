@@ -2,7 +2,10 @@
 
 dspy keeps its async HTTP clients per event loop, so a new loop per sync call would open new connections (and
 pay new TLS handshakes) on every call. Sync callers therefore share one loop, run by a daemon thread, from any
-number of threads at once (`dspy.Evaluate`, `module.batch`).
+number of threads at once (`dspy.Evaluate`, `module.batch`). One exception: under `dspy.streamify` the chunks go
+into a stream owned by the caller's loop, so a sync call made from that loop's worker thread (streamify's own
+`asyncify`) runs there instead; where no loop can take the chunks, the call runs unstreamed and says so once.
+Every wait here is cancellable (Ctrl-C, a cancelled caller) and notices a loop thread that died.
 """
 
 from __future__ import annotations
@@ -11,13 +14,18 @@ import asyncio
 import concurrent.futures
 import contextlib
 import contextvars
+import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
+POLL_S = 0.5
+"""How often a blocked sync caller checks that the loop running its work is still alive."""
 
 # Set in threads that run a private loop because the shared one is blocked waiting for them: any run_sync
 # below them must not queue work on the shared loop (it would wait for itself).
@@ -55,7 +63,13 @@ def shared_loop() -> asyncio.AbstractEventLoop:
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run `coro` to completion from sync code, on the shared loop, with the caller's context (dspy settings,
-    usage tracker, trace). Safe from any thread, also one with a running loop of its own (notebooks)."""
+    usage tracker, trace). Safe from any thread, also one with a running loop of its own (notebooks). Under
+    `dspy.streamify` it runs on the loop that owns the stream (see the module docstring)."""
+    if is_streaming():
+        if _in_worker_thread():
+            return _run_on_host_loop(coro)
+        with _unstreamed():
+            return run_sync(coro)
     loop = shared_loop()
     if _SHARED_LOOP_BLOCKED.get() or _running_loop() is loop:
         return _run_on_private_loop(coro)
@@ -70,11 +84,72 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
     loop.call_soon_threadsafe(start)
     try:
-        return done.result()
+        return _wait(done, lambda: _runner is not None and _runner.loop is loop and _runner.usable)
     except BaseException:
         if not done.done():  # interrupted (Ctrl-C): stop the work instead of leaving it running
             loop.call_soon_threadsafe(lambda: [t.cancel() for t in started])
         raise
+
+
+def _wait(done: concurrent.futures.Future[T], alive: Callable[[], bool]) -> T:
+    """`done.result()`, checking every POLL_S that whatever runs the work is still alive: a dead loop thread is an
+    error, never a wait forever. Interruptible between checks (Ctrl-C)."""
+    while not concurrent.futures.wait([done], timeout=POLL_S).done:
+        if not done.done() and not alive():
+            raise RuntimeError(
+                "fusion-dspy's event loop stopped before the call finished (its thread died or the process forked); "
+                "call again: a fresh loop is started."
+            )
+    return done.result()
+
+
+def is_streaming() -> bool:
+    """Whether a `dspy.streamify` stream is open in this context."""
+    import dspy
+
+    return dspy.settings.send_stream is not None
+
+
+def _in_worker_thread() -> bool:
+    """Whether this thread was started by anyio for a task on a running loop (`dspy.streamify`'s `asyncify`)."""
+    import anyio.from_thread
+
+    try:
+        anyio.from_thread.check_cancelled()
+    except anyio.NoEventLoopError:
+        return False
+    return True
+
+
+def _run_on_host_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro` on the loop whose worker thread this is, where `dspy.streamify`'s stream lives; cancelling the
+    task waiting for this thread cancels `coro` too (anyio runs it in that task's cancel scope)."""
+    import anyio.from_thread
+
+    async def run() -> T:
+        return await coro
+
+    return anyio.from_thread.run(run)
+
+
+_warned_unstreamed = threading.Event()
+
+
+@contextlib.contextmanager
+def _unstreamed() -> Iterator[None]:
+    """No stream for this call: its loop is not the stream's (a sync call inside a running loop, or in a thread
+    anyio did not start), and chunks sent there would wait forever. Said once per process."""
+    import dspy
+
+    if not _warned_unstreamed.is_set():
+        _warned_unstreamed.set()
+        logger.warning(
+            "a sync fusion-dspy call under dspy.streamify ran outside the stream's event loop (inside a running "
+            "loop, or in a thread anyio did not start), so it cannot stream: its answer comes with the final "
+            "prediction. Stream the program itself (dspy.streamify(program)), or call `await program.acall(...)`."
+        )
+    with dspy.context(send_stream=None):
+        yield
 
 
 def _settle(done: concurrent.futures.Future[T], task: asyncio.Task[T]) -> None:
@@ -97,8 +172,17 @@ def _run_on_private_loop(coro: Coroutine[Any, Any, T]) -> T:
     """Code running on the shared loop called back into sync code: run on a private loop in a new thread."""
     context = contextvars.copy_context()
     context.run(_SHARED_LOOP_BLOCKED.set, True)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(context.run, asyncio.run, coro).result()
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def work() -> None:
+        try:
+            done.set_result(context.run(asyncio.run, coro))
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            done.set_exception(exc)
+
+    thread = threading.Thread(target=work, name="fusion-dspy-private-loop", daemon=True)
+    thread.start()
+    return _wait(done, thread.is_alive)
 
 
 async def in_thread(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

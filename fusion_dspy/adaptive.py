@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel
 
@@ -65,6 +65,11 @@ class AdaptiveFusion(Aggregator):
     result says which path was taken (`path`: fused, skipped, floored, or selected when the fuser fell back)
     and why (`reason`, naming the consensus used).
     """
+
+    tunable: ClassVar[tuple[str, ...]] = (
+        "skip_identical", "skip_agreement", "floor_margin", "floor_invention", "seed", "thresholds_by_type"
+    )  # fmt: skip
+    """Saved with the program's state (`fusion_dspy.state`)."""
 
     def __init__(
         self,

@@ -60,6 +60,21 @@ class Candidate(MarkerFree):
     def set_trace(self, trace: list[Any]) -> None:
         self._trace = list(trace)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled without its trace (live predictors and signature classes, meaningless in another process)."""
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private:
+            state["__pydantic_private__"] = {**private, "_trace": []}
+        return state
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Candidate:
+        """A deep copy whose trace still names the same predictors (copying them would detach it from the
+        program the optimiser tunes)."""
+        memo = {} if memo is None else memo
+        memo.setdefault(id(self._trace), list(self._trace))  # deepcopy takes the memo's list as the trace's copy
+        return super().__deepcopy__(memo)
+
     @model_validator(mode="before")
     @classmethod
     def _status_from_error(cls, data: Any) -> Any:

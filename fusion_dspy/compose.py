@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from typing import Any
 
 import dspy
+from dspy.streaming import StreamListener
 
 from fusion_dspy._async import run_sync
 from fusion_dspy.adaptive import AdaptiveFusion
@@ -23,6 +25,8 @@ from fusion_dspy.select.threshold import ArrivalScorer, ThresholdStop
 from fusion_dspy.signatures import SignatureType, ensure_task_signature, input_values, module_output_fields
 from fusion_dspy.sources.base import CandidateSource
 from fusion_dspy.sources.repeat import RepeatSampler
+from fusion_dspy.state import SETTINGS, Settings
+from fusion_dspy.streaming import answer_listeners, fusor_streams_live, send_answer, unstreamed
 from fusion_dspy.traces import kept_trace, leave_in_trace
 from fusion_dspy.usage import RunUsage, TokenUsage
 
@@ -68,11 +72,32 @@ class NofN(dspy.Module):
         self.source = (source or RepeatSampler(n if n is not None else DEFAULT_N)).bind(module)
         self.aggregator = aggregator.bind(self.signature)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> FusedPrediction:
+        if args:
+            raise ConfigurationError(self._positional_error())
+        prediction: FusedPrediction = super().__call__(**kwargs)
+        return prediction
+
+    async def acall(self, *args: Any, **kwargs: Any) -> FusedPrediction:
+        if args:
+            raise ConfigurationError(self._positional_error())
+        prediction: FusedPrediction = await super().acall(**kwargs)
+        return prediction
+
+    def _positional_error(self) -> str:
+        names = list(self.signature.input_fields)
+        return (
+            f"positional arguments are not allowed when calling {type(self).__name__} (as with dspy.Predict): pass "
+            f"the input fields by name: {', '.join(names)}. For example `program({names[0]}=...)`; for a "
+            "dspy.Example, `program(**example.inputs())`."
+        )
+
     async def aforward(self, **kwargs: Any) -> FusedPrediction:
         config = kwargs.pop("config", None)
         inputs = input_values(self.signature, kwargs)
         with dspy.context(**_config_context(config)):
-            pool = await self.source.agenerate(inputs)
+            with unstreamed():  # N interleaved token streams are not an answer
+                pool = await self.source.agenerate(inputs)
             if self.fail_count is not None and pool.succeeded and len(pool.failed) > self.fail_count:
                 raise TooManyFailuresError(pool.failed, len(pool), self.fail_count)
             return await self.afrom_pool(inputs, pool)
@@ -83,7 +108,8 @@ class NofN(dspy.Module):
             raise AllCandidatesFailedError(pool.failed)
         start = time.perf_counter()
         trace: list[Any] = []
-        with dspy.track_usage() as tracker, dspy.context(trace=trace):
+        live = fusor_streams_live(self.aggregator)
+        with dspy.track_usage() as tracker, dspy.context(trace=trace), nullcontext() if live else unstreamed():
             aggregation = await self.aggregator.aaggregate(inputs, pool)
         if aggregation.provenance is None:
             field = list(self.signature.output_fields)[-1]
@@ -95,7 +121,28 @@ class NofN(dspy.Module):
             aggregation_s=time.perf_counter() - start,
         )
         leave_in_trace(kept_trace(aggregation, pool, trace, self.signature))
+        await send_answer(self, aggregation, trace, live, self.output_keys)
         return FusedPrediction.build(aggregation, pool, usage, keys=self.output_keys)
+
+    def named_parameters(self) -> list[tuple[str, Any]]:
+        """DSPy's parameters (the predictors) plus `settings`: the tunable attributes of the source and the
+        aggregator, so `save` / `load` keep thresholds, n, first-k, deadline and render options."""
+        return [*super().named_parameters(), (SETTINGS, Settings(self))]
+
+    def load_state(self, state: dict[str, Any], **kwargs: Any) -> None:
+        """Also loads a `dspy.BestOfN` state (its program is at `module`, ours at `source.module`) and states saved
+        before `settings` were (the current settings stay)."""
+        state = dict(state)
+        if not any(key.startswith("source.") for key in state):
+            theirs = {key: v for key, v in state.items() if key == "module" or key.startswith("module.")}
+            state.update({f"source.{key}": v for key, v in theirs.items()})
+        state.setdefault(SETTINGS, Settings(self).dump_state())
+        super().load_state(state, **kwargs)
+
+    def stream_listeners(self, *fields: str) -> list[StreamListener]:
+        """`dspy.streaming.StreamListener`s for these output fields (default: the last one), on the predictor that
+        writes the answer: `dspy.streamify(program, stream_listeners=program.stream_listeners())`."""
+        return answer_listeners(self, fields or [self.output_keys[-1]])
 
     def forward(self, **kwargs: Any) -> FusedPrediction:
         return run_sync(self.aforward(**kwargs))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import dspy
 
@@ -65,6 +65,27 @@ class NofNInfo:
             f"aggregation's fields: {', '.join(type(aggregation).model_fields)}."
         )
 
+    def model_dump(self, mode: Literal["json", "python"] = "json") -> dict[str, Any]:
+        """Everything on `pred.nofn` as one dict: the aggregation's fields (`outputs`, `method`, `path`, `reason`,
+        `scores`, `provenance`, ...), the pool (`candidates`: every candidate with its status, source, latency,
+        tokens and error; `wall_s`, `early_stop`) and the `usage`. JSON-ready unless `mode="python"`."""
+        return {
+            **self.aggregation.model_dump(mode=mode),
+            **self.pool.model_dump(mode=mode),
+            "usage": self.usage.model_dump(mode=mode),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """`model_dump()`: JSON-ready, for logs and `dspy.Evaluate` results (`json.dumps(pred.nofn.to_dict())`)."""
+        return self.model_dump()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"aggregation": self.aggregation, "pool": self.pool, "usage": self.usage}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *type(self.aggregation).model_fields})
 
@@ -80,6 +101,12 @@ class FusedPrediction(dspy.Prediction):
     prediction fits wherever the wrapped module's did (metrics, `dspy.Evaluate`, downstream modules), and an
     output field called `method`, `usage` or `candidates` is never shadowed.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        base = args[0] if args else kwargs.get("base")
+        if isinstance(base, FusedPrediction) and "_nofn" in vars(base):  # copy(), without(): the metadata comes too
+            self._nofn: NofNInfo = vars(base)["_nofn"]
 
     @classmethod
     def build(

@@ -120,3 +120,19 @@ def test_a_cancelled_waiter_does_not_lose_a_slot():
         return time.perf_counter() - start
 
     assert asyncio.run(main()) < 0.5
+
+
+@pytest.mark.timeout(60)
+def test_a_sync_wait_ends_with_an_error_when_the_loop_thread_dies():
+    """Issue 26.1: every wait in run_sync is bounded: a loop that stops under a waiting caller is an error, and the
+    next call gets a fresh loop."""
+
+    async def stop_the_loop():
+        asyncio.get_running_loop().stop()  # the loop thread returns from run_forever and ends
+        await asyncio.sleep(3600)
+
+    started = time.perf_counter()
+    with pytest.raises(RuntimeError, match="event loop stopped"):
+        run_sync(stop_the_loop())
+    assert time.perf_counter() - started < 5
+    assert run_sync(asyncio.sleep(0, result="fresh loop")) == "fresh loop"

@@ -239,3 +239,13 @@ def test_metadata_lives_on_one_namespaced_attribute_that_exposes_every_aggregati
 def test_a_task_output_named_like_the_metadata_attribute_is_refused_with_the_fix():
     with pytest.raises(fd.ConfigurationError, match="rename the output field"):
         fd.FusionOfN(dspy.Predict("question -> nofn"), n=2)
+
+
+@pytest.mark.parametrize("argument", ["Capital of France?", dspy.Example(question="Capital of France?")])
+async def test_positional_calls_name_the_fix_as_dspy_predict_does(argument):
+    """Issue 26.7: `prog(example)` gave "NofN.forward() takes 1 positional argument but 2 were given"."""
+    program = fd.FusionOfN(cot(), n=2)
+    with pytest.raises(ValueError, match=r"keyword|by name.*question.*program\(question=.*example\.inputs\(\)"):
+        program(argument)
+    with pytest.raises(ValueError, match=r"program\(question="):
+        await program.acall(argument)

@@ -7,7 +7,7 @@ from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import dspy
 
@@ -37,6 +37,9 @@ class CandidateSource(dspy.Module, metaclass=ABCModuleMeta):
     beyond it wait before they are even prepared, so the first requests go out at once instead of after
     every call of the batch has been formatted.
     """
+
+    tunable: ClassVar[tuple[str, ...]] = ("concurrency", "k", "deadline_s", "max_in_flight")
+    """Attributes saved with the program's state (`fusion_dspy.state`)."""
 
     stop_when: StopWhen | None = None
     """Checked on each successful candidate as it arrives, `(inputs, candidate) -> bool`; once it holds, the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import dspy
 
@@ -32,6 +32,8 @@ class RepeatSampler(CandidateSource):
     warning. `"auto"` does the same, and stops trying `n` on a server once it has ignored or refused it. Default
     False: N requests (llama.cpp's server, the embedded model's, refuses `n`). See `sources/one_request.py`.
     """
+
+    tunable: ClassVar[tuple[str, ...]] = ("n", "temperature", "seed", "timeout_s", "one_request")
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import dspy
 
@@ -28,6 +28,8 @@ class TeacherPool(CandidateSource):
     event loop makes them. With `k` / `deadline_s` a slow teacher does not hold the answer hostage: it is
     cut (see `CandidateSource`).
     """
+
+    tunable: ClassVar[tuple[str, ...]] = ("samples_per_teacher", "temperature", "per_teacher_concurrency", "timeout_s")
 
     def __init__(
         self,
