@@ -23,8 +23,10 @@ def studies_command(
     ] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the table to this markdown file.")] = None,
 ) -> None:
-    """Compare registered fusor studies: optimiser and budget, held-out default → tuned with the paired 95% CI,
-    the hard stratum, and whether the tuned fusor is better, worse or no different beyond noise.
+    """Compare registered fusor studies: optimiser and budget, held-out default → tuned with the paired 95% CI, the
+    paired permutation test's p and that p Holm-adjusted over every comparison shown, the difference without its 2
+    most influential examples, the hard stratum, held-out reuse, and the verdict (better only when the adjusted
+    test passes and fresh examples bear it out; suggestive, no difference or worse otherwise).
 
     \b
     Example:
