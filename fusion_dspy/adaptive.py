@@ -128,17 +128,21 @@ class AdaptiveFusion(Aggregator):
         return policy
 
     def thresholds(self, answer_type: AnswerKind) -> tuple[float | None, float | None]:
-        """(skip_agreement, floor_margin) for a pool whose answers are of `answer_type`."""
-        chosen = self.thresholds_by_type.get(answer_type)
-        if chosen is None and BY_ANSWER_TYPE in (self.skip_agreement, self.floor_margin):
+        """(skip_agreement, floor_margin) for a pool whose answers are of `answer_type`: the numbers set on this
+        policy, or the stored ones for that kind where a threshold is `BY_ANSWER_TYPE`."""
+        by_type = BY_ANSWER_TYPE in (self.skip_agreement, self.floor_margin)
+        stored = self.thresholds_by_type.get(answer_type)
+        if by_type and stored is None:
             raise ConfigurationError(
                 f"no thresholds for {answer_type!r} answers in thresholds_by_type; add them, or set skip_agreement "
                 "and floor_margin to numbers."
             )
-        skip = chosen.skip_agreement if isinstance(self.skip_agreement, str) and chosen else self.skip_agreement
-        floor = chosen.floor_margin if isinstance(self.floor_margin, str) and chosen else self.floor_margin
-        assert not isinstance(skip, str) and not isinstance(floor, str)
-        return skip, floor
+        skip = self.skip_agreement
+        floor = self.floor_margin
+        return (
+            stored.skip_agreement if stored is not None and isinstance(skip, str) else _number(skip),
+            stored.floor_margin if stored is not None and isinstance(floor, str) else _number(floor),
+        )
 
     async def aaggregate(self, inputs: dict[str, Any], pool: CandidatePool) -> Aggregation:
         evidence = await self.aevidence(inputs, pool)
@@ -248,6 +252,10 @@ class AdaptiveFusion(Aggregator):
         outputs = {**{name: None for name in self._bound_task().output_fields}, **chosen.outputs}  # its reasoning too
         return Aggregation(outputs=outputs, method="selected", chosen=chosen.index, scores=evidence.scores,
                            path=path, reason=reason, agreement=evidence.agreement)  # fmt: skip
+
+
+def _number(value: Threshold) -> float | None:
+    return None if isinstance(value, str) else value
 
 
 def _check(name: str, value: Threshold, low: float, off: str) -> None:

@@ -102,14 +102,17 @@ class AnswerConsensus(ConsensusScorer):
         return [self._field_support(k, outputs.get(n), [c.outputs.get(n) for c in alive], language)
                 for n, k in plan.items()]  # fmt: skip
 
-    async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
-        plan = self.plan(task, pool)
-        language = self._language(plan, inputs)
+    def _scores(self, plan: Plan, pool: CandidatePool, language: str | None) -> list[float | None]:
+        """Each candidate's support: the mean over the answer fields (None for failed candidates)."""
         scores: list[float | None] = []
         for candidate in pool:
             fields = self._outputs_support(plan, candidate.outputs, pool, language) if candidate.ok else None
             scores.append(sum(fields) / len(fields) if fields else None)
         return scores
+
+    async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
+        plan = self.plan(task, pool)
+        return self._scores(plan, pool, self._language(plan, inputs))
 
     async def aagreement(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> Agreement:
         plan = self.plan(task, pool)
@@ -121,7 +124,7 @@ class AnswerConsensus(ConsensusScorer):
         single = len(kinds) == 1
         unit: Unit = ("candidates" if kinds[0] != "text" else "consensus") if single else "support"
         return Agreement(
-            scores=await self.ascore(task, inputs, pool),
+            scores=self._scores(plan, pool, language),
             identical=identical,
             answer_type=_answer_type(kinds),
             measure="; ".join(f"{_VERBS[kind]} `{name}`" for name, kind in plan.items()),
