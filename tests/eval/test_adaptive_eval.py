@@ -208,3 +208,33 @@ def test_adaptive_selections_break_ties_with_the_seed_and_the_report_counts_them
         assert report.cost["adaptive"].ties == 1, "only the figs were a tie"
         picks[seed] = figs.outputs["answer"]
     assert len(set(picks.values())) > 1, picks
+
+
+def test_generic_thresholds_are_chosen_per_kind_of_answer_and_stored_apart(scripted, tmp_path, data_dir, monkeypatch):
+    """`thresholds --generic`: the policy a user's own signature gets, chosen on the slice's number answers."""
+    from fusion_dspy import answer_thresholds
+
+    monkeypatch.setattr(answer_thresholds, "default_path", lambda: tmp_path / "answer_thresholds.json")
+    cfg = config(tmp_path, data_dir, methods=["single", "majority", "mbr", "fusion"])
+    choice = asyncio.run(choose_thresholds(Evaluation(cfg), generic=True))
+    assert (choice.answer_type, choice.examples, choice.slice_examples) == ("number", 4, 4)
+    assert choice.consensus == "AnswerConsensus()"
+    assert choice.chosen.skip_agreement is None or choice.chosen.skip_agreement > 0.5, "a vote skips on a majority"
+    assert choice.chosen.floor_margin is None or choice.chosen.floor_margin >= 0.0, "no-majority pools get fused"
+    result = CliRunner().invoke(app, [
+        "thresholds", "--task", "math", "--langs", "en", "--limit", "4", "--out", str(cfg.out_dir),
+        "--data-dir", str(data_dir), "--generic", "--write",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stored = answer_thresholds.answer_thresholds()
+    assert (stored["number"].skip_agreement, stored["number"].floor_margin) == (
+        choice.chosen.skip_agreement, choice.chosen.floor_margin
+    )  # fmt: skip
+    assert "`fusion-dspy thresholds --generic`" in stored["number"].basis
+    assert "the 4 of 4 examples whose answers are number" in stored["number"].basis
+    assert stored["text"].basis == "a priori default for free text (not tuned)"
+    assert (cfg.out_dir / "thresholds-generic-number-math.md").is_file()
+    assert adaptive_defaults.load_thresholds("math") is None, "the task's own thresholds are left alone"
+    bad = CliRunner().invoke(app, ["thresholds", "--task", "math", "--langs", "en", "--out", str(cfg.out_dir),
+                                   "--generic", "--answer-type", "numeric"])  # fmt: skip
+    assert bad.exit_code != 0 and "unknown answer type" in bad.output
