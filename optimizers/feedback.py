@@ -14,7 +14,6 @@ from typing import Any
 import dspy
 
 from fusion_dspy._async import run_sync
-from fusion_dspy.lang import in_language
 from fusion_dspy.metrics.numeric import answer_text
 from fusion_dspy.numbers import parse_number
 from fusion_dspy.optimizers.fusor_data import shown_outputs
@@ -60,14 +59,13 @@ def math_feedback(task: Task, gold: dspy.Example, outputs: dict[str, Any], score
 def translation_feedback(task: Task, gold: dspy.Example, outputs: dict[str, Any], score: float) -> str:
     """chrF++ of the fused translation, whether it is in the target language, and the best candidate's chrF++
     against it."""
-    text = str(outputs.get(task.output_field, ""))
     language = str(gold.get("language", ""))
     name = LANGUAGE_NAMES.get(language, language)
     lines = [f"chrF++ against the reference: {score:.3f}."]
-    if task.checks_language and language and not in_language(text, language):
+    if task.wrong_language(gold, outputs):
         lines.append(f"The fused output is not in {name}: it scores 0. Write the translation in {name} only.")
     candidates = shown_outputs(gold)
-    scores = [run_sync(task.ascore_in_language(gold, c)) for c in candidates]
+    scores = [run_sync(task.ascore(gold, c)) for c in candidates]
     if scores:
         best = max(range(len(scores)), key=lambda i: scores[i])
         if scores[best] > score + 1e-9:
@@ -96,7 +94,7 @@ def feedback_for(task: Task) -> Callable[[Task, dspy.Example, dict[str, Any], fl
 
 def feedback_metric(task: Task, metric: Callable[..., Any] | None = None) -> FeedbackMetric:
     """A GEPA metric: `metric` (default: the task's language-aware one) as a score, with the task's feedback."""
-    score_of = metric or task.language_metric
+    score_of = metric or task.metric
     write = feedback_for(task)
 
     def gepa_metric(

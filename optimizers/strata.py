@@ -26,8 +26,8 @@ SPLITS = ("train", "val", "test")
 
 
 async def acandidate_scores(task: Task, example: dspy.Example) -> list[float]:
-    """Each shown candidate's score by the task's language-aware metric (no LM for reference-scored tasks)."""
-    return [await task.ascore_in_language(example, outputs) for outputs in shown_outputs(example)]
+    """Each shown candidate's score by the task's metric (no LM for reference-scored tasks)."""
+    return [await task.ascore(example, outputs) for outputs in shown_outputs(example)]
 
 
 def stratum_of(task: Task, example: dspy.Example, threshold: float | None = None) -> Stratum:

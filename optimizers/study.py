@@ -109,6 +109,16 @@ class FusorStudy:
             self._strata = strata_of(self.task, self.examples(c.temperatures[0], c.n), c.stratum_threshold)
         return self._strata
 
+    def adopt_stored_splits(self, stored: dict[str, list[str]] | None) -> None:
+        """A study keeps the splits it was made with: when the stored ones partition exactly this run's examples,
+        they are used even if the strata would now come out otherwise (a metric fix can move a pool from one
+        stratum to another, which would reshuffle every split). Other examples are still refused (`study`)."""
+        if not stored:
+            return
+        computed = self.split_ids()
+        if sorted(i for ids in stored.values() for i in ids) == sorted(i for ids in computed.values() for i in ids):
+            self._ids = {name: list(ids) for name, ids in stored.items()}
+
     def split_ids(self) -> dict[str, list[str]]:
         """The example ids of each split, stratified by pool difficulty (the same for every temperature, n, k)."""
         if self._ids is None:
@@ -133,7 +143,7 @@ class FusorStudy:
         return self.fusor(self.task.chain_of_thought, c.fusor_models[0] if c.fusor_models else c.candidate_model())
 
     def score(self, program: FusorOnly, devset: list[dspy.Example]) -> tuple[float, TokenUsage]:
-        return evaluate(program, devset, self.task.language_metric, self.config.threads)
+        return evaluate(program, devset, self.task.metric, self.config.threads)
 
     def score_each(
         self,
@@ -146,7 +156,7 @@ class FusorStudy:
         """Every example's score (plain fusion, or adaptive fusion with these thresholds) and the tokens spent;
         `label` names the step on the progress display (`progress`), when one is set. `stored`: scores already
         in the study folder's score store are read back and new ones kept there (`optimizers.score_store`)."""
-        metric, threads = self.task.language_metric, self.config.threads
+        metric, threads = self.task.metric, self.config.threads
 
         def score(examples: list[dspy.Example], on_scored: OnScored | None = None, read_back: int = 0) -> Scored:
             progress = self.progress if label else None
@@ -188,7 +198,7 @@ class FusorStudy:
         knobs = self.suggest(trial)
         data = self.splits(knobs["temperature"], knobs["n"], knobs["k"])
         compiled = compile_fusor(
-            self.fusor(knobs["chain_of_thought"], knobs["fusor_model"]), knobs["optimizer"], self.task.language_metric,
+            self.fusor(knobs["chain_of_thought"], knobs["fusor_model"]), knobs["optimizer"], self.task.metric,
             data.train, data.val, max_demos=knobs["demos"], reflection_lm=self.reflection_lm(knobs["fusor_model"]),
             feedback=feedback_metric(self.task), budget=c.optimizer_budget, seed=c.seed, threads=c.threads,
             checkpoint_dir=self.checkpoint_dir(trial.params),
@@ -228,6 +238,7 @@ class FusorStudy:
         )  # fmt: skip
         # The seed moves on with the trials stored: a restarted process must not draw the same random start again.
         study.sampler = optuna.samplers.TPESampler(seed=c.seed + len(study.trials))
+        self.adopt_stored_splits(study.user_attrs.get("split_ids"))
         expected = {"config": c.defining(), "split_ids": self.split_ids()}
         for name, value in expected.items():
             stored = study.user_attrs.get(name)

@@ -33,7 +33,11 @@ LANGUAGE_NAMES = {
 
 
 class Task(ABC):
-    """One benchmark. Subclasses set the class attributes and implement `rows`, `example` and `ascore`.
+    """One benchmark. Subclasses set the class attributes and implement `rows`, `example` and `amatch`.
+
+    Every score goes through one definition, `ascore` / `ameasure` (and `metric`, their DSPy form): an answer in the
+    wrong language scores 0 (tasks with `checks_language`), otherwise the task's own `amatch`. Eval, studies,
+    thresholds, the map and synth statistics all call these, so a number means the same everywhere.
 
     `metric_version` is bumped whenever the metric can score a stored answer differently: stored scores carry
     `score_version()`, and a re-report re-scores the ones made under another version (no new answers needed).
@@ -59,7 +63,12 @@ class Task(ABC):
     metric_lm_calls: ClassVar[int] = 0
     parallel: ClassVar[bool] = False
     metric_version: ClassVar[int] = 1
+    language_check_since: ClassVar[int | None] = None
+    """The `metric_version` from which eval scores carry the language check (older stored scores lack it)."""
     corpus_metric: ClassVar[str | None] = None
+    second_metrics: ClassVar[tuple[str, ...]] = ()
+    """Further per-example metrics (`match_second`), for reports that must not rest on the one a selector uses
+    (MBR selects by chrF, so translation also reports BLEU)."""
 
     def __init__(self, data_dir: str | Path | None = None, judge_lm: dspy.BaseLM | str | None = None) -> None:
         """`judge_lm` is the *metric's* judge (judged tasks only); keep it apart from any selection judge."""
@@ -141,18 +150,67 @@ class Task(ABC):
         """One row as a DSPy example with its inputs marked and an `id`."""
 
     @abstractmethod
+    async def amatch(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        """How well the outputs answer the example, in [0, 1], language aside (`ascore` adds the language check)."""
+
+    def wrong_language(self, example: dspy.Example, outputs: dict[str, Any]) -> bool:
+        """The one language check: True when the answer is in another language than the example's (tasks with
+        `checks_language`). Short answers and answers that are mostly names, numbers or symbols are not judged
+        (`fusion_dspy.lang.in_language`), nor are answers to items whose reference itself does not read as the
+        language (hashtag lists, names: there a copy of the source is the translation)."""
+        language = example.get("language")
+        if not self.checks_language or not language:
+            return False
+        gold = self.gold_outputs(example)
+        if gold is not None and not in_language(str(gold.get(self.output_field, "")), language):
+            return False
+        return not in_language(str(outputs.get(self.output_field, "")), language)
+
     async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
-        """Score in [0, 1] of one prediction's outputs."""
+        """Score in [0, 1] of one prediction's outputs: 0 in the wrong language, else `amatch`."""
+        if self.wrong_language(example, outputs):
+            return 0.0
+        return await self.amatch(example, outputs)
+
+    def score_second(self, name: str, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        """A second metric (one of `second_metrics`), with the same language check as `ascore`."""
+        if name not in self.second_metrics:
+            raise ConfigurationError(f"task {self.name!r} has no metric {name!r}; it has {self.second_metrics}.")
+        return 0.0 if self.wrong_language(example, outputs) else self.match_second(name, example, outputs)
+
+    def match_second(self, name: str, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        """A second metric, language aside; tasks with `second_metrics` implement it."""
+        raise NotImplementedError(f"task {self.name!r} declares {name!r} but does not compute it")
 
     async def ameasure(self, example: dspy.Example, outputs: dict[str, Any]) -> Measurement:
         """The score with the failed judgements behind it (None when every judgement failed); what the eval
-        harness stores."""
+        harness stores. A wrong-language answer scores 0 with no judge call."""
+        if self.wrong_language(example, outputs):
+            return Measurement(score=0.0)
         if self.needs_baseline:
             return await self.judged_against_baseline(example, outputs)
-        return Measurement(score=await self.ascore(example, outputs))
+        return Measurement(score=await self.amatch(example, outputs))
+
+    def rescorable_offline(self, stored_version: str | None) -> bool:
+        """True when a stored judged score differs from the current metric only by the language check (it was made
+        before `language_check_since`), so `rescored_offline` brings it up to date with no LM call."""
+        if not self.needs_baseline or self.language_check_since is None or stored_version is None:
+            return False
+        current = self.score_version()
+        older = [current.replace(f"/metric-{self.metric_version}/", f"/metric-{v}/", 1)
+                 for v in range(1, self.language_check_since)]  # fmt: skip
+        return stored_version in older
+
+    def rescored_offline(self, example: dspy.Example, outputs: dict[str, Any], stored: float | None,
+                         stored_version: str | None) -> float | None:  # fmt: skip
+        """The current score of a stored judged answer with no LM call: 0 in the wrong language, else the stored
+        score (see `rescorable_offline`, which the caller checks first)."""
+        if not self.rescorable_offline(stored_version):
+            raise ValueError(f"a {stored_version} score needs the judge again to be rescored as {self.score_version()}")
+        return 0.0 if self.wrong_language(example, outputs) else stored
 
     async def ascore_judged(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
-        """`ascore` for judged tasks: the measured score, or JudgementFailedError when no judgement succeeded."""
+        """`amatch` for judged tasks: the measured score, or JudgementFailedError when no judgement succeeded."""
         measured = await self.ameasure(example, outputs)
         if measured.score is None:
             raise JudgementFailedError(
@@ -173,23 +231,10 @@ class Task(ABC):
         return [self.example(row, language).copy(language=language) for row in rows]
 
     def metric(self, example: dspy.Example, prediction: dspy.Prediction, trace: Any = None) -> float | bool:
-        """DSPy metric: the score, or pass/fail when an optimiser is tracing."""
+        """DSPy metric (`ascore`: the language check included): the score, or pass/fail when an optimiser is
+        tracing. Optimisers use it as is: their proposed instructions are English, and a fusor tuned on them
+        drifts into English, which scores 0."""
         score = run_sync(self.ascore(example, dict(prediction.items())))
-        return score >= self.pass_threshold if trace is not None else score
-
-    async def ascore_in_language(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
-        """`ascore`, but 0 when the output is in the wrong language (for tasks whose output language is fixed).
-
-        Optimisers use this: their proposed instructions are English, and a fusor tuned on them drifts.
-        """
-        text = str(outputs.get(self.output_field, ""))
-        if self.checks_language and not in_language(text, example.language):
-            return 0.0
-        return await self.ascore(example, outputs)
-
-    def language_metric(self, example: dspy.Example, prediction: dspy.Prediction, trace: Any = None) -> float | bool:
-        """DSPy metric form of `ascore_in_language`."""
-        score = run_sync(self.ascore_in_language(example, dict(prediction.items())))
         return score >= self.pass_threshold if trace is not None else score
 
     async def judged_against_baseline(self, example: dspy.Example, outputs: dict[str, Any]) -> Measurement:

@@ -40,5 +40,5 @@ class FactualTask(Task):
     def gold_outputs(self, example: dspy.Example) -> dict[str, Any] | None:
         return {"answer": example.answers[0]}
 
-    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+    async def amatch(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return answer_list_match(str(outputs.get("answer", "")), list(example.answers), question=example.question)

@@ -43,5 +43,5 @@ class MathTask(Task):
     def gold_outputs(self, example: dspy.Example) -> dict[str, Any] | None:
         return {"answer": example.reference}
 
-    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+    async def amatch(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return numeric_match(answer_text(outputs), example.reference, example.get("language"))

@@ -19,7 +19,8 @@ class OpenEndedTask(Task):
     needs_baseline: ClassVar[bool] = True
     metric_lm_calls: ClassVar[int] = 2  # the pairwise judge, both orders
     checks_language: ClassVar[bool] = True
-    metric_version: ClassVar[int] = 2  # 2: a failed judgement is counted, not scored ½
+    metric_version: ClassVar[int] = 3  # 2: a failed judgement is counted, not scored ½; 3: the language check
+    language_check_since: ClassVar[int | None] = 3
     corpus: ClassVar[str] = "arena_hard"
 
     def rows(self, language: str) -> list[dict[str, Any]]:
@@ -28,7 +29,7 @@ class OpenEndedTask(Task):
     def example(self, row: dict[str, Any], language: str) -> dspy.Example:
         return dspy.Example(id=row["id"], prompt=row["prompt"]).with_inputs("prompt")
 
-    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+    async def amatch(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return await self.ascore_judged(example, outputs)
 
 

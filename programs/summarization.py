@@ -36,7 +36,8 @@ class SummarizationTask(Task):
     metric_lm_calls: ClassVar[int] = 2  # the pairwise judge, both orders
     checks_language: ClassVar[bool] = True
     parallel: ClassVar[bool] = True  # the same NTREX documents in every target language
-    metric_version: ClassVar[int] = 2  # 2: a failed judgement is counted, not scored ½
+    metric_version: ClassVar[int] = 3  # 2: a failed judgement is counted, not scored ½; 3: the language check
+    language_check_since: ClassVar[int | None] = 3
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_ntrex_documents(self.data_dir)
@@ -46,7 +47,7 @@ class SummarizationTask(Task):
             id=f"{language}-{row['id']}", document=row["document"], target_language=LANGUAGE_NAMES[language]
         ).with_inputs("document", "target_language")
 
-    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+    async def amatch(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return await self.ascore_judged(example, outputs)
 
 
@@ -59,7 +60,8 @@ class XlsumSummarizationTask(SummarizationTask):
     needs_baseline: ClassVar[bool] = False
     metric_lm_calls: ClassVar[int] = 0
     parallel: ClassVar[bool] = False
-    metric_version: ClassVar[int] = 2  # 2: ROUGE-L tokens by script for every string, punctuation dropped
+    metric_version: ClassVar[int] = 3  # 2: ROUGE-L tokens by script for every string, punctuation dropped; 3: language
+    language_check_since: ClassVar[int | None] = 3
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_xlsum(language)
@@ -72,5 +74,5 @@ class XlsumSummarizationTask(SummarizationTask):
     def gold_outputs(self, example: dspy.Example) -> dict[str, Any] | None:
         return {"summary": example.reference}
 
-    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+    async def amatch(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return rouge_l(str(outputs.get("summary", "")), example.reference)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import dspy
 
 from fusion_dspy.data import load_ntrex, load_wmt24pp
-from fusion_dspy.metrics.text import chrf_pp, corpus_chrf_pp
+from fusion_dspy.metrics.text import chrf_pp, corpus_chrf_pp, sentence_bleu
 from fusion_dspy.programs.base import LANGUAGE_NAMES, Task
 
 
@@ -37,6 +37,9 @@ class TranslationTask(Task):
     checks_language: ClassVar[bool] = True
     parallel: ClassVar[bool] = True  # WMT24++ / NTREX segment ids are the same in every target language
     corpus_metric: ClassVar[str | None] = "chrF++"
+    second_metrics: ClassVar[tuple[str, ...]] = ("BLEU",)
+    metric_version: ClassVar[int] = 2  # 2: a translation in the wrong language scores 0 (the studies' definition)
+    language_check_since: ClassVar[int | None] = 2
 
     def rows(self, language: str) -> list[dict[str, Any]]:
         return load_wmt24pp(WMT24PP_LOCALES[language], self.data_dir)
@@ -55,11 +58,17 @@ class TranslationTask(Task):
         return {"translation": example.reference}
 
     def corpus_score(self, examples: list[dspy.Example], outputs: list[dict[str, Any]]) -> float | None:
-        hypotheses = [str(o.get("translation", "")) for o in outputs]
+        hypotheses = [  # a translation in the wrong language scores 0 here too: it matches nothing
+            "" if self.wrong_language(e, o) else str(o.get("translation", ""))
+            for e, o in zip(examples, outputs, strict=True)
+        ]
         return corpus_chrf_pp(hypotheses, [e.reference for e in examples])
 
-    async def ascore(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
+    async def amatch(self, example: dspy.Example, outputs: dict[str, Any]) -> float:
         return chrf_pp(str(outputs.get("translation", "")), example.reference)
+
+    def match_second(self, name: str, example: dspy.Example, outputs: dict[str, Any]) -> float:
+        return sentence_bleu(str(outputs.get("translation", "")), example.reference, example.get("language"))
 
 
 class NtrexTranslationTask(TranslationTask):

@@ -73,7 +73,7 @@ class Runner:
         """An honest bound for the embedded model: n candidates at its batched speed, then one fusor call, each
         writing at most the token limit, on 2 idle cores (a busy CPU is slower). Empty for other models."""
         model = EMBEDDED_MODELS.get(self.model_name.removeprefix("openai/"))
-        if model is None:
+        if model is None or not model.tokens_per_s or not model.batched_tokens_per_s:
             return ""
         limit = self.config.max_tokens or LOCAL_MAX_TOKENS
         seconds = self.config.n * limit / model.batched_tokens_per_s + limit / model.tokens_per_s

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.eval.pool_views import PoolView
 from fusion_dspy.select.registry import SCORERS
 
 DEFAULT_SCORERS = ("majority", "mbr")
@@ -45,6 +46,11 @@ class EvalConfig(BaseModel):
     seed: int = 0
     concurrency: int = 4
     data_dir: str | None = None
+    pool_view: PoolView | None = Field(
+        default=None,
+        description="Read the candidate pools from stored ones (first n, or mixed) instead of sampling; `model` is "
+        "then not used and `fusor_model` is required.",
+    )
     rescore_only: bool = Field(
         default=False,
         description="Make no LM call: redo only what needs none; keep (and count) answers and scores that would.",
@@ -71,5 +77,9 @@ class EvalConfig(BaseModel):
             )
         if self.limit is not None and self.limit < 1:
             raise ConfigurationError(f"--limit must be ≥ 1 (or omitted for the whole set); got {self.limit}.")
+        if self.pool_view is not None:
+            self.pool_view.check()
+            if not self.fusor_model:
+                raise ConfigurationError("a pool view samples no candidates, so name the fusor: --fusor-model.")
         if self.concurrency < 1:
             raise ConfigurationError(f"--concurrency must be ≥ 1; got {self.concurrency}.")

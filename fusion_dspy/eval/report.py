@@ -23,6 +23,10 @@ def compared_methods(methods: list[str]) -> list[str]:
     return [m for m in methods if m == "fusion" or m.startswith("adaptive")]
 
 
+TIE_NOTE_SHARE = 0.1
+"""From this share of tied examples up, a row's label says how often it was a random pick."""
+
+
 class MethodCost(BaseModel):
     """What a method spent beyond the shared candidate pool, summed over all examples, and how often it could
     not decide cleanly."""
@@ -104,6 +108,17 @@ class EvalReport(BaseModel):
             provenance=provenance_summaries(results),
         )  # fmt: skip
 
+    def tie_share(self, method: str) -> float:
+        """The share of examples where `method` chose among different answers with the same top score (a seeded
+        random pick): a selection row that mostly ties measures the tie-break, not the selector."""
+        answers = sum(self.scores[method][language].n for language in self.languages)
+        return self.cost[method].ties / answers if method in self.cost and answers else 0.0
+
+    def row_label(self, method: str) -> str:
+        """The method's name, with its tie rate when it ties on at least one example in ten."""
+        share = self.tie_share(method)
+        return f"{method} (tie on {share:.0%}: a random pick there)" if share >= TIE_NOTE_SHARE else method
+
     def _header(self) -> list[str]:
         c = self.config
         fusor = c.fusor_model or c.model or "local"
@@ -142,7 +157,7 @@ class EvalReport(BaseModel):
         lines = [*self._header(), "", "| method | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
         for method in self.methods:
             cells = [f"{e.mean:.3f} [{e.low:.2f}, {e.high:.2f}]" for e in (self.scores[method][col] for col in columns)]
-            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+            lines.append(f"| {self.row_label(method)} | " + " | ".join(cells) + " |")
         if self.corpus:
             lines += [
                 "",

@@ -13,6 +13,7 @@ from fusion_dspy.compose import NofN
 from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError, FusionError
 from fusion_dspy.eval.adaptive_method import ADAPTIVE, AdaptiveMethod
 from fusion_dspy.eval.config import EvalConfig
+from fusion_dspy.eval.pool_views import ViewPools
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log, pool_log, slugify
 from fusion_dspy.fuse import FUSION_VERSION, Fuser
 from fusion_dspy.jsonl import JsonlLog
@@ -57,8 +58,10 @@ class Evaluation:
         for language in config.languages:  # missing or broken data fails now, not after a model has loaded
             task_class(data_dir=config.data_dir).load(language, config.limit, config.seed)
         options = lm_options(config.api_base, config.max_tokens)
-        self.lm = resolve_lm(config.model, **options)
-        fusor = resolve_lm(config.fusor_model, **options) if config.fusor_model else self.lm
+        fusor = resolve_lm(config.fusor_model, **options) if config.fusor_model else None
+        # The candidate model is only for sampling: a pool view samples nothing, so it starts no model for it.
+        self.lm = fusor if config.pool_view is not None and fusor else resolve_lm(config.model, **options)
+        fusor = fusor or self.lm
         judge = resolve_lm(config.judge_model, **options) if config.judge_model else fusor
         metric_judge = resolve_lm(config.metric_judge_model, **options) if config.metric_judge_model else judge
         self.fusor_lm, self.judge_lm = fusor.copy(temperature=0.0), judge.copy(temperature=0.0)
@@ -111,13 +114,34 @@ class Evaluation:
         )
 
     def pool_key(self, language: str) -> PoolKey:
-        model = str(getattr(self.lm, "model", "lm"))
+        view = self.config.pool_view
+        model = view.label() if view is not None else str(getattr(self.lm, "model", "lm"))
         return PoolKey(task=self.config.task, language=language, model=model, n=self.config.n,
                        temperature=self.config.temperature, seed=self.config.seed,
                        max_tokens=self.config.max_tokens)  # fmt: skip
 
-    def pools(self, language: str) -> JsonlLog[PoolRecord]:
-        return pool_log(self.config.out_dir, self.pool_key(language))
+    def pools(self, language: str) -> JsonlLog[PoolRecord] | ViewPools:
+        view = self.config.pool_view
+        if view is None:
+            return pool_log(self.config.out_dir, self.pool_key(language))
+        ids = [ex.id for ex in self.task.load(language, self.config.limit, self.config.seed)]
+        rows, _ = view.rows(self.pool_key(language), ids)
+        return ViewPools(rows)
+
+    def view_missing(self, language: str, missing: list[dspy.Example]) -> ConfigurationError:
+        """The error for a pool view whose stored pools lack examples: which model's, and the command to make them."""
+        view = self.config.pool_view
+        assert view is not None
+        _, lacking = view.rows(self.pool_key(language), [ex.id for ex in missing])
+        c = self.config
+        model, ids = next(iter(lacking.items()))
+        return ConfigurationError(
+            f"{len(missing)} {language} pools of {view.name} are missing ({model}: {len(ids)}, first {ids[0]}). "
+            f"Make them first: fusion-dspy eval --task {c.task} --langs {language} -n {view.pool_n} "
+            f"--limit {c.limit} --model {model} --temperature {c.temperature:g} --seed {c.seed}"
+            + (f" --max-tokens {c.max_tokens}" if c.max_tokens else "")
+            + f" --pools-only --out {view.folders[0]}"
+        )
 
     def judges(self) -> dict[str, str]:
         """The judge models by role, for the report: selection (bon:judge, bon:pairwise), metric (judged tasks)."""
@@ -210,7 +234,8 @@ class Evaluation:
         if answer_stale and (not self.config.rescore_only or self.answers_without_lm(method)):
             return "answer"
         if record is not None and record.score_version != self.task.score_version():
-            return "score" if not self.config.rescore_only or not self.task.needs_baseline else None
+            offline = not self.task.needs_baseline or self.task.rescorable_offline(record.score_version)
+            return "score" if not self.config.rescore_only or offline else None
         return None
 
     def needs(self, methods: JsonlLog[MethodRecord], method: str, example_id: str) -> bool:
@@ -219,13 +244,15 @@ class Evaluation:
 
     async def ensure_pools(
         self, language: str, advance: Advance = no_progress
-    ) -> tuple[list[dspy.Example], JsonlLog[PoolRecord]]:
+    ) -> tuple[list[dspy.Example], JsonlLog[PoolRecord] | ViewPools]:
         """The language's examples and their stored pools, sampling the missing ones (resumable)."""
         examples = self.task.load(language, self.config.limit, self.config.seed)
         pools = self.pools(language)
         gate = asyncio.Semaphore(self.config.concurrency)
 
         missing = [ex for ex in examples if ex.id not in pools]
+        if missing and self.config.pool_view is not None:
+            raise self.view_missing(language, missing)
         if missing and self.config.rescore_only:
             raise ConfigurationError(
                 f"--rescore-only needs every pool stored; {len(missing)} {language} pools are missing "
@@ -272,8 +299,13 @@ class Evaluation:
         return example.copy(baseline=record.baseline)
 
     async def _rescore(self, stored: MethodRecord, example: dspy.Example, record: PoolRecord) -> MethodRecord:
-        """The stored answer scored again under the current metric (no new answer is made)."""
-        measured = await self.task.ameasure(self._scored_example(example, record), stored.outputs)
+        """The stored answer scored again under the current metric (no new answer is made; with --rescore-only, a
+        judged score only where the language check alone changes it)."""
+        scored = self._scored_example(example, record)
+        if self.config.rescore_only and self.task.needs_baseline:
+            score = self.task.rescored_offline(scored, stored.outputs, stored.score, stored.score_version)
+            return stored.model_copy(update={"score": score, "score_version": self.task.score_version()})
+        measured = await self.task.ameasure(scored, stored.outputs)
         return stored.model_copy(
             update={"score": measured.score, "failed_judgements": measured.failed_judgements,
                     "score_version": self.task.score_version()}

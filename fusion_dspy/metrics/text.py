@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
-from sacrebleu.metrics import CHRF
+from sacrebleu.metrics import BLEU, CHRF
 
 _CHRF_PP = CHRF(word_order=2)
+_BLEU = {tokenize: BLEU(effective_order=True, tokenize=tokenize) for tokenize in ("intl", "char")}
+CHARACTER_LANGUAGES = frozenset({"ja", "zh", "th"})
+"""Written without spaces: BLEU counts character n-grams there (word n-grams elsewhere)."""
 
 
 def chrf_pp(hypothesis: str, reference: str) -> float:
@@ -24,6 +27,14 @@ def corpus_chrf_pp(hypotheses: list[str], references: list[str]) -> float:
         return 0.0
     score = _CHRF_PP.corpus_score([h.strip() for h in hypotheses], [[r.strip() for r in references]])
     return float(score.score) / 100.0
+
+
+def sentence_bleu(hypothesis: str, reference: str, language: str | None = None) -> float:
+    """Sentence-level BLEU in [0, 1] (effective order, so short segments are not zeroed by a missing 4-gram); word
+    n-grams (sacrebleu's `intl` tokenizer), characters for Chinese, Japanese and Thai. Word n-grams up to 4 and a
+    brevity penalty: another view of a translation than chrF's character n-grams, which MBR selects by."""
+    tokenize = "char" if language in CHARACTER_LANGUAGES else "intl"
+    return float(_BLEU[tokenize].sentence_score(hypothesis.strip(), [reference.strip()]).score) / 100.0
 
 
 def rouge_l(hypothesis: str, reference: str) -> float:

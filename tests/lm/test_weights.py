@@ -150,3 +150,29 @@ def test_recorded_models_are_pinned():
     small = EMBEDDED_MODELS["local-small"]
     assert small.sha256 == "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
     assert EMBEDDED_MODELS["local"].size == 1_117_320_768
+
+
+def test_parts_named_another_way_are_assembled_in_order(tmp_path, monkeypatch):
+    """Chunk packages laid out as the Gemma ones are (`data/<file>.gguf.part00`, zero-based)."""
+    root = tmp_path / "site"
+    prefix = f"fakegguf{uuid.uuid4().hex[:8]}-part"
+    chunks = [b"a" * 1000, b"b" * 1000]
+    for i, chunk in enumerate(chunks, start=1):
+        package = root / f"{prefix.replace('-', '_')}{i}"
+        (package / "data").mkdir(parents=True)
+        (package / "__init__.py").write_text("")
+        (package / "data" / f"model.gguf.part{i - 1:02d}").write_bytes(chunk)
+    monkeypatch.syspath_prepend(str(root))
+    whole = b"".join(chunks)
+    model = EmbeddedModel(
+        name="fake-gguf", description="fake", package_prefix=prefix, parts=2, version="0", size=len(whole),
+        sha256=hashlib.sha256(whole).hexdigest(), extra="fake", part_file="model.gguf.part{i0:02d}",
+        tokens_per_s=None, batched_tokens_per_s=None,
+    )  # fmt: skip
+    assert assemble(model, tmp_path / "models").read_bytes() == whole
+
+
+def test_the_gemma_model_is_listed_with_its_own_chat_template():
+    gemma = EMBEDDED_MODELS["local-gemma"]
+    assert gemma.part_filename(1) == "gemma-3-270m-q4_k_m.gguf.part00"
+    assert gemma.chat_template == "gemma"  # the GGUF has none; llama.cpp's ChatML fallback is another family's

@@ -67,6 +67,6 @@ def test_gepa_reflects_on_the_feedback_metric(tmp_path, monkeypatch):
     monkeypatch.setattr(dspy, "GEPA", FakeGEPA)
     lm = ScriptedLM({"reasoning": "…", "answer": "42"})
     program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
-    compile_fusor(program, "gepa", task.language_metric, data, data, feedback=feedback_metric(task))
+    compile_fusor(program, "gepa", task.metric, data, data, feedback=feedback_metric(task))
     assert seen["reflection_lm"] is lm  # the fusor's own LM proposes when no reflection LM is given
     assert seen["result"].score == 0.0 and "copied candidate" in seen["result"].feedback

@@ -36,7 +36,7 @@ def test_a_compiled_fusors_prompt_contains_its_labeled_demos(tmp_path):
     task, data = math_data(tmp_path)
     wrong = ScriptedLM({"answer": "1"})  # fails the metric: nothing is bootstrapped
     program = FusorOnly(Fuser(chain_of_thought=False, lm=wrong).bind(task.signature))
-    compiled = compile_fusor(program, "bootstrap", task.language_metric, data[:2], [], max_demos=2)
+    compiled = compile_fusor(program, "bootstrap", task.metric, data[:2], [], max_demos=2)
     assert len(compiled.fuser.predict.demos) == 2
     compiled(**data[2].inputs())
     prompt = wrong.calls[-1].prompt
@@ -50,7 +50,7 @@ def test_a_chain_of_thought_fusor_gets_no_labeled_demos_only_bootstrapped_ones_w
     task, data = math_data(tmp_path)
     lm = ScriptedLM({"reasoning": "7 + 4093 = 4100.", "answer": "4100"})  # right on en-0 only
     program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
-    compiled = compile_fusor(program, "bootstrap", task.language_metric, data[:2], [], max_demos=2)
+    compiled = compile_fusor(program, "bootstrap", task.metric, data[:2], [], max_demos=2)
     [demo] = compiled.fuser.predict.predict.demos
     assert demo.answer == "4100" and demo.reasoning == "7 + 4093 = 4100."
     compiled(**data[2].inputs())

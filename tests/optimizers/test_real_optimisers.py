@@ -34,7 +34,7 @@ def test_the_optimiser_compiles_the_fusor(tmp_path, optimizer, budget):
                                        ("42", "42", "42"), ("41", "41", "42")])  # fmt: skip
     lm = ScriptedLM(any_signature)
     program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
-    compiled = compile_fusor(program, optimizer, task.language_metric, data[:4], data[4:], max_demos=1,
+    compiled = compile_fusor(program, optimizer, task.metric, data[:4], data[4:], max_demos=1,
                              feedback=feedback_metric(task), budget=budget, threads=1)  # fmt: skip
     assert compiled is not program
     assert compiled(**data[0].inputs()).answer == ("42" if optimizer == "gepa" else "41")
@@ -57,7 +57,7 @@ def test_gepa_given_its_checkpoint_folder_again_continues_instead_of_starting_ov
     for _ in range(2):
         lm = ScriptedLM(any_signature)
         program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
-        compiled = compile_fusor(program, "gepa", task.language_metric, data[:4], data[4:], threads=1, budget=20,
+        compiled = compile_fusor(program, "gepa", task.metric, data[:4], data[4:], threads=1, budget=20,
                                  feedback=feedback_metric(task), checkpoint_dir=tmp_path / "gepa")  # fmt: skip
         runs.append((len(lm.calls), compiled.fuser.predict.predict.signature.instructions))
     assert (tmp_path / "gepa" / "gepa_state.bin").exists()
@@ -78,6 +78,6 @@ def test_mipros_trials_leave_room_for_its_demo_sets_with_a_chain_of_thought_fuso
     asked = {}
     monkeypatch.setattr(dspy.MIPROv2, "compile", lambda self, student, **kwargs: asked.update(kwargs) or student)
     program = FusorOnly(Fuser(chain_of_thought=True, lm=ScriptedLM(any_signature)).bind(task.signature))
-    compile_fusor(program, "mipro", task.language_metric, data[:4], data[4:], max_demos=1, budget=30, threads=1)
+    compile_fusor(program, "mipro", task.metric, data[:4], data[4:], max_demos=1, budget=30, threads=1)
     assert asked["num_trials"] == mipro_trials(30, 4, 2, 1) == 6  # (30 − 4 demo sets × 4 − 2 default) / 2, not 14
     assert asked["data_aware_proposer"] is False  # ten pools in one summary prompt overflow a small model

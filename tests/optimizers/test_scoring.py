@@ -18,10 +18,10 @@ def test_adaptive_scoring_skips_the_fusor_where_the_candidates_agree(tmp_path):
     dspy.cache.reset_memory_cache()
     program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
     thresholds = Thresholds(skip_agreement=0.6, floor_margin=None)
-    scored = run_sync(ascore_each(program, data, task.language_metric, 1, task=task, adaptive=thresholds))
+    scored = run_sync(ascore_each(program, data, task.metric, 1, task=task, adaptive=thresholds))
     assert scored.scores == {"en-0": 1.0, "en-1": 1.0}
     assert scored.paths == {"en-0": "skipped", "en-1": "fused"} and len(lm.calls) == 1
-    plain = run_sync(ascore_each(program, data, task.language_metric, 1))
+    plain = run_sync(ascore_each(program, data, task.metric, 1))
     assert plain.paths == {"en-0": "fused", "en-1": "fused"} and plain.usage.lm_calls >= 1
 
 
@@ -49,8 +49,8 @@ def test_a_configuration_costs_the_same_tokens_when_dspy_cache_answers_it(tmp_pa
     with FakeModelServer(responder=lambda messages: answer) as server:
         lm = dspy.LM("openai/fake", api_base=server.base_url, api_key="k", num_retries=0, temperature=0.0)
         program = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
-        first = run_sync(ascore_each(program, data, task.language_metric, 1))
-        again = run_sync(ascore_each(program, data, task.language_metric, 1))
+        first = run_sync(ascore_each(program, data, task.metric, 1))
+        again = run_sync(ascore_each(program, data, task.metric, 1))
         assert server.stats.requests == 2
     assert first.usage.total_tokens > 0 and again.usage.total_tokens == first.usage.total_tokens
     assert again.billed.total_tokens == 0 and again.scores == first.scores

@@ -122,9 +122,9 @@ def test_compile_and_evaluate_the_fusor_alone(tmp_path):
         program = runner.fusor(False, "openai/fake")
         assert "candidates" in data.train[0].inputs()
         dspy.cache.reset_memory_cache()
-        before, usage = evaluate(program, data.val, runner.task.language_metric, threads=1)
+        before, usage = evaluate(program, data.val, runner.task.metric, threads=1)
         assert usage.lm_calls >= len(data.val) and usage.prompt_tokens > 0
-        compiled = compile_fusor(program, "bootstrap", runner.task.language_metric, data.train, data.val, max_demos=1)
+        compiled = compile_fusor(program, "bootstrap", runner.task.metric, data.train, data.val, max_demos=1)
         assert program.fuser.predict.demos == []
         assert len(compiled.fuser.predict.demos) <= 1
         assert 0.0 <= before <= 1.0

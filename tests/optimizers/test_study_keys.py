@@ -65,6 +65,25 @@ def test_a_study_whose_data_changed_is_refused(tmp_path):
             FusorStudy(config).run()
 
 
+def test_a_study_keeps_its_splits_when_a_metric_fix_moves_a_pool_between_strata(tmp_path):
+    """Same examples, another partition (as a metric fix that moves one pool to another stratum would make it):
+    the study continues on the splits it was made with."""
+    with FakeModelServer(responder=math_responder) as server:
+        config = study_config(server, tmp_path)
+        FusorStudy(config).run()
+        stored = optuna.load_study(study_name=config.study_name, storage=config.storage)
+        ids = stored.user_attrs["split_ids"]
+        moved = {
+            "train": ids["train"][1:] + ids["test"][:1],
+            "val": ids["val"],
+            "test": ids["test"][1:] + ids["train"][:1],
+        }
+        stored.set_user_attr("split_ids", moved)
+        runner = FusorStudy(config)
+        runner.run()
+        assert runner.split_ids() == moved
+
+
 def test_before_is_the_tasks_default_fusor(tmp_path, monkeypatch):
     with FakeModelServer(responder=math_responder) as server:
         runner = FusorStudy(study_config(server, tmp_path, chain_of_thought=[False]))

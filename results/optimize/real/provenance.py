@@ -44,7 +44,7 @@ def main() -> None:
     tuned.fuser.load(str(registry.root / entry.path))
     test = runner.splits(params["temperature"], params["n"]).test
     field = next(iter(runner.task.signature.output_fields))
-    metric = runner.task.language_metric
+    metric = runner.task.metric
     rows = []
     with response_log(config.responses_path):
         for example in test:
