@@ -2,6 +2,7 @@
 
 from fusion_dspy.cli import (  # noqa: F401  (registers the commands)
     eval_command,
+    map_command,
     optimize_command,
     run_command,
     studies_command,

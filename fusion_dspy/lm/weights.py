@@ -45,6 +45,9 @@ class EmbeddedModel(BaseModel):
         "to ChatML, which a model of another family does not know).",
     )
     tokens_per_s: float | None = Field(description="Generation speed of one request alone, 2 idle CPU cores.")
+    prompt_tokens_per_s: float | None = Field(
+        default=None, description="Prompt-processing speed of one request alone, same machine (None: not measured)."
+    )
     batched_tokens_per_s: float | None = Field(
         description="Total generation speed with 5 requests at once, same machine (None: not measured)."
     )

@@ -1,0 +1,267 @@
+"""The map's report: every (cell, method) with its score and cost per item; fusion and adaptive fusion paired
+against the cell's selection and against the 1.5B single sample (bootstrap CI, permutation p, Holm over the whole
+map); the difference to selection by pool agreement; translation under a second metric that no selector uses."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from fusion_dspy.eval.paired import ALL, compare_methods, holm, permutation_test
+from fusion_dspy.eval.stats import Estimate, bootstrap
+from fusion_dspy.files import write_atomically
+from fusion_dspy.map.config import MapConfig
+from fusion_dspy.map.run import FUSING, ItemResult, MapResults
+from fusion_dspy.programs import task_by_name
+
+VOTE_BINS = ((0.0, 0.5, "no majority (<50%)"), (0.5, 0.999, "majority (50–99%)"), (0.999, 1.01, "unanimous"))
+CHRF_BINS = ((0.0, 0.4, "low (<0.40)"), (0.4, 0.6, "middle (0.40–0.60)"), (0.6, 1.01, "high (≥0.60)"))
+
+
+class Row(BaseModel):
+    """One method in one cell: mean score per language and overall (each language once), cost per item."""
+
+    task: str
+    cell: str
+    candidates: str
+    fusor: str
+    n: int
+    method: str
+    scores: dict[str, Estimate]
+    second: dict[str, float] = Field(default_factory=dict, description="second metric → mean over all items")
+    seconds_per_item: float
+    candidate_seconds_per_item: float
+    tokens_per_item: float
+    pareto: bool = False
+
+
+class Versus(BaseModel):
+    """A fusing method against another row over the same items: the paired macro difference with its CI, W/T/L,
+    the permutation p on the pooled differences, and Holm's p over every comparison in the map."""
+
+    task: str
+    cell: str
+    method: str
+    against: str
+    difference: Estimate
+    record: str
+    p_permutation: float
+    p_holm: float = 1.0
+
+    @property
+    def verdict(self) -> str:
+        if self.difference.spans_zero:
+            return "no difference"
+        direction = "better" if self.difference.mean > 0 else "worse"
+        return direction if self.p_holm < 0.05 else f"{direction} by the CI, not after Holm"
+
+
+class Bin(BaseModel):
+    task: str
+    cell: str
+    method: str
+    label: str
+    items: int
+    difference: float | None
+
+
+class SecondMetric(BaseModel):
+    """Fusion minus selection in one cell under the main metric and under the second one."""
+
+    task: str
+    cell: str
+    metric: str
+    main: float
+    second: float
+
+    @property
+    def agree(self) -> bool:
+        return (self.main > 0) == (self.second > 0) or abs(self.main) < 1e-9 or abs(self.second) < 1e-9
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _macro(items: list[ItemResult]) -> dict[str, Estimate]:
+    by_language: dict[str, list[float]] = defaultdict(list)
+    for item in items:
+        by_language[item.language].append(item.score or 0.0)
+    scores = {language: bootstrap(values) for language, values in by_language.items()}
+    scores[ALL] = Estimate(mean=_mean([e.mean for e in scores.values()]), low=0.0, high=0.0,
+                           n=sum(e.n for e in scores.values()))  # fmt: skip
+    return scores
+
+
+class MapReport(BaseModel):
+    config: MapConfig
+    rows: list[Row]
+    versus: list[Versus]
+    bins: list[Bin]
+    second_metrics: list[SecondMetric]
+
+    @classmethod
+    def build(cls, config: MapConfig, results: MapResults) -> MapReport:
+        rows, versus, bins, seconds = [], [], [], []
+        for task_name, reference in results.reference.items():
+            task = task_by_name(task_name)()
+            label = f"{config.reference} single sample"
+            rows.append(cls.row(task_name, label, config.reference, "-", 1, "single", reference))
+
+            def keyed(items: list[ItemResult], task_=task) -> dict[str, dict[str, float | None]]:
+                out: dict[str, dict[str, float | None]] = defaultdict(dict)
+                for item in items:
+                    out[item.language][task_.item_key(item.id, item.language)] = item.score
+                return out
+
+            for result in (r for r in results.cells if r.task == task_name):
+                cell = result.cell
+                for method, items in result.methods.items():
+                    name = method.removeprefix("bon:")
+                    rows.append(cls.row(task_name, cell.name, cell.candidates, cell.fusor, cell.n, name, items))
+                selection = next(m for m in result.methods if m in ("majority", "mbr", "bon:majority", "bon:mbr"))
+                for method in (m for m in FUSING if m in result.methods):
+                    chosen = selection.removeprefix("bon:")
+                    for against, other in ((chosen, result.methods[selection]), (label, reference)):
+                        versus.append(cls.compare(task_name, cell.name, method, against, keyed(result.methods[method]),
+                                                  keyed(other)))  # fmt: skip
+                    bins += cls.bin(task_name, cell.name, method, result.methods[method], result.methods[selection],
+                                    task.verifiable)  # fmt: skip
+                for name in task.second_metrics:
+                    fused, chosen = result.methods["fusion"], result.methods[selection]
+                    seconds.append(SecondMetric(
+                        task=task_name, cell=cell.name, metric=name,
+                        main=_mean([(a.score or 0.0) - (b.score or 0.0) for a, b in zip(fused, chosen, strict=True)]),
+                        second=_mean([a.second[name] - b.second[name] for a, b in zip(fused, chosen, strict=True)]),
+                    ))  # fmt: skip
+        for item, adjusted in zip(versus, holm([v.p_permutation for v in versus]), strict=True):
+            item.p_holm = adjusted
+        cls.mark_pareto(rows)
+        return cls(config=config, rows=rows, versus=versus, bins=bins, second_metrics=seconds)
+
+    @staticmethod
+    def row(task: str, cell: str, candidates: str, fusor: str, n: int, method: str, items: list[ItemResult]) -> Row:
+        count = max(1, len(items))
+        names = {name for item in items for name in item.second}
+        return Row(
+            task=task, cell=cell, candidates=candidates, fusor=fusor, n=n, method=method, scores=_macro(items),
+            second={name: _mean([item.second[name] for item in items]) for name in sorted(names)},
+            seconds_per_item=sum(item.cost.seconds for item in items) / count,
+            candidate_seconds_per_item=sum(item.cost.candidate_s for item in items) / count,
+            tokens_per_item=sum(item.cost.tokens for item in items) / count,
+        )  # fmt: skip
+
+    @staticmethod
+    def compare(task: str, cell: str, method: str, against: str, mine: dict[str, dict[str, float | None]],
+                theirs: dict[str, dict[str, float | None]]) -> Versus:  # fmt: skip
+        comparison = compare_methods(mine, theirs)[ALL]
+        differences = [x - y for lang in mine for k, x in mine[lang].items()
+                       if x is not None and (y := theirs.get(lang, {}).get(k)) is not None]  # fmt: skip
+        return Versus(task=task, cell=cell, method=method, against=against, difference=comparison.difference,
+                      record=str(comparison.record), p_permutation=permutation_test(differences).p)  # fmt: skip
+
+    @staticmethod
+    def bin(task: str, cell: str, method: str, mine: list[ItemResult], selection: list[ItemResult],
+            votes: bool) -> list[Bin]:  # fmt: skip
+        bins = []
+        for low, high, label in VOTE_BINS if votes else CHRF_BINS:
+            inside = [(a, b) for a, b in zip(mine, selection, strict=True) if low <= a.agreement < high]
+            diffs = [(a.score or 0.0) - (b.score or 0.0) for a, b in inside]
+            bins.append(Bin(task=task, cell=cell, method=method, label=label, items=len(inside),
+                            difference=_mean(diffs) if diffs else None))  # fmt: skip
+        return bins
+
+    @staticmethod
+    def mark_pareto(rows: list[Row]) -> None:
+        """Per task, the rows no other row beats on both score (higher) and cost (lower): the cheapest way to each
+        quality."""
+        for row in rows:
+            row.pareto = not any(
+                o.task == row.task and o is not row and o.scores[ALL].mean >= row.scores[ALL].mean
+                and o.seconds_per_item <= row.seconds_per_item
+                and (o.scores[ALL].mean > row.scores[ALL].mean or o.seconds_per_item < row.seconds_per_item)
+                for o in rows
+            )  # fmt: skip
+
+    def markdown(self) -> str:
+        c = self.config
+        lines = [
+            "# fusion-dspy map: where fusion pays off",
+            "",
+            f"Candidates {', '.join(c.candidates)} (`a+b`: a mixed pool taking their stored samples in turn) × fusors "
+            f"{', '.join(c.fusors)} × n {', '.join(map(str, c.ns))} (n below {c.pool_n}: the first n of the stored "
+            f"{c.pool_n}); temperature {c.temperature}, seed {c.seed}, {c.max_tokens} tokens per call. Scores: mean "
+            "over items per language, the overall mean weighs each language once. Cost: model seconds per item on "
+            "this 2-core CPU at each model's measured single-request speed (prompt tokens not served from the "
+            "prefix cache, plus generated tokens), candidates and fusor; tokens per item likewise. ★ marks the "
+            "Pareto front (no other row is both better and cheaper).",
+        ]
+        for task in c.task_names():
+            grids = [g for g in c.tasks if g.task == task]
+            rows = [r for r in self.rows if r.task == task]
+            langs = [lang for g in grids for lang in g.languages]
+            items = "; ".join(f"{', '.join(g.languages)}: {g.limit} items each" for g in grids)
+            seconds = sorted({name for r in rows for name in r.second})
+            lines += ["", f"## {task} ({items})", "",
+                      "| cell | method | " + " | ".join(langs) + " | mean | " + "".join(f"{s} | " for s in seconds)
+                      + "s/item (candidates) | tokens/item |",
+                      "|---|---|" + "---|" * (len(langs) + 3 + len(seconds))]  # fmt: skip
+            for r in rows:
+                cells = [f"{r.scores[lang].mean:.3f}" if lang in r.scores else "–" for lang in langs]
+                star = " ★" if r.pareto else ""
+                lines.append(
+                    f"| {r.cell} | {r.method}{star} | "
+                    + " | ".join(cells)
+                    + f" | {r.scores[ALL].mean:.3f} | "
+                    + "".join(f"{r.second[s]:.3f} | " for s in seconds)
+                    + f"{r.seconds_per_item:.1f} ({r.candidate_seconds_per_item:.1f}) | {r.tokens_per_item:.0f} |"
+                )
+            vs = [v for v in self.versus if v.task == task]
+            lines += ["", "Fusing methods against the cell's selection and against the "
+                      f"{c.reference} single sample (paired on the same items; macro difference with its 95% "
+                      f"bootstrap CI; W/T/L; permutation p; Holm p over all {len(self.versus)} comparisons of the "
+                      "map):", "",
+                      "| cell | method | against | difference [95% CI] | W/T/L | p | Holm p | verdict |",
+                      "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            for v in vs:
+                d = v.difference
+                lines.append(f"| {v.cell} | {v.method} | {v.against} | {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
+                             f"| {v.record} | {v.p_permutation:.3f} | {v.p_holm:.3f} | {v.verdict} |")  # fmt: skip
+            bins = [b for b in self.bins if b.task == task]
+            if bins:
+                lines += ["", "Fusing minus selection by pool agreement (the support of the pool's best candidate "
+                          "under the task's consensus: the vote share, or chrF support):", "",
+                          "| cell | method | agreement | items | difference |", "|---|---|---|---|---|"]  # fmt: skip
+                lines += [
+                    f"| {b.cell} | {b.method} | {b.label} | {b.items} | "
+                    + ("–" if b.difference is None else f"{b.difference:+.3f}")
+                    + " |"
+                    for b in bins
+                ]
+            second = [s for s in self.second_metrics if s.task == task]
+            if second:
+                lines += ["", "Plain fusion minus selection under the main metric and a second one no selector uses "
+                          "(MBR selects by chrF); 'disagree' where the two point different ways:", "",
+                          "| cell | main | second | metric | |", "|---|---|---|---|---|"]  # fmt: skip
+                lines += [
+                    f"| {s.cell} | {s.main:+.3f} | {s.second:+.3f} | {s.metric} | "
+                    + ("agree" if s.agree else "**disagree**")
+                    + " |"
+                    for s in second
+                ]
+        return "\n".join(lines) + "\n"
+
+    def write(self, out_dir: Path) -> list[Path]:
+        from fusion_dspy.map.figure import quality_vs_cost
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        md, js = out_dir / "report.md", out_dir / "report.json"
+        write_atomically(md, self.markdown())
+        write_atomically(js, json.dumps(self.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n")
+        figures = [
+            quality_vs_cost(self.rows, grid.task, out_dir / f"cost-{grid.task}.png") for grid in self.config.tasks
+        ]
+        return [md, js, *figures]

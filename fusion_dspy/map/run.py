@@ -1,0 +1,209 @@
+"""Running a map: every cell an ordinary `Evaluation` over a pool view, then what the report needs from each."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import dspy
+from pydantic import BaseModel, Field
+
+from fusion_dspy.eval.pool_views import PoolView, served_name
+from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
+from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log
+from fusion_dspy.map.config import Cell, MapConfig, TaskGrid
+from fusion_dspy.map.cost import ItemCost, candidates_cost, fusor_cost
+from fusion_dspy.programs import Task, task_by_name
+
+CANDIDATE_FREE = ("single",)
+"""Methods that use one candidate only (their cost is that candidate's)."""
+FUSING = ("fusion", "adaptive")
+
+
+class ItemResult(BaseModel):
+    """One method's answer to one item in one cell, with what it cost and how much the pool agreed."""
+
+    id: str
+    language: str
+    score: float | None
+    second: dict[str, float] = Field(default_factory=dict, description="The task's second metrics (e.g. BLEU).")
+    cost: ItemCost
+    agreement: float = Field(description="Support of the pool's best candidate under the task's consensus.")
+    path: str | None = None
+
+
+class CellResult(BaseModel):
+    task: str
+    cell: Cell
+    methods: dict[str, list[ItemResult]]
+
+
+class MapResults(BaseModel):
+    """Every cell's per-item results and, per task, the 1.5B single sample on the same items (the reference)."""
+
+    cells: list[CellResult]
+    reference: dict[str, list[ItemResult]] = Field(description="task → the 1.5B single sample per item")
+
+
+SECONDS_PER_FUSOR_CALL = {("translation", "local"): 30.0, ("math", "local"): 95.0}
+"""A fusor call of the embedded 1.5B model on 2 idle cores, measured (results/realsize): other tasks count as
+translation, other embedded models scale by their generation speed."""
+
+
+class CellPlan(BaseModel):
+    task: str
+    cell: Cell
+    fusor_calls: int
+    missing_pools: dict[str, int] = Field(default_factory=dict, description="language → pools not stored yet")
+
+    @property
+    def cpu_hours(self) -> float:
+        """Roughly what the fusor calls take on 2 idle cores (a loaded machine is slower)."""
+        from fusion_dspy.lm.weights import EMBEDDED_MODELS
+
+        base = SECONDS_PER_FUSOR_CALL.get((self.task, "local"), SECONDS_PER_FUSOR_CALL[("translation", "local")])
+        reference, model = EMBEDDED_MODELS["local"], EMBEDDED_MODELS.get(self.cell.fusor)
+        speed = (model.tokens_per_s or 0.0) if model else 0.0
+        scale = (reference.tokens_per_s or 1.0) / speed if speed else 1.0
+        return self.fusor_calls * base * scale / 3600
+
+    def text(self) -> str:
+        pools = ", ".join(f"{lang} {k}" for lang, k in self.missing_pools.items())
+        missing = f" · pools missing ({pools}): make them with eval --pools-only" if pools else ""
+        return f"  {self.task} · {self.cell.name}: {self.fusor_calls} fusor calls (~{self.cpu_hours:.1f} h){missing}"
+
+
+def seed_answers(evaluation: Evaluation, view: PoolView, language: str) -> int:
+    """Answers an `eval` run already stored for exactly this cell's pools (one model, all of its stored pool,
+    the same fusor) are copied into the map's store, so the map never pays for them twice. Returns how many."""
+    if len(view.models) != 1 or view.n != view.pool_n:
+        return 0
+    target = evaluation.methods_log(language)
+    key = view.member_key(view.models[0], evaluation.pool_key(language))
+    copied = 0
+    for folder in view.folders:
+        if folder == evaluation.config.out_dir:
+            continue
+        for row_key, row in method_log(folder, key, evaluation.aggregator_slug).rows.items():
+            if row_key not in target and row.method in evaluation.config.methods:
+                target.append(row)
+                copied += 1
+    return copied
+
+
+def agreement(task: Task, pool: PoolRecord) -> float:
+    """How strongly the pool backs its best candidate under the task's consensus (vote share, or chrF support)."""
+    consensus = task.consensus()
+    field = consensus.field_of(task.signature)
+    texts = [str(c.outputs.get(field, "")) for c in pool.pool.succeeded]
+    return max((consensus.support(text, texts) for text in texts), default=0.0)
+
+
+class MapRun:
+    """The cells of `config`, each evaluated as `fusion-dspy eval` would over its pool view."""
+
+    def __init__(self, config: MapConfig, evaluation_factory: Callable[[Any], Evaluation] = Evaluation) -> None:
+        config.check()
+        self.config = config
+        self.make_evaluation = evaluation_factory
+        self._evaluations: dict[tuple[str, str], Evaluation] = {}
+
+    def cells(self) -> list[tuple[TaskGrid, Cell]]:
+        return [(grid, cell) for grid in self.config.tasks for cell in self.config.cells()]
+
+    def evaluation(self, grid: TaskGrid, cell: Cell) -> Evaluation:
+        key = (grid.task, cell.name)
+        if key not in self._evaluations:
+            self._evaluations[key] = self.make_evaluation(self.config.eval_config(grid, cell))
+        return self._evaluations[key]
+
+    def plan(self) -> list[CellPlan]:
+        """What each cell still needs: fusor calls (plain fusion's, shared with adaptive) and missing pools."""
+        plans = []
+        for grid, cell in self.cells():
+            evaluation = self.evaluation(grid, cell)
+            view = self.config.view(cell)
+            calls, missing = 0, {}
+            for language in grid.languages:
+                examples = evaluation.task.load(language, grid.limit, self.config.seed)
+                ids = [ex.id for ex in examples]
+                _, lacking = view.rows(evaluation.pool_key(language), ids)
+                if lacking:
+                    missing[language] = max(len(gone) for gone in lacking.values())
+                seed_answers(evaluation, view, language)
+                methods = evaluation.methods_log(language)
+                calls += sum(evaluation.needs(methods, "fusion", i) for i in ids)
+            plans.append(CellPlan(task=grid.task, cell=cell, fusor_calls=calls, missing_pools=missing))
+        return plans
+
+    async def arun(self, advance: Advance = no_progress) -> MapResults:
+        """Every cell of every grid; a task's grids (languages at different limits) are joined per cell."""
+        joined: dict[tuple[str, str], CellResult] = {}
+        for grid, cell in self.cells():
+            result = await self.arun_cell(grid, cell, advance)
+            key = (grid.task, cell.name)
+            if key in joined:
+                for method, items in result.methods.items():
+                    joined[key].methods[method] += items
+            else:
+                joined[key] = result
+        reference: dict[str, list[ItemResult]] = {}
+        for grid in self.config.tasks:
+            reference.setdefault(grid.task, []).extend(await self.areference(grid))
+        return MapResults(cells=list(joined.values()), reference=reference)
+
+    def run(self, advance: Advance = no_progress) -> MapResults:
+        return asyncio.run(self.arun(advance))
+
+    async def arun_cell(self, grid: TaskGrid, cell: Cell, advance: Advance = no_progress) -> CellResult:
+        evaluation = self.evaluation(grid, cell)
+        view = self.config.view(cell)
+        task = evaluation.task
+        methods: dict[str, list[ItemResult]] = {m: [] for m in evaluation.config.methods}
+
+        def labelled(label: str, total: int | None) -> None:
+            advance(f"{grid.task} {cell.name} · {label}", total)
+
+        for language in grid.languages:
+            seed_answers(evaluation, view, language)
+            examples, records = await evaluation.run_language(language, labelled)
+            pools = evaluation.pools(language)
+            for method, rows in records.items():
+                for example, record in zip(examples, rows, strict=True):
+                    pool = pools.rows[example.id]
+                    methods[method].append(self.item(task, cell, example, record, pool))
+        return CellResult(task=grid.task, cell=cell, methods=methods)
+
+    def item(self, task: Task, cell: Cell, example: dspy.Example, record: MethodRecord, pool: PoolRecord) -> ItemResult:
+        ok = pool.pool.succeeded
+        used = ok[:1] if record.method in CANDIDATE_FREE else pool.pool.candidates
+        cost = candidates_cost(used, self.config.speeds)
+        if record.method in FUSING:
+            cost += fusor_cost(served_name(cell.fusor), record.usage, self.config.speeds)
+        second = {name: task.score_second(name, example, record.outputs) for name in task.second_metrics}
+        return ItemResult(id=example.id, language=example.language, score=record.score, second=second, cost=cost,
+                          agreement=agreement(task, pool), path=record.path)  # fmt: skip
+
+    async def areference(self, grid: TaskGrid) -> list[ItemResult]:
+        """The 1.5B single sample (the first candidate of its stored pools) on the map's items, scored."""
+        task = task_by_name(grid.task)(data_dir=self.config.data_dir)
+        view = self.config.reference_view()
+        results = []
+        for language in grid.languages:
+            examples = task.load(language, grid.limit, self.config.seed)
+            key = PoolKey(task=grid.task, language=language, model=view.label(), n=1,
+                          temperature=self.config.temperature, seed=self.config.seed,
+                          max_tokens=self.config.max_tokens)  # fmt: skip
+            rows, _ = view.rows(key, [ex.id for ex in examples])
+            for example in examples:
+                if example.id not in rows or not rows[example.id].pool.succeeded:
+                    continue
+                pool = rows[example.id]
+                outputs = pool.pool.succeeded[0].outputs
+                score = (await task.ameasure(example, outputs)).score
+                second = {name: task.score_second(name, example, outputs) for name in task.second_metrics}
+                results.append(ItemResult(id=example.id, language=language, score=score, second=second,
+                                          cost=candidates_cost(pool.pool.succeeded[:1], self.config.speeds),
+                                          agreement=1.0))  # fmt: skip
+        return results

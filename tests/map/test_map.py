@@ -1,0 +1,97 @@
+"""The map end to end on scripted fakes: pools made once by eval, every cell read from them (n=3 the first 3 of
+5), a report with cost, paired statistics and bins; a rerun over complete stores makes no LM call."""
+
+import asyncio
+import json
+
+import pytest
+
+from fusion_dspy.cli.main import app
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.eval import EvalConfig, Evaluation, make_pools
+from fusion_dspy.map import MapConfig, MapReport, MapRun, TaskGrid
+from fusion_dspy.map.cost import ModelSpeed
+from tests.conftest import is_fusor_prompt
+
+MODEL = "openai/scripted"
+
+
+def make_stored_pools(folder):
+    config = EvalConfig(task="math", languages=["de", "en"], out_dir=folder, n=5, limit=3, max_tokens=256,
+                        model=MODEL, methods=["single"])  # fmt: skip
+    asyncio.run(make_pools(config, evaluation=Evaluation(config)))
+
+
+def map_config(tmp_path, **overrides) -> MapConfig:
+    values = {
+        "tasks": [TaskGrid(task="math", languages=["de", "en"], limit=3)], "candidates": [MODEL], "fusors": [MODEL],
+        "ns": [3, 5], "out_dir": tmp_path / "map", "pool_folders": [tmp_path / "pools"], "reference": MODEL,
+        "speeds": {MODEL: ModelSpeed(prompt=100.0, generation=10.0)}, "concurrency": 2,
+    }  # fmt: skip
+    return MapConfig(**{**values, **overrides})
+
+
+def test_the_grid_runs_end_to_end_and_a_rerun_makes_no_call(scripted_math, tmp_path):
+    make_stored_pools(tmp_path / "pools")
+    sampled = len(scripted_math.calls)
+    config = map_config(tmp_path)
+    run = MapRun(config)
+    assert [p.fusor_calls for p in run.plan()] == [6, 6]  # 2 languages × 3 items per cell
+    results = run.run()
+    assert len(scripted_math.calls) > sampled
+    assert not any("step by step" in (c.answer or "") for c in scripted_math.calls[sampled:]), "never sampled"
+    assert len([c for c in scripted_math.calls[sampled:] if is_fusor_prompt(c.prompt)]) == 12
+
+    report = MapReport.build(config, results)
+    paths = report.write(tmp_path / "map")
+    assert [p.name for p in paths] == ["report.md", "report.json", "cost-math.png"]
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = {(r.cell, r.method): r for r in report.rows}
+    assert len(rows) == 1 + 2 * 5  # the reference line, then five methods in each cell
+    three, five = "openai/scripted × openai/scripted fusor, n=3", "openai/scripted × openai/scripted fusor, n=5"
+    assert rows[(three, "majority")].candidate_seconds_per_item < rows[(five, "majority")].candidate_seconds_per_item
+    assert rows[(five, "fusion")].seconds_per_item > rows[(five, "fusion")].candidate_seconds_per_item > 0
+    assert rows[(five, "majority")].seconds_per_item == rows[(five, "majority")].candidate_seconds_per_item
+    assert rows[(five, "single")].seconds_per_item < rows[(five, "majority")].seconds_per_item
+    assert len(report.versus) == 2 * 2 * 2  # (fusion, adaptive) × (selection, reference) × 2 cells
+    assert all(v.p_holm >= v.p_permutation for v in report.versus)
+    assert {b.label for b in report.bins} == {"no majority (<50%)", "majority (50–99%)", "unanimous"}
+    assert sum(b.items for b in report.bins if b.cell == five and b.method == "fusion") == 6
+    assert any(r.pareto for r in report.rows)
+    markdown = paths[0].read_text()
+    assert "## math (de, en: 3 items each)" in markdown and "Holm p" in markdown and "★" in markdown
+    assert json.loads(paths[1].read_text())["rows"][0]["cell"] == f"{MODEL} single sample"
+
+    calls = len(scripted_math.calls)
+    again = MapRun(map_config(tmp_path))
+    assert [p.fusor_calls for p in again.plan()] == [0, 0]
+    assert MapReport.build(config, again.run()).model_dump() == report.model_dump()
+    assert len(scripted_math.calls) == calls, "a rerun over complete stores makes no LM call"
+
+
+def test_missing_pools_name_the_command_that_makes_them(scripted_math, tmp_path):
+    make_stored_pools(tmp_path / "pools")
+    config = map_config(tmp_path, candidates=[f"{MODEL}+openai/other"], ns=[5])
+    [plan] = MapRun(config).plan()
+    assert plan.missing_pools == {"de": 3, "en": 3}
+    with pytest.raises(ConfigurationError, match=r"pools of openai/scripted\+openai/other are missing.*--pools-only"):
+        MapRun(config).run()
+
+
+def test_grids_are_parsed_and_bad_ones_named(tmp_path):
+    assert TaskGrid.parse("translation:de,es:50") == TaskGrid(task="translation", languages=["de", "es"], limit=50)
+    with pytest.raises(ConfigurationError, match="TASK:LANG,LANG:LIMIT"):
+        TaskGrid.parse("math:en")
+    with pytest.raises(ConfigurationError, match="no language"):
+        map_config(tmp_path, tasks=[TaskGrid(task="math", languages=["xx"], limit=3)]).check()
+
+
+def test_the_map_command_dry_run_prints_the_plan(scripted_math, tmp_path):
+    from typer.testing import CliRunner
+
+    make_stored_pools(tmp_path / "pools")
+    result = CliRunner().invoke(app, ["map", "--grid", "math:de,en:3", "--candidates", MODEL, "--fusors", MODEL,
+                                      "--ns", "3", "--pools", str(tmp_path / "pools"), "--out", str(tmp_path / "map"),
+                                      "--dry-run"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Plan: 6 fusor calls" in result.output and "n=3: 6 fusor calls" in result.output
