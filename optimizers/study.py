@@ -167,7 +167,13 @@ class FusorStudy:
         if not stored:
             return score(devset)
         store = ScoreStore(self.config.out_dir)
-        return score_with_store(store, program, devset, self.task.description, adaptive, score)
+        return score_with_store(store, program, devset, self.metric_key, adaptive, score)
+
+    @property
+    def metric_key(self) -> str:
+        """What the score store keys a score's metric by: the task and the metric's version, so a metric fix
+        scores the stored answers again (replayed from the response log) instead of reading old scores back."""
+        return f"{self.task.description} [{self.task.score_version()}]"
 
     def demo_strata(self, program: FusorOnly, train: Sequence[dspy.Example]) -> list[str]:
         """The stratum of each demo the compiled fusor carries (matched to its training pool by candidates)."""

@@ -86,7 +86,7 @@ def stored(runner: FusorStudy, program: FusorOnly, devset: list[dspy.Example], a
         return replayed
 
     store = ScoreStore(runner.config.out_dir)
-    return score_with_store(store, program, devset, runner.task.description, adaptive, replay)
+    return score_with_store(store, program, devset, runner.metric_key, adaptive, replay)
 
 
 def moved(name: str, old: HeldOut, new: HeldOut, *scored: Scored) -> HeldOut:
