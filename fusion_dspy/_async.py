@@ -66,7 +66,12 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     usage tracker, trace). Safe from any thread, also one with a running loop of its own (notebooks). Under
     `dspy.streamify` it runs on the loop that owns the stream (see the module docstring)."""
     if is_streaming():
-        if _in_worker_thread():
+        try:
+            on_host_loop = _in_worker_thread()
+        except BaseException:  # the task waiting for this thread was cancelled
+            coro.close()
+            raise
+        if on_host_loop:
             return _run_on_host_loop(coro)
         with _unstreamed():
             return run_sync(coro)
@@ -116,7 +121,7 @@ def _in_worker_thread() -> bool:
 
     try:
         anyio.from_thread.check_cancelled()
-    except anyio.NoEventLoopError:
+    except RuntimeError:  # anyio.NoEventLoopError: not a worker thread
         return False
     return True
 

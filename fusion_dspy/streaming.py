@@ -16,14 +16,19 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import dspy
+from dspy._vendor.lm15.types import StreamDeltaEvent, TextDelta
 from dspy.adapters.json_adapter import JSONAdapter
 from dspy.adapters.xml_adapter import XMLAdapter
 from dspy.clients.engines.streaming import ListenerBridge
 from dspy.streaming import StatusMessage, StreamListener
 
 from fusion_dspy._async import is_streaming
+from fusion_dspy.adaptive import AdaptiveFusion
 from fusion_dspy.aggregator import Aggregation, Aggregator
 from fusion_dspy.candidates import as_text
+from fusion_dspy.hedge import Hedged
+from fusion_dspy.predictors import predictors
+from fusion_dspy.select.base import Selector
 
 
 def unstreamed() -> AbstractContextManager[Any]:
@@ -33,11 +38,9 @@ def unstreamed() -> AbstractContextManager[Any]:
 
 def fusor_streams_live(aggregator: Aggregator) -> bool:
     """Whether the fusor's tokens may reach listeners as it writes them: only when no floor can replace its answer
-    afterwards (a selection never streams live: its answer is a candidate, known only once chosen)."""
-    from fusion_dspy.adaptive import AdaptiveFusion
-    from fusion_dspy.select.base import Selector
-
-    if isinstance(aggregator, Selector):
+    afterwards and one fusor call writes it (a selection never streams live: its answer is a candidate, known only
+    once chosen; hedged copies would interleave)."""
+    if isinstance(aggregator, Selector | Hedged):
         return False
     if isinstance(aggregator, AdaptiveFusion):
         return aggregator.floor_margin is None and not getattr(aggregator, "floor_invention", False)
@@ -77,7 +80,7 @@ async def send_answer(
     ]
     if stream is None or not listeners:
         return
-    ours = {id(p) for _, p in program.named_predictors()}
+    ours = {id(p) for p in predictors(program)}
     called = {id(entry[0]) for entry in trace}
     intact = aggregation.path == "fused" and aggregation.fallback is None
     by_predictor: dict[int, list[str]] = {}
@@ -117,7 +120,5 @@ def _written(values: dict[str, str]) -> list[str]:
     return [*pieces, "[[ ## completed ## ]]"]
 
 
-def _text_event(text: str) -> Any:
-    from dspy._vendor.lm15.types import StreamDeltaEvent, TextDelta
-
+def _text_event(text: str) -> StreamDeltaEvent:
     return StreamDeltaEvent(TextDelta(text))

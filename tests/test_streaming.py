@@ -27,6 +27,7 @@ PROGRAMS = {
     "fusion n=1": lambda: fd.FusionOfN(qa(), n=1),
     "best-of-n": lambda: fd.BestOfN(qa(), n=3),
     "adaptive": lambda: fd.FusionOfN(qa(), n=3, adaptive=True),
+    "hedged": lambda: fd.NofN(qa(), fd.Hedged(fd.Fuser(), after_s=0.0, copies=2), n=3),
 }
 
 
@@ -95,6 +96,7 @@ async def test_a_listener_on_the_fused_field_gets_the_fusors_tokens_as_it_writes
         ("best-of-n", SAMPLES, "selected"),
         ("fusion", [{"answer": "Paris"}], "skipped"),  # identical candidates: no fusor call
         ("adaptive", SAMPLES, None),  # a floor may replace the fused answer: it comes once, after the check
+        ("hedged", SAMPLES, "fused"),  # two fusor calls at once would interleave their tokens
     ],
 )
 async def test_an_answer_that_is_not_streamed_live_reaches_the_listener_once(name, samples, path):
