@@ -183,3 +183,18 @@ async def test_cancelling_the_stream_cancels_the_calls_it_started():
 def test_a_stream_listener_for_a_field_no_predictor_writes_is_refused():
     with pytest.raises(ValueError, match="no predictor of this program writes 'summary'"):
         fd.FusionOfN(qa(), n=3).stream_listeners("summary")
+
+
+@pytest.mark.local_model
+@pytest.mark.timeout(900)
+async def test_the_embedded_model_streams_a_fused_answer(small_local_lm):
+    """The real path: llama.cpp's server streams, the listener joins to the final answer (fused or selected)."""
+    program = fd.FusionOfN(qa(), n=2)
+    stream = dspy.streamify(program, stream_listeners=program.stream_listeners())
+    values = []
+    with dspy.context(lm=small_local_lm):
+        async for value in stream(question="Why is the sky blue? One sentence."):
+            values.append((time.perf_counter(), value))
+    final = values[-1][1]
+    assert isinstance(final, dspy.Prediction) and final.answer.strip()
+    assert "".join(p.chunk for p in chunks(values)).strip() == final.answer.strip()
