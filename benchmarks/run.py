@@ -5,6 +5,9 @@ same run (a physical limit, a raw litellm call, or dspy.BestOfN), so it means th
 The test server runs in its own process (`ServerProcess`), as a real model server would.
 
     python benchmarks/run.py            # ~5-10 minutes on 2 cores; --skip-local to leave out the embedded model
+
+Speculative decoding on the embedded models takes hours and runs apart (`python benchmarks/speculative.py --write`);
+this script keeps the keys it merged into results.json.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from typing import Any
 
 import dspy
 from batch_cli import run_batch
+from one_request import one_request_costs
 from prompt_cache import fusor_prompt_cache_share
+from speculative import RESULT_KEYS as SPECULATIVE_KEYS
 from tail import tail
 
 import fusion_dspy as fd
@@ -218,9 +223,12 @@ def main() -> None:
     results |= connection_reuse(args.latency, args.n, calls=20, setup_s=args.connection_setup)
     results |= tail(n=args.n, k=3, answers=200)
     results |= run_batch(args.latency, args.n, args.prompts, args.concurrency)
+    results |= one_request_costs(args.n, args.latency)
     if not args.skip_local:
         results |= local_model([1, 2, 3, 5])
         results |= fusor_prompt_cache_share()
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results |= {key: value for key, value in previous.items() if key in SPECULATIVE_KEYS}
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
     prompts_row = f"{args.prompts} prompts × n={args.n} at C={args.concurrency} ÷ physical limit"
@@ -253,7 +261,14 @@ def main() -> None:
         ("  the same, fusor not hedged", f"{results['tail_p95_vs_single_unhedged']:.3f}", "(info)"),
         (f"`fusion-dspy run --input` {args.prompts} prompts at --concurrency {args.concurrency} ÷ physical limit",
          f"{results['run_batch_ratio']:.3f}", "≤ 1.25"),
+        (f"prompt tokens billed: n={args.n} in one request ÷ {args.n} requests (one_request=True)",
+         f"{results['one_request_prompt_tokens_ratio']:.3f}", f"≈ 1/{args.n}"),
+        ("  wall time, server with a slot per request / with one slot",
+         f"{results['one_request_time_ratio']:.2f} / {results['one_request_time_ratio_one_slot']:.2f}", "(info)"),
     ]  # fmt: skip
+    if results.get("fusor_spec_time_ratio") is not None:
+        best = f"embedded fusor time with speculative decoding ({results['fusor_spec_best_type']}) ÷ without"
+        rows.append((best, f"{results['fusor_spec_time_ratio']:.3f}", "≤ 0.7 to adopt"))
     if "local_single_ratio" in results:
         local = f"{results['local_single_ratio']:.3f}"
         rows.append(("embedded model: one FusionOfN call ÷ (slowest sample + fusor)", local, "≤ 1.15"))

@@ -1,0 +1,282 @@
+"""Speculative decoding on the embedded models: the fusor over stored real pools, and the candidates, with and
+without each speculative type, against the machine's decode ceiling.
+
+Every configuration runs in a child process with its own llama.cpp server (`ServerSettings.speculative`), the DSPy
+cache off. The fusor answers the first `--pools` stored pools of `results/realsize` (translation de, math en) one
+after the other, at temperature 0 — where speculation must leave the output token-identical — and at the sampled
+temperature `fusion-dspy run` uses. Per type against none: the fusor's time ratio (median over the pools), decode
+tokens/s ratio, draft acceptance and prompt-processing time share (from the server's own `timings`). The candidates:
+n samples at temperature 0.8 of the 1.5B model with the 0.5B one drafting, answer quality compared on the same
+items. The decode ceiling: measured memory bandwidth ÷ model file size (`decode_ceiling.py`).
+
+    python benchmarks/speculative.py --write                                  # the full run: hours on 2 idle cores
+    python benchmarks/speculative.py --pools 2 --fusor-model local-small --temperatures 0 \\
+        --types none,ngram-simple --candidate-items 0                          # a smoke run: minutes
+
+Numbers mean something only on a quiet machine; the load average is recorded with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from decode_ceiling import decode_ceilings
+
+RESULTS = Path(__file__).with_name("results.json")
+RESULT_KEYS = (  # what --write merges into results.json (benchmarks/run.py keeps them)
+    "fusor_spec_best_type", "fusor_spec_time_ratio", "fusor_spec_adopted", "spec_identical", "spec_acceptance",
+    "decode_ceiling_share", "memory_bandwidth_gb_s", "decode_ceiling_tok_s", "speculative_fusor",
+    "speculative_candidates", "speculative_settings", "speculative_load",
+)  # fmt: skip
+REALSIZE = Path(__file__).resolve().parents[1] / "results" / "realsize"
+POOLS = {  # stored pools of the real-size evaluation: n=5, temperature 0.8, seed 0, 256 tokens, the 1.5B model
+    ("translation", "de"): REALSIZE / "translation/pools/translation/de/openai_local-n5-t0.8-s0-m256.jsonl",
+    ("math", "en"): REALSIZE / "math/pools/math/en/openai_local-n5-t0.8-s0-m256.jsonl",
+}
+MIN_POOLS = 20  # per task, for a type to be adopted as the default
+# Named speculative settings; sizes are llama.cpp's defaults unless given (see fusion_dspy/lm/speculative.py).
+TYPES: dict[str, dict[str, Any]] = {
+    "none": {},
+    "ngram-simple": {"type": "ngram-simple"},
+    "ngram-simple-short": {"type": "ngram-simple", "ngram_n": 4, "ngram_m": 16},
+    "ngram-map-k": {"type": "ngram-map-k", "ngram_n": 4, "ngram_m": 16},
+    "ngram-mod": {"type": "ngram-mod", "ngram_n": 8, "ngram_m": 32},
+    "ngram-cache": {"type": "ngram-cache"},
+    "draft-small": {"draft_model": "local-small", "draft_max": 8},
+}
+
+
+# --- child: one configuration, one server ------------------------------------------------------------------------
+
+
+def _timings(entries: list[dict[str, Any]]) -> dict[str, float]:
+    """The server's timings summed over logged LM calls (llama.cpp reports them with every response)."""
+    total: dict[str, float] = {}
+    for entry in entries:
+        responses = entry.get("response")
+        for response in responses if isinstance(responses, list) else [responses]:
+            data = getattr(response, "provider_data", None) or {}
+            for key, value in (data.get("timings") or {}).items():
+                if key in ("prompt_n", "prompt_ms", "predicted_n", "predicted_ms", "draft_n", "draft_n_accepted"):
+                    total[key] = total.get(key, 0.0) + float(value)
+    return total
+
+
+def _texts(entries: list[dict[str, Any]]) -> list[str]:
+    return [str(o.get("text") if isinstance(o, dict) else o) for entry in entries for o in entry.get("outputs") or []]
+
+
+async def _child(config: dict[str, Any]) -> dict[str, Any]:
+    import dspy
+    from dspy.clients.base_lm import GLOBAL_HISTORY
+
+    import fusion_dspy as fd
+    from fusion_dspy.eval.store import PoolRecord
+    from fusion_dspy.lm.resolve import LOCAL_API_KEY, local_options
+    from fusion_dspy.lm.server import LocalServer, ServerSettings
+    from fusion_dspy.lm.speculative import SpeculativeSettings
+    from fusion_dspy.programs import task_by_name
+
+    dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
+    model = config["model"]
+    start = time.perf_counter()
+    server = LocalServer(model, ServerSettings(speculative=SpeculativeSettings(**TYPES[config["type"]])))
+    load_s = time.perf_counter() - start
+    options = local_options(max_tokens=config["max_tokens"], temperature=config["temperature"], cache=False)
+    lm = dspy.LM(f"openai/{model}", api_base=server.base_url, api_key=LOCAL_API_KEY, **options)
+    task = task_by_name(config["task"])(data_dir=config.get("data_dir"))
+    examples = {ex.id: ex for ex in task.load(config["language"])}
+    lines = POOLS[(config["task"], config["language"])].read_text().splitlines()  # read only: shared results
+    records = [r for r in (PoolRecord.model_validate_json(line) for line in lines if line.strip()) if r.id in examples]
+    program = task.program()
+    fusor = fd.NofN(program, fd.Fuser(lm=lm, chain_of_thought=task.chain_of_thought), n=5)
+    sampler = fd.RepeatSampler(config["n"], lm=lm, temperature=config["temperature"], seed=0).bind(program)
+    items = []
+    for record in records[: config["items"]]:  # one item at a time: its calls' timings are the history it added
+        example, before = examples[record.id], len(GLOBAL_HISTORY)
+        started = time.perf_counter()
+        if config["role"] == "fusor":
+            prediction = await fusor.afrom_pool(example.inputs().toDict(), record.pool)
+            outputs = [dict(prediction.items())]
+        else:
+            pool = await sampler.agenerate(example.inputs().toDict())
+            outputs = [c.outputs for c in pool.succeeded]
+        wall = time.perf_counter() - started
+        entries = GLOBAL_HISTORY[before:]
+        scores = [(await task.ameasure(example, o)).score for o in outputs]
+        items.append({"id": record.id, "wall_s": wall, "texts": _texts(entries), "timings": _timings(entries),
+                      "score": statistics.fmean(s for s in scores if s is not None) if any(
+                          s is not None for s in scores) else None})  # fmt: skip
+    server.close()
+    return {"config": config, "load_s": load_s, "items": items}
+
+
+# --- parent: configurations, ratios, report ------------------------------------------------------------------------
+
+
+def run_config(config: dict[str, Any]) -> dict[str, Any]:
+    """One configuration in its own process (its own server; the weights' memory is freed when it ends)."""
+    here = Path(__file__).parent
+    done = subprocess.run([sys.executable, str(here / "speculative.py"), "--child", json.dumps(config)],
+                          capture_output=True, text=True, timeout=config["timeout_s"], cwd=here)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"configuration {config} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _sum(items: list[dict[str, Any]], key: str) -> float:
+    return sum(item["timings"].get(key, 0.0) for item in items)
+
+
+def _decode_tok_s(items: list[dict[str, Any]]) -> float:
+    return _sum(items, "predicted_n") / max(_sum(items, "predicted_ms") / 1000, 1e-9)
+
+
+def compare(base: list[dict[str, Any]], spec: list[dict[str, Any]], identical_expected: bool) -> dict[str, Any]:
+    """One type against none on the same items."""
+    drafted = _sum(spec, "draft_n")
+    prompt_ms, decode_ms = _sum(spec, "prompt_ms"), _sum(spec, "predicted_ms")
+    row: dict[str, Any] = {
+        "time_ratio": statistics.median(s["wall_s"] / b["wall_s"] for b, s in zip(base, spec, strict=True)),
+        "decode_tok_s_ratio": _decode_tok_s(spec) / max(_decode_tok_s(base), 1e-9),
+        "acceptance": _sum(spec, "draft_n_accepted") / drafted if drafted else None,
+        "drafted_tokens": drafted,
+        "prompt_time_share": prompt_ms / max(prompt_ms + decode_ms, 1e-9),
+        "decode_tok_s": _decode_tok_s(spec),
+    }
+    if identical_expected:
+        row["identical"] = all(b["texts"] == s["texts"] for b, s in zip(base, spec, strict=True))
+    scores = [[i["score"] for i in items if i["score"] is not None] for items in (base, spec)]
+    if all(scores):
+        row["score_none"], row["score"] = statistics.fmean(scores[0]), statistics.fmean(scores[1])
+    return row
+
+
+def fusor_runs(args: argparse.Namespace, common: dict[str, Any]) -> dict[str, Any]:
+    """Per task, temperature and type: the comparison with none."""
+    table: dict[str, Any] = {}
+    for task, language in POOLS:
+        for temperature in args.temperatures:
+            runs = {
+                kind: run_config(common | {"role": "fusor", "model": args.fusor_model, "type": kind, "task": task,
+                                           "language": language, "items": args.pools, "temperature": temperature})
+                for kind in args.types
+            }  # fmt: skip
+            base = runs["none"]["items"]
+            table[f"{task}-{language}@T{temperature:g}"] = {
+                "none": {"decode_tok_s": _decode_tok_s(base), "prompt_time_share": compare(base, base, False)[
+                    "prompt_time_share"], "wall_s_median": statistics.median(i["wall_s"] for i in base)},
+                **{k: compare(base, r["items"], temperature == 0) for k, r in runs.items() if k != "none"},
+            }  # fmt: skip
+            name = f"{task}-{language}@T{temperature:g}"
+            print(f"fusor {name}: {json.dumps(table[name])}")
+    return table
+
+
+def candidate_runs(args: argparse.Namespace, common: dict[str, Any]) -> dict[str, Any]:
+    """n candidates of the candidate model at T=0.8 with and without `--candidate-type`, quality compared."""
+    table: dict[str, Any] = {}
+    for task, language in POOLS:
+        runs = {
+            kind: run_config(common | {"role": "candidates", "model": args.candidate_model, "type": kind, "task": task,
+                                       "language": language, "items": args.candidate_items, "temperature": 0.8})
+            for kind in ("none", args.candidate_type)
+        }  # fmt: skip
+        base, spec = runs["none"]["items"], runs[args.candidate_type]["items"]
+        row = compare(base, spec, False) | {"decode_tok_s_none": _decode_tok_s(base)}
+        row["throughput_tok_s"] = _sum(spec, "predicted_n") / sum(i["wall_s"] for i in spec)
+        row["throughput_tok_s_none"] = _sum(base, "predicted_n") / sum(i["wall_s"] for i in base)
+        table[f"{task}-{language}"] = row
+        print(f"candidates {task}-{language} ({args.candidate_type}): {json.dumps(row)}")
+    return table
+
+
+def summary(fusor: dict[str, Any], candidates: dict[str, Any], ceilings: dict[str, Any],
+            args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+    """The results.json keys: the best type at temperature 0 (adopted only at ≤ 0.7 on both tasks with outputs
+    identical, over at least `MIN_POOLS` pools each: a smoke run adopts nothing), its acceptance, and how close the
+    plain fusor and candidates decode to the ceiling."""
+    greedy = {k: v for k, v in fusor.items() if k.endswith("@T0")}
+    kinds = [k for k in args.types if k != "none"]
+    per_kind = {k: [rows[k]["time_ratio"] for rows in greedy.values()] for k in kinds}
+    best = min(kinds, key=lambda k: statistics.median(per_kind[k])) if kinds and greedy else None
+    ceiling = ceilings["decode_ceiling_tok_s"]
+    shares: dict[str, Any] = {}
+    if greedy:
+        plain = statistics.fmean(rows["none"]["decode_tok_s"] for rows in greedy.values())
+        shares[args.fusor_model] = {"fusor_single_stream": plain / ceiling[args.fusor_model]}
+    if candidates:
+        per_request = statistics.fmean(r["decode_tok_s_none"] for r in candidates.values())
+        together = statistics.fmean(r["throughput_tok_s_none"] for r in candidates.values())
+        shares.setdefault(args.candidate_model, {}).update({
+            "candidates_per_request": per_request / ceiling[args.candidate_model],
+            "candidates_together_vs_single_stream_ceiling": together / ceiling[args.candidate_model],
+        })  # fmt: skip
+    adopt = (best is not None and args.pools >= MIN_POOLS and all(r <= 0.7 for r in per_kind[best])
+             and all(rows[best].get("identical", True) for rows in greedy.values()))  # fmt: skip
+    return {
+        "fusor_spec_best_type": best,
+        "fusor_spec_time_ratio": statistics.median(per_kind[best]) if best else None,
+        "fusor_spec_adopted": best if adopt else None,
+        "spec_identical": all(rows[k]["identical"] for rows in greedy.values() for k in kinds) if greedy else None,
+        "spec_acceptance": {k: [rows[k]["acceptance"] for rows in greedy.values()] for k in kinds},
+        "decode_ceiling_share": shares,
+        **ceilings,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--pools", type=int, default=20, help="stored pools per task the fusor answers")
+    parser.add_argument("--types", default=",".join(TYPES), help=f"speculative settings to try: {', '.join(TYPES)}")
+    parser.add_argument("--temperatures", default="0,0.8", help="fusor temperatures (0: outputs must be identical)")
+    parser.add_argument("--fusor-model", default="local")
+    parser.add_argument("--candidate-model", default="local")
+    parser.add_argument("--candidate-type", default="draft-small")
+    parser.add_argument("--candidate-items", type=int, default=40, help="items sampled for the candidates (0: skip)")
+    parser.add_argument("--max-tokens", type=int, default=256)
+    parser.add_argument("--data-dir", default=None, help="the benchmarks' data folder (default: the tasks' own)")
+    parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds one configuration may take")
+    parser.add_argument("--write", action="store_true", help="merge the summary into benchmarks/results.json")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(_child(json.loads(args.child)))))
+        return
+    args.types = ["none", *[t for t in args.types.split(",") if t and t != "none"]]
+    unknown = [t for t in [*args.types, args.candidate_type] if t not in TYPES]
+    if unknown:
+        parser.error(f"unknown type(s) {unknown}; choose from {', '.join(TYPES)}")
+    args.temperatures = [float(t) for t in args.temperatures.split(",")]
+    load_before = os.getloadavg()
+    ceilings = decode_ceilings()
+    common = {"max_tokens": args.max_tokens, "n": 5, "data_dir": args.data_dir, "timeout_s": args.timeout}
+    fusor = fusor_runs(args, common) if args.pools else {}
+    candidates = candidate_runs(args, common) if args.candidate_items else {}
+    result = summary(fusor, candidates, ceilings, args) | {
+        "speculative_fusor": fusor, "speculative_candidates": candidates,
+        "speculative_settings": {"pools": args.pools, "fusor_model": args.fusor_model, "types": args.types,
+                                 "temperatures": args.temperatures, "candidate_model": args.candidate_model,
+                                 "candidate_type": args.candidate_type, "candidate_items": args.candidate_items,
+                                 "max_tokens": args.max_tokens},
+        "speculative_load": {"before": load_before[0], "after": os.getloadavg()[0]},
+    }  # fmt: skip
+    print(json.dumps(result, indent=2))
+    if args.write:
+        previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        RESULTS.write_text(json.dumps(previous | result, indent=2) + "\n")
+        print(f"merged into {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
