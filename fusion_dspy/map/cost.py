@@ -1,21 +1,23 @@
-"""Model time per item, from the tokens each call processed and each embedded model's measured speed.
+"""Model time per item, from the tokens each call processed and each model's measured speed.
 
 A call's time on this CPU is its new prompt tokens at the model's prompt-processing speed plus its completion
 tokens at its generation speed (prompt tokens served from the server's prefix cache cost nothing). The speeds are
-single-request figures measured on an idle machine (`EmbeddedModel`), so the cost of a cell does not depend on how
-loaded the machine was while its pools were made, and cells made on different days compare fairly.
+single-request figures measured on an idle machine (`EmbeddedModel`, `benchmarks/local_model_speed.py`), so a
+cell's cost does not depend on how loaded the machine was while its pools were made, and cells made on different
+days compare fairly. The tokens are exact and stored; a model without measured speeds has tokens but no seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from fusion_dspy.candidates import Candidate
-from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.usage import TokenUsage
+
+MEASURE = "python benchmarks/local_model_speed.py"
 
 
 class ModelSpeed(BaseModel):
@@ -39,40 +41,45 @@ def embedded_speeds() -> dict[str, ModelSpeed]:
 
 
 class ItemCost(BaseModel):
-    """What one answer cost: model seconds and tokens, candidates and fusor apart."""
+    """What one answer cost: the tokens of each model's calls, candidates and fusor apart (exact, as stored)."""
 
-    candidate_s: float = 0.0
-    fusor_s: float = 0.0
-    tokens: int = 0
+    candidates: dict[str, TokenUsage] = Field(default_factory=dict, description="model → its candidates' tokens")
+    fusor: dict[str, TokenUsage] = Field(default_factory=dict, description="model → the fusor's tokens")
 
     @property
-    def seconds(self) -> float:
-        return self.candidate_s + self.fusor_s
+    def tokens(self) -> int:
+        return sum(u.total_tokens for u in [*self.candidates.values(), *self.fusor.values()])
 
-    def __add__(self, other: ItemCost) -> ItemCost:
-        return ItemCost(candidate_s=self.candidate_s + other.candidate_s, fusor_s=self.fusor_s + other.fusor_s,
-                        tokens=self.tokens + other.tokens)  # fmt: skip
-
-
-def model_seconds(model: str, usage: TokenUsage, speeds: Speeds) -> float:
-    """Seconds `model` needs for these tokens at its measured speeds."""
-    speed = speeds.get(model)
-    if speed is None:
-        raise ConfigurationError(
-            f"no measured speed for model {model!r}, so its cost is unknown; measured: {', '.join(speeds) or 'none'} "
-            "(benchmarks/local_model_speed.py measures the embedded models)."
-        )
-    new_prompt = max(0, usage.prompt_tokens - usage.cached_prompt_tokens)
-    return new_prompt / speed.prompt + usage.completion_tokens / speed.generation
+    def seconds(self, speeds: Speeds, part: str = "all") -> float | None:
+        """Model seconds of `part` (all, candidates, fusor) at these speeds; None when a model has none."""
+        usages = {"all": [self.candidates, self.fusor], "candidates": [self.candidates], "fusor": [self.fusor]}[part]
+        total = 0.0
+        for by_model in usages:
+            for model, usage in by_model.items():
+                speed = speeds.get(model)
+                if speed is None:
+                    return None
+                new_prompt = max(0, usage.prompt_tokens - usage.cached_prompt_tokens)
+                total += new_prompt / speed.prompt + usage.completion_tokens / speed.generation
+        return total
 
 
-def candidates_cost(candidates: Iterable[Candidate], speeds: Speeds) -> ItemCost:
+def _add(by_model: dict[str, TokenUsage], model: str, usage: TokenUsage) -> None:
+    by_model[model] = by_model.get(model, TokenUsage()) + usage
+
+
+def item_cost(
+    candidates: Iterable[Candidate], fusor: str | None = None, fusor_usage: TokenUsage | None = None
+) -> ItemCost:
     cost = ItemCost()
     for candidate in candidates:
-        cost += ItemCost(candidate_s=model_seconds(candidate.source, candidate.usage, speeds),
-                         tokens=candidate.usage.total_tokens)  # fmt: skip
+        _add(cost.candidates, candidate.source, candidate.usage)
+    if fusor is not None and fusor_usage is not None and fusor_usage.total_tokens:
+        _add(cost.fusor, fusor, fusor_usage)
     return cost
 
 
-def fusor_cost(fusor: str, usage: TokenUsage, speeds: Speeds) -> ItemCost:
-    return ItemCost(fusor_s=model_seconds(fusor, usage, speeds), tokens=usage.total_tokens)
+def unmeasured(costs: Iterable[ItemCost], speeds: Speeds) -> list[str]:
+    """The models these costs involve that have no measured speeds."""
+    models = {m for cost in costs for m in [*cost.candidates, *cost.fusor]}
+    return sorted(m for m in models if m not in speeds)

@@ -23,17 +23,19 @@ def quality_vs_cost(rows: list[Row], task: str, path: Path) -> Path:
     mine = [r for r in rows if r.task == task]
     fig, ax = plt.subplots(figsize=(9, 5.5))
     for row in mine:
-        x, y = max(row.seconds_per_item, 1e-3), row.scores[ALL].mean
+        x, y = max(row.cost, 1e-3), row.scores[ALL].mean
         ax.scatter(x, y, marker=MARKERS.get(row.method.removeprefix("bon:"), "x"), s=36 if row.pareto else 18,
                    color="C3" if row.pareto else "C0", zorder=3)  # fmt: skip
         if row.pareto or row.method in ("fusion", "adaptive"):
             ax.annotate(f"{row.cell.split(',')[0]} n={row.n} {row.method}" if row.n > 1 else row.cell, (x, y),
                         fontsize=6, xytext=(3, 2), textcoords="offset points")  # fmt: skip
-    front = sorted((r for r in mine if r.pareto), key=lambda r: r.seconds_per_item)
-    ax.plot([max(r.seconds_per_item, 1e-3) for r in front], [r.scores[ALL].mean for r in front], color="C3",
+    front = sorted((r for r in mine if r.pareto), key=lambda r: r.cost)
+    ax.plot([max(r.cost, 1e-3) for r in front], [r.scores[ALL].mean for r in front], color="C3",
             linewidth=1, label="Pareto front")  # fmt: skip
     ax.set_xscale("log")
-    ax.set_xlabel("model seconds per item (candidates + fusor, log scale)")
+    seconds = all(r.seconds_per_item is not None for r in mine)
+    unit = "model seconds" if seconds else "tokens (speeds not measured)"
+    ax.set_xlabel(f"{unit} per item (candidates + fusor, log scale)")
     ax.set_ylabel("mean score")
     ax.set_title(f"{task}: quality against cost ({', '.join(f'{m} {k}' for k, m in MARKERS.items())})", fontsize=8)
     ax.legend(fontsize="small")

@@ -14,6 +14,7 @@ from fusion_dspy.eval.paired import ALL, compare_methods, holm, permutation_test
 from fusion_dspy.eval.stats import Estimate, bootstrap
 from fusion_dspy.files import write_atomically
 from fusion_dspy.map.config import MapConfig
+from fusion_dspy.map.cost import MEASURE
 from fusion_dspy.map.run import FUSING, ItemResult, MapResults
 from fusion_dspy.programs import task_by_name
 
@@ -32,10 +33,15 @@ class Row(BaseModel):
     method: str
     scores: dict[str, Estimate]
     second: dict[str, float] = Field(default_factory=dict, description="second metric → mean over all items")
-    seconds_per_item: float
-    candidate_seconds_per_item: float
+    seconds_per_item: float | None = Field(description="None when a model involved has no measured speeds.")
+    candidate_seconds_per_item: float | None
     tokens_per_item: float
     pareto: bool = False
+
+    @property
+    def cost(self) -> float:
+        """What the front is drawn on: model seconds per item, tokens when a speed is not measured."""
+        return self.seconds_per_item if self.seconds_per_item is not None else self.tokens_per_item
 
 
 class Versus(BaseModel):
@@ -82,6 +88,10 @@ class SecondMetric(BaseModel):
         return (self.main > 0) == (self.second > 0) or abs(self.main) < 1e-9 or abs(self.second) < 1e-9
 
 
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
@@ -109,7 +119,7 @@ class MapReport(BaseModel):
         for task_name, reference in results.reference.items():
             task = task_by_name(task_name)()
             label = f"{config.reference} single sample"
-            rows.append(cls.row(task_name, label, config.reference, "-", 1, "single", reference))
+            rows.append(cls.row(config, task_name, label, config.reference, "-", 1, "single", reference))
 
             def keyed(items: list[ItemResult], task_=task) -> dict[str, dict[str, float | None]]:
                 out: dict[str, dict[str, float | None]] = defaultdict(dict)
@@ -121,21 +131,20 @@ class MapReport(BaseModel):
                 cell = result.cell
                 for method, items in result.methods.items():
                     name = method.removeprefix("bon:")
-                    rows.append(cls.row(task_name, cell.name, cell.candidates, cell.fusor, cell.n, name, items))
+                    rows.append(cls.row(config, task_name, cell.name, cell.candidates, cell.fusor, cell.n, name, items))
                 selection = next(m for m in result.methods if m in ("majority", "mbr", "bon:majority", "bon:mbr"))
+                selected = result.methods[selection]
                 for method in (m for m in FUSING if m in result.methods):
-                    chosen = selection.removeprefix("bon:")
-                    for against, other in ((chosen, result.methods[selection]), (label, reference)):
+                    for against, other in ((selection.removeprefix("bon:"), selected), (label, reference)):
                         versus.append(cls.compare(task_name, cell.name, method, against, keyed(result.methods[method]),
                                                   keyed(other)))  # fmt: skip
-                    bins += cls.bin(task_name, cell.name, method, result.methods[method], result.methods[selection],
-                                    task.verifiable)  # fmt: skip
-                for name in task.second_metrics:
-                    fused, chosen = result.methods["fusion"], result.methods[selection]
+                    bins += cls.bin(task_name, cell.name, method, result.methods[method], selected, task.verifiable)
+                pairs = list(zip(result.methods["fusion"], selected, strict=True))
+                for metric in task.second_metrics:
                     seconds.append(SecondMetric(
-                        task=task_name, cell=cell.name, metric=name,
-                        main=_mean([(a.score or 0.0) - (b.score or 0.0) for a, b in zip(fused, chosen, strict=True)]),
-                        second=_mean([a.second[name] - b.second[name] for a, b in zip(fused, chosen, strict=True)]),
+                        task=task_name, cell=cell.name, metric=metric,
+                        main=_mean([(a.score or 0.0) - (b.score or 0.0) for a, b in pairs]),
+                        second=_mean([a.second[metric] - b.second[metric] for a, b in pairs]),
                     ))  # fmt: skip
         for item, adjusted in zip(versus, holm([v.p_permutation for v in versus]), strict=True):
             item.p_holm = adjusted
@@ -143,15 +152,20 @@ class MapReport(BaseModel):
         return cls(config=config, rows=rows, versus=versus, bins=bins, second_metrics=seconds)
 
     @staticmethod
-    def row(task: str, cell: str, candidates: str, fusor: str, n: int, method: str, items: list[ItemResult]) -> Row:
-        count = max(1, len(items))
+    def row(config: MapConfig, task: str, cell: str, candidates: str, fusor: str, n: int, method: str,
+            items: list[ItemResult]) -> Row:  # fmt: skip
         names = {name for item in items for name in item.second}
+
+        def per_item(part: str) -> float | None:
+            seconds = [item.cost.seconds(config.speeds, part) for item in items]
+            known = [s for s in seconds if s is not None]
+            return sum(known) / len(known) if known and len(known) == len(seconds) else None
+
         return Row(
             task=task, cell=cell, candidates=candidates, fusor=fusor, n=n, method=method, scores=_macro(items),
             second={name: _mean([item.second[name] for item in items]) for name in sorted(names)},
-            seconds_per_item=sum(item.cost.seconds for item in items) / count,
-            candidate_seconds_per_item=sum(item.cost.candidate_s for item in items) / count,
-            tokens_per_item=sum(item.cost.tokens for item in items) / count,
+            seconds_per_item=per_item("all"), candidate_seconds_per_item=per_item("candidates"),
+            tokens_per_item=sum(item.cost.tokens for item in items) / max(1, len(items)),
         )  # fmt: skip
 
     @staticmethod
@@ -181,8 +195,7 @@ class MapReport(BaseModel):
         for row in rows:
             row.pareto = not any(
                 o.task == row.task and o is not row and o.scores[ALL].mean >= row.scores[ALL].mean
-                and o.seconds_per_item <= row.seconds_per_item
-                and (o.scores[ALL].mean > row.scores[ALL].mean or o.seconds_per_item < row.seconds_per_item)
+                and o.cost <= row.cost and (o.scores[ALL].mean > row.scores[ALL].mean or o.cost < row.cost)
                 for o in rows
             )  # fmt: skip
 
@@ -199,6 +212,11 @@ class MapReport(BaseModel):
             "prefix cache, plus generated tokens), candidates and fusor; tokens per item likewise. ★ marks the "
             "Pareto front (no other row is both better and cheaper).",
         ]
+        unknown = sorted({m for r in self.rows if r.seconds_per_item is None for m in (r.candidates, r.fusor)} - {"-"})
+        if unknown:
+            lines += ["", f"**No measured speeds** for some of {', '.join(unknown)}: their rows show tokens, not "
+                      f"seconds, and the front is drawn on tokens per item. Measure with `{MEASURE}` and re-report "
+                      "(`--rescore-only`)."]  # fmt: skip
         for task in c.task_names():
             grids = [g for g in c.tasks if g.task == task]
             rows = [r for r in self.rows if r.task == task]
@@ -217,7 +235,8 @@ class MapReport(BaseModel):
                     + " | ".join(cells)
                     + f" | {r.scores[ALL].mean:.3f} | "
                     + "".join(f"{r.second[s]:.3f} | " for s in seconds)
-                    + f"{r.seconds_per_item:.1f} ({r.candidate_seconds_per_item:.1f}) | {r.tokens_per_item:.0f} |"
+                    + f"{_seconds(r.seconds_per_item)} ({_seconds(r.candidate_seconds_per_item)}) | "
+                    + f"{r.tokens_per_item:.0f} |"
                 )
             vs = [v for v in self.versus if v.task == task]
             lines += ["", "Fusing methods against the cell's selection and against the "

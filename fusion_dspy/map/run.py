@@ -13,7 +13,7 @@ from fusion_dspy.eval.pool_views import PoolView, served_name
 from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log
 from fusion_dspy.map.config import Cell, MapConfig, TaskGrid
-from fusion_dspy.map.cost import ItemCost, candidates_cost, fusor_cost
+from fusion_dspy.map.cost import ItemCost, item_cost
 from fusion_dspy.programs import Task, task_by_name
 
 CANDIDATE_FREE = ("single",)
@@ -176,11 +176,9 @@ class MapRun:
         return CellResult(task=grid.task, cell=cell, methods=methods)
 
     def item(self, task: Task, cell: Cell, example: dspy.Example, record: MethodRecord, pool: PoolRecord) -> ItemResult:
-        ok = pool.pool.succeeded
-        used = ok[:1] if record.method in CANDIDATE_FREE else pool.pool.candidates
-        cost = candidates_cost(used, self.config.speeds)
-        if record.method in FUSING:
-            cost += fusor_cost(served_name(cell.fusor), record.usage, self.config.speeds)
+        used = pool.pool.succeeded[:1] if record.method in CANDIDATE_FREE else pool.pool.candidates
+        fusing = record.method in FUSING
+        cost = item_cost(used, served_name(cell.fusor) if fusing else None, record.usage if fusing else None)
         second = {name: task.score_second(name, example, record.outputs) for name in task.second_metrics}
         return ItemResult(id=example.id, language=example.language, score=record.score, second=second, cost=cost,
                           agreement=agreement(task, pool), path=record.path)  # fmt: skip
@@ -204,6 +202,6 @@ class MapRun:
                 score = (await task.ameasure(example, outputs)).score
                 second = {name: task.score_second(name, example, outputs) for name in task.second_metrics}
                 results.append(ItemResult(id=example.id, language=language, score=score, second=second,
-                                          cost=candidates_cost(pool.pool.succeeded[:1], self.config.speeds),
+                                          cost=item_cost(pool.pool.succeeded[:1]),
                                           agreement=1.0))  # fmt: skip
         return results

@@ -62,6 +62,10 @@ def test_the_grid_runs_end_to_end_and_a_rerun_makes_no_call(scripted_math, tmp_p
     assert "## math (de, en: 3 items each)" in markdown and "Holm p" in markdown and "★" in markdown
     assert json.loads(paths[1].read_text())["rows"][0]["cell"] == f"{MODEL} single sample"
 
+    unmeasured = MapReport.build(map_config(tmp_path, speeds={}), results)
+    assert all(r.seconds_per_item is None and r.tokens_per_item > 0 for r in unmeasured.rows)
+    assert "No measured speeds" in unmeasured.markdown() and "local_model_speed.py" in unmeasured.markdown()
+
     calls = len(scripted_math.calls)
     again = MapRun(map_config(tmp_path))
     assert [p.fusor_calls for p in again.plan()] == [0, 0]
