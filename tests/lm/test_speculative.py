@@ -82,8 +82,8 @@ def test_an_unknown_draft_model_is_refused_before_loading_anything():
         LocalServer("local", ServerSettings(speculative=SpeculativeSettings(draft_model="tiny")))
 
 
-def _greedy(server: LocalServer, text: str) -> tuple[str, dict]:
-    body = {"model": "local-small", "messages": [{"role": "user", "content": text}], "max_tokens": 24,
+def _greedy(server: LocalServer, text: str, tokens: int = 24) -> tuple[str, dict]:
+    body = {"model": server.name, "messages": [{"role": "user", "content": text}], "max_tokens": tokens,
             "temperature": 0.0, "seed": 0}  # fmt: skip
     reply = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=600)
     reply.raise_for_status()
@@ -109,3 +109,20 @@ def test_greedy_output_is_identical_with_speculation_on(kind):
         fast.close()
     assert got == expected and expected.strip()
     assert timings.get("draft_n", 0) > 0, f"the server drafted nothing, so speculation was not on: {timings}"
+
+
+@pytest.mark.local_model
+def test_the_small_model_drafting_for_the_large_one_leaves_greedy_output_unchanged():
+    text = "Copy this line twice, exactly: red green blue red green blue red green blue"
+    small = ServerSettings(parallel_slots=1, context_per_slot=1024)
+    drafted = small.model_copy(update={"speculative": SpeculativeSettings(draft_model="local-small", draft_max=8)})
+    results = []
+    for settings in (small, drafted):
+        server = LocalServer("local", settings)
+        try:
+            results.append(_greedy(server, text, tokens=16))
+        finally:
+            server.close()
+    (expected, _), (got, timings) = results
+    assert got == expected and expected.strip()
+    assert timings.get("draft_n", 0) > 0, f"the draft model proposed nothing: {timings}"
