@@ -14,7 +14,15 @@ from fusion_dspy.errors import AllCandidatesFailedError, ConfigurationError, Fus
 from fusion_dspy.eval.adaptive_method import ADAPTIVE, AdaptiveMethod
 from fusion_dspy.eval.config import EvalConfig
 from fusion_dspy.eval.pool_views import ViewPools
-from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log, pool_log, slugify
+from fusion_dspy.eval.store import (
+    MethodRecord,
+    PoolKey,
+    PoolRecord,
+    StoredAnswers,
+    method_log,
+    pool_log,
+    slugify,
+)
 from fusion_dspy.fuse import FUSION_VERSION, Fuser
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.lm.resolve import lm_options, resolve_lm
@@ -222,7 +230,7 @@ class Evaluation:
     def methods_log(self, language: str) -> JsonlLog[MethodRecord]:
         return method_log(self.config.out_dir, self.pool_key(language), self.aggregator_slug)
 
-    def stale(self, methods: JsonlLog[MethodRecord], method: str, example_id: str) -> str | None:
+    def stale(self, methods: StoredAnswers, method: str, example_id: str) -> str | None:
         """ "answer" when the stored answer must be made (again), "score" when only its score must, else None;
         with --rescore-only, only what needs no LM call. Adaptive answers made with other thresholds are stale."""
         record = methods.rows.get(f"{method}|{example_id}")
@@ -238,7 +246,7 @@ class Evaluation:
             return "score" if not self.config.rescore_only or offline else None
         return None
 
-    def needs(self, methods: JsonlLog[MethodRecord], method: str, example_id: str) -> bool:
+    def needs(self, methods: StoredAnswers, method: str, example_id: str) -> bool:
         """Will this run make (or remake) this answer?"""
         return self.stale(methods, method, example_id) == "answer"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -74,6 +75,13 @@ class MethodRecord(MarkerFree):
     failed_judgements: int = 0
     answer_version: str | None = None
     score_version: str | None = None
+
+
+class StoredAnswers(Protocol):
+    """Stored answers by `method|id`: a method log, or any view of one (a map's plan merges two)."""
+
+    @property
+    def rows(self) -> Mapping[str, MethodRecord]: ...
 
 
 def slugify(text: str) -> str:

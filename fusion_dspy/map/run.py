@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dspy
@@ -74,22 +74,39 @@ class CellPlan(BaseModel):
         return f"  {self.task} · {self.cell.name}: {self.fusor_calls} fusor calls (~{self.cpu_hours:.1f} h){missing}"
 
 
-def seed_answers(evaluation: Evaluation, view: PoolView, language: str) -> int:
+def seedable(evaluation: Evaluation, view: PoolView, language: str) -> dict[str, MethodRecord]:
     """Answers an `eval` run already stored for exactly this cell's pools (one model, all of its stored pool,
-    the same fusor) are copied into the map's store, so the map never pays for them twice. Returns how many."""
+    the same fusor) and the map's store lacks: the map never pays for them twice."""
     if len(view.models) != 1 or view.n != view.pool_n:
-        return 0
+        return {}
     target = evaluation.methods_log(language)
     key = view.member_key(view.models[0], evaluation.pool_key(language))
-    copied = 0
+    found: dict[str, MethodRecord] = {}
     for folder in view.folders:
         if folder == evaluation.config.out_dir:
             continue
         for row_key, row in method_log(folder, key, evaluation.aggregator_slug).rows.items():
-            if row_key not in target and row.method in evaluation.config.methods:
-                target.append(row)
-                copied += 1
-    return copied
+            if row_key not in target and row_key not in found and row.method in evaluation.config.methods:
+                found[row_key] = row
+    return found
+
+
+def seed_answers(evaluation: Evaluation, view: PoolView, language: str) -> int:
+    """Copy the `seedable` answers into the map's store; how many."""
+    rows = seedable(evaluation, view, language)
+    target = evaluation.methods_log(language)
+    for row in rows.values():
+        target.append(row)
+    return len(rows)
+
+
+class MergedAnswers:
+    """The map's stored answers with the seedable ones beside them, read-only: what a plan counts on."""
+
+    def __init__(self, *stores: Mapping[str, MethodRecord]) -> None:
+        self.rows: dict[str, MethodRecord] = {}
+        for store in stores:
+            self.rows.update(store)
 
 
 def agreement(task: Task, pool: PoolRecord) -> float:
@@ -131,8 +148,7 @@ class MapRun:
                 _, lacking = view.rows(evaluation.pool_key(language), ids)
                 if lacking:
                     missing[language] = max(len(gone) for gone in lacking.values())
-                seed_answers(evaluation, view, language)
-                methods = evaluation.methods_log(language)
+                methods = MergedAnswers(seedable(evaluation, view, language), evaluation.methods_log(language).rows)
                 calls += sum(evaluation.needs(methods, "fusion", i) for i in ids)
             plans.append(CellPlan(task=grid.task, cell=cell, fusor_calls=calls, missing_pools=missing))
         return plans

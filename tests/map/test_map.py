@@ -99,3 +99,18 @@ def test_the_map_command_dry_run_prints_the_plan(scripted_math, tmp_path):
                                       "--dry-run"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Plan: 6 fusor calls" in result.output and "n=3: 6 fusor calls" in result.output
+
+
+def test_answers_an_eval_run_stored_for_the_same_pools_are_reused(scripted_math, tmp_path):
+    from fusion_dspy.eval import run_evaluation
+
+    stored = EvalConfig(task="math", languages=["de", "en"], out_dir=tmp_path / "pools", n=5, limit=3,
+                        max_tokens=256, model=MODEL, fusor_model=MODEL, judge_model=MODEL,
+                        methods=["single", "majority", "fusion", "adaptive", "oracle"])  # fmt: skip
+    asyncio.run(run_evaluation(stored))
+    calls = len(scripted_math.calls)
+    run = MapRun(map_config(tmp_path, ns=[5]))
+    assert [p.fusor_calls for p in run.plan()] == [0]
+    assert not (tmp_path / "map" / "predictions").exists(), "a plan writes nothing"
+    run.run()
+    assert len(scripted_math.calls) == calls, "the stored fusion answers were reused, not made again"
