@@ -54,7 +54,10 @@ class AdaptiveFusion(Aggregator):
        asks more: the fused answer stands only when its support *exceeds* the best candidate's by that much (a
        blend of free-text candidates is central by construction, so equal support is weak evidence); -1 keeps
        no fused answer. Under a vote no answer outpolls the majority, so there a negative margin floors every
-       fused answer: the fusor is not called.
+       fused answer: the fusor is not called. `floor_outvoted` (on by default, also under plain `FusionOfN`)
+       floors a voted answer (numbers, exact values, short strings) backed by fewer candidates than a majority
+       of the pool gives for another: a fusor that followed one injected or stray candidate against a pool that
+       agrees. Where no value has a majority the candidates genuinely differ, and the fused answer stands.
 
     Support is measured by `consensus`, with no LM: by default `AnswerConsensus`, which reads the signature's
     answer fields (never the reasoning) by kind: numbers by value, exact values, short strings normalised, long
@@ -67,7 +70,8 @@ class AdaptiveFusion(Aggregator):
     """
 
     tunable: ClassVar[tuple[str, ...]] = (
-        "skip_identical", "skip_agreement", "floor_margin", "floor_invention", "seed", "thresholds_by_type"
+        "skip_identical", "skip_agreement", "floor_margin", "floor_invention", "floor_outvoted", "seed",
+        "thresholds_by_type",
     )  # fmt: skip
     """Saved with the program's state (`fusion_dspy.state`)."""
 
@@ -80,6 +84,7 @@ class AdaptiveFusion(Aggregator):
         skip_agreement: Threshold = BY_ANSWER_TYPE,
         floor_margin: Threshold = BY_ANSWER_TYPE,
         floor_invention: bool = True,
+        floor_outvoted: bool = True,
         seed: int = 0,
         thresholds_by_type: Mapping[AnswerKind, Thresholds] | None = None,
     ) -> None:
@@ -95,13 +100,15 @@ class AdaptiveFusion(Aggregator):
         self.skip_agreement = skip_agreement
         self.floor_margin = floor_margin
         self.floor_invention = floor_invention
+        self.floor_outvoted = floor_outvoted
         self.seed = seed
         self.thresholds_by_type = dict(thresholds_by_type if thresholds_by_type is not None else answer_thresholds())
 
     @classmethod
     def identical_only(cls, fuser: Aggregator | None = None) -> AdaptiveFusion:
-        """Plain fusion that only skips the fusor when every candidate gives the same answer."""
-        return cls(fuser, skip_agreement=None, floor_margin=None, floor_invention=False)
+        """Plain fusion that only skips the fusor when every candidate gives the same answer, and keeps the no-LM
+        check that a fused answer is not outvoted by a majority of the pool (`floor_outvoted`)."""
+        return cls(fuser, skip_agreement=None, floor_margin=None, floor_invention=False, floor_outvoted=True)
 
     def bind(self, task: SignatureType) -> AdaptiveFusion:
         if self.bound_elsewhere(task):
@@ -119,6 +126,7 @@ class AdaptiveFusion(Aggregator):
             "skip_agreement": self.skip_agreement,
             "floor_margin": self.floor_margin,
             "floor_invention": self.floor_invention,
+            "floor_outvoted": self.floor_outvoted,
             "tie_break": f"seeded random, seed {self.seed}",
             "futile_fusion": "not called",  # how a fusor call the floor must reject is handled (`futile_reason`)
         }
@@ -161,6 +169,10 @@ class AdaptiveFusion(Aggregator):
                         scores=measured.scores, answer_type=measured.answer_type, measure=measured.measure,
                         votes=measured.votes, unit=measured.unit)  # fmt: skip
 
+    def can_outvote(self, inputs: dict[str, Any], pool: CandidatePool) -> bool:
+        """Whether the outvoted check could floor a fused answer on this pool (some voted value has a majority)."""
+        return self.consensus.can_outvote(self._bound_task(), inputs, pool)
+
     def fused_support(self, inputs: dict[str, Any], pool: CandidatePool, outputs: dict[str, Any]) -> FusedSupport:
         """How the pool backs a fused answer, measured as its candidates were."""
         return self.consensus.fused_support(self._bound_task(), inputs, pool, outputs)
@@ -190,6 +202,8 @@ class AdaptiveFusion(Aggregator):
             return None
         if self.floor_invention and support.invented is not None:
             return f"the fused answer invents a value: {support.invented} (consensus: {evidence.measure})"
+        if self.floor_outvoted and support.outvoted is not None:
+            return f"the pool outvotes the fused answer: {support.outvoted} (consensus: {evidence.measure})"
         _, floor = self.thresholds(evidence.answer_type)
         if floor is not None and evidence.agreement - support.share > floor + TOLERANCE:
             fused, best = evidence.describe(support.share), evidence.describe(evidence.agreement)
@@ -240,12 +254,29 @@ class AdaptiveFusion(Aggregator):
         if reason is not None:
             floored = self._select(pool, evidence, path, reason)
             return floored.model_copy(update={"support": support.share})
-        said, best = evidence.describe(support.share), evidence.describe(evidence.agreement)
         return fused.model_copy(
             update={"agreement": evidence.agreement, "support": support.share,
-                    "reason": f"the pool backs the fused answer ({said}; best candidate: {best}; "
-                              f"consensus: {evidence.measure})"}
+                    "reason": self.fused_reason(evidence, support)}
         )  # fmt: skip
+
+    def fused_reason(self, evidence: Evidence, support: FusedSupport) -> str:
+        """Why a fused answer stands, worded from the numbers it quotes (the fused answer's support against the
+        best candidate's, and the check or margin that let it pass)."""
+        numbers = f"{evidence.describe(support.share)}; best candidate: {evidence.describe(evidence.agreement)}"
+        consensus = f"consensus: {evidence.measure}"
+        if support.share > evidence.agreement + TOLERANCE:
+            return f"the pool backs the fused answer more than any candidate ({numbers}; {consensus})"
+        if support.share >= evidence.agreement - TOLERANCE:
+            return f"the pool backs the fused answer as much as its best candidate ({numbers}; {consensus})"
+        less = f"the pool backs the fused answer less than its best candidate ({numbers}"
+        _, floor = self.thresholds(evidence.answer_type)
+        if floor is not None:
+            return f"fused within the margin: {less}; {self._named('floor_margin', floor, evidence)}; {consensus})"
+        if not self.floor_outvoted or evidence.alive < 2:
+            return f"fused with no support check: {less}; {consensus})"
+        if evidence.answer_type == "text":  # free text has no votes, so nothing can outvote it
+            return f"fused with no margin set for free text: {less}; {consensus})"
+        return f"fused, not outvoted: {less}; no value has a majority of the pool; {consensus})"
 
     def _select(self, pool: CandidatePool, evidence: Evidence, path: Path, reason: str) -> Aggregation:
         chosen = next(c for c in pool if c.index == evidence.best)

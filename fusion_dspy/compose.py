@@ -108,7 +108,7 @@ class NofN(dspy.Module):
             raise AllCandidatesFailedError(pool.failed)
         start = time.perf_counter()
         trace: list[Any] = []
-        live = fusor_streams_live(self.aggregator)
+        live = fusor_streams_live(self.aggregator, inputs, pool)
         with dspy.track_usage() as tracker, dspy.context(trace=trace), nullcontext() if live else unstreamed():
             aggregation = await self.aggregator.aaggregate(inputs, pool)
         if aggregation.provenance is None:

@@ -13,6 +13,7 @@ from fusion_dspy.errors import ConfigurationError, FusorError
 from fusion_dspy.lm.failures import OnPermanentError, detail_of, permanent_failure
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.markers import clean
+from fusion_dspy.not_an_answer import not_an_answer
 from fusion_dspy.prompts import load_prompt
 from fusion_dspy.render import RenderOptions, label_for, render_pool, salt_for
 from fusion_dspy.select.base import Scorer
@@ -125,6 +126,9 @@ class Fuser(Aggregator):
         empty = [name for name, value in outputs.items() if value is None or not as_text(value).strip()]
         if empty:  # nothing written is a failure of the fusor, not an answer
             return await self._fall_back(inputs, pool, f"fusor wrote an empty {', '.join(map(repr, empty))}")
+        nonsense = not_an_answer(outputs, _instructions(self.predict), shown)
+        if nonsense is not None:  # template residue or the prompt written back is a failure, never an answer
+            return await self._fall_back(inputs, pool, nonsense)
         echoed = echoed_input(outputs, inputs, shown)
         if echoed is not None:
             return await self._fall_back(inputs, pool, f"fusor echoed the input field {echoed!r} instead of answering")
@@ -142,6 +146,11 @@ class Fuser(Aggregator):
 
         selection = await Selector(self.fallback).bind(self._bound_task()).aaggregate(inputs, pool)
         return selection.model_copy(update={"fallback": f"{reason}; selected by {type(self.fallback).__name__}"})
+
+
+def _instructions(predict: dspy.Module) -> str:
+    """The instructions the fusor's predictor was given (as an optimiser may have rewritten them)."""
+    return "\n".join(str(p.signature.instructions or "") for p in predict.predictors())
 
 
 def echoed_input(outputs: dict[str, Any], inputs: dict[str, Any], shown: list[Candidate]) -> str | None:

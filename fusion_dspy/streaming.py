@@ -25,7 +25,7 @@ from dspy.streaming import StatusMessage, StreamListener
 from fusion_dspy._async import is_streaming
 from fusion_dspy.adaptive import AdaptiveFusion
 from fusion_dspy.aggregator import Aggregation, Aggregator
-from fusion_dspy.candidates import as_text
+from fusion_dspy.candidates import CandidatePool, as_text
 from fusion_dspy.hedge import Hedged
 from fusion_dspy.predictors import predictors
 from fusion_dspy.select.base import Selector
@@ -36,14 +36,15 @@ def unstreamed() -> AbstractContextManager[Any]:
     return dspy.context(send_stream=None) if is_streaming() else nullcontext()
 
 
-def fusor_streams_live(aggregator: Aggregator) -> bool:
+def fusor_streams_live(aggregator: Aggregator, inputs: dict[str, Any], pool: CandidatePool) -> bool:
     """Whether the fusor's tokens may reach listeners as it writes them: only when no floor can replace its answer
     afterwards and one fusor call writes it (a selection never streams live: its answer is a candidate, known only
-    once chosen; hedged copies would interleave)."""
+    once chosen; hedged copies would interleave). The outvoted check can only fire on a pool with a majority."""
     if isinstance(aggregator, Selector | Hedged):
         return False
     if isinstance(aggregator, AdaptiveFusion):
-        return aggregator.floor_margin is None and not getattr(aggregator, "floor_invention", False)
+        outvote = aggregator.floor_outvoted and aggregator.can_outvote(inputs, pool)
+        return aggregator.floor_margin is None and not aggregator.floor_invention and not outvote
     return True
 
 

@@ -31,12 +31,12 @@ def names(program):
 
 
 def test_set_lm_on_the_program_makes_the_candidates_come_from_that_lm(no_default_model):
-    drafts = [{"answer": "from B"}, {"answer": "also from B"}]
+    drafts = [{"answer": "from B"}, {"answer": "also from B"}, {"answer": "B again"}]  # no majority to outvote
     b = ScriptedLM(sampler_then_fusor(drafts, {"answer": "fused by B"}), model="openai/b")
     program = fd.FusionOfN(qa(), n=3)
     program.set_lm(b)
     pred = program(question="q")
-    assert {c.text() for c in pred.nofn.candidates} == {"from B", "also from B"}
+    assert {c.text() for c in pred.nofn.candidates} == {"from B", "also from B", "B again"}
     assert {c.source for c in pred.nofn.candidates} == {"openai/b"}
     assert len({c.rollout_id for c in pred.nofn.candidates}) == 3
     assert pred.answer == "fused by B"

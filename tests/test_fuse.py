@@ -213,3 +213,50 @@ def test_an_embedded_fusor_that_cannot_start_warns_once_under_select(missing_emb
         results = [fuser.aggregate({"question": f"q{i}"}, pool_of("Au", "Au", "Ag")) for i in range(2)]
     assert all(r.method == "selected" and "embedded model cannot start" in r.fallback for r in results)
     assert len([r for r in caplog.records if "pip install" in r.getMessage()]) == 1
+
+
+@pytest.mark.parametrize("adaptive", [False, True], ids=["plain", "adaptive"])
+@pytest.mark.parametrize(
+    "written",
+    ["{response}", "{{ answer }}", "<answer></answer>", "[insert answer here]", "${answer}"],
+)
+def test_a_template_placeholder_is_a_fusor_failure_flagged_and_selected(adaptive, written):
+    """Issue 27.1: `local-small` returned '{response}' as the fused answer over candidates that said '8'."""
+    drafts = itertools.cycle([{"answer": "8"}, {"answer": "eight legs"}, {"answer": "6"}])
+
+    def respond(prompt):
+        return {"answer": written} if "<candidate 1>" in prompt else next(drafts)
+
+    program = fd.FusionOfN(dspy.Predict("question -> answer"), n=3, adaptive=adaptive)
+    with dspy.context(lm=ScriptedLM(respond)):
+        pred = program(question="How many legs does a spider have?")
+    assert pred.answer in {"8", "eight legs", "6"}
+    assert pred.nofn.method == "selected" and "template placeholder for 'answer'" in pred.nofn.fallback
+
+
+def test_the_fusors_instructions_written_back_are_a_fusor_failure():
+    instructions = fd.Fuser(QA).predict.signature.instructions
+    copy = " ".join(instructions.split()[:40])
+    result = fd.Fuser(QA, lm=ScriptedLM({"answer": copy})).aggregate({"question": "q"}, pool_of("Au", "Ag", "Au"))
+    assert result.method == "selected" and result.outputs == {"answer": "Au"}
+    assert result.fallback.startswith("fusor copied its instructions into 'answer' instead of answering")
+
+
+def test_what_a_candidate_said_is_an_answer_however_it_looks():
+    """A template-writing task: the candidates themselves answer with a placeholder."""
+    result = fd.Fuser(QA, lm=ScriptedLM({"answer": "{name}"})).aggregate({"question": "q"}, pool_of("{name}", "x"))
+    assert (result.method, result.outputs) == ("fused", {"answer": "{name}"})
+    for answer in ("Mount Kilimanjaro", "{x: 1} is a set", "The answer is <b>8</b> legs"):
+        kept = fd.Fuser(QA, lm=ScriptedLM({"answer": answer})).aggregate({"question": "q"}, pool_of("8", "Au"))
+        assert kept.method == "fused" and kept.outputs == {"answer": answer}
+
+
+@pytest.mark.parametrize(
+    ("value", "residue"),
+    [("{response}", True), ("[[ ## answer ## ]]\n[[ ## completed ## ]]", True), ("<answer> </answer>", True),
+     ("{}", True), ("Paris", False), ("{x} is a set", False), ("[1, 2]", False), ("8", False), (18, False)],
+)  # fmt: skip
+def test_what_counts_as_template_residue(value, residue):
+    from fusion_dspy.not_an_answer import placeholder
+
+    assert placeholder(value) is residue

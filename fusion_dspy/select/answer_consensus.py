@@ -132,6 +132,11 @@ class AnswerConsensus(ConsensusScorer):
             unit=unit,
         )
 
+    def can_outvote(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> bool:
+        plan = self.plan(task, pool)
+        language = self._language(plan, inputs)
+        return any(kind != "text" and _majority(name, kind, pool, language) is not None for name, kind in plan.items())
+
     def fused_support(
         self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool, outputs: dict[str, Any]
     ) -> FusedSupport:
@@ -144,11 +149,20 @@ class AnswerConsensus(ConsensusScorer):
             if kind in VERIFIABLE and share == 0.0
             and (said := _invention(name, kind, outputs.get(name), pool, language)) is not None
         ]  # fmt: skip
-        return FusedSupport(share=sum(shares) / len(shares), invented="; ".join(inventions) or None)
+        outvoted = [
+            said
+            for name, kind in plan.items()
+            if kind != "text" and (said := _outvoted(name, kind, outputs.get(name), pool, language)) is not None
+        ]
+        return FusedSupport(
+            share=sum(shares) / len(shares),
+            invented="; ".join(inventions) or None,
+            outvoted="; ".join(outvoted) or None,
+        )
 
 
-def _invention(name: str, kind: AnswerKind, value: Any, pool: CandidatePool, language: str | None) -> str | None:
-    """Why a fused value that no candidate gives is an invention: more than half the pool agrees on another."""
+def _majority(name: str, kind: AnswerKind, pool: CandidatePool, language: str | None) -> tuple[str, int, str] | None:
+    """The value more than half of the pool gives for `name` (its vote key, backers, one candidate's text)."""
     alive = pool.succeeded
     votes = Counter(key for c in alive if (key := vote_key(kind, c.outputs.get(name), language)) is not None)
     if not votes:
@@ -156,8 +170,39 @@ def _invention(name: str, kind: AnswerKind, value: Any, pool: CandidatePool, lan
     key, backers = votes.most_common(1)[0]
     if 2 * backers <= len(alive):
         return None
-    example = next(c.text(name) for c in alive if vote_key(kind, c.outputs.get(name), language) == key)
-    return f"`{name}` {as_text(value)!r} is given by no candidate; {backers} of {len(alive)} give {example!r}"
+    return key, backers, next(c.text(name) for c in alive if vote_key(kind, c.outputs.get(name), language) == key)
+
+
+def _invention(name: str, kind: AnswerKind, value: Any, pool: CandidatePool, language: str | None) -> str | None:
+    """Why a fused value that no candidate gives is an invention: more than half the pool agrees on another."""
+    majority = _majority(name, kind, pool, language)
+    if majority is None:
+        return None
+    _, backers, example = majority
+    return f"`{name}` {as_text(value)!r} is given by no candidate; {backers} of {len(pool.succeeded)} give {example!r}"
+
+
+def _outvoted(name: str, kind: AnswerKind, value: Any, pool: CandidatePool, language: str | None) -> str | None:
+    """Why a fused value is outvoted: more than half of the pool gives another value, which has more backers.
+    (A fusor that sides with a minority, or with one injected candidate, against a pool that agrees.)"""
+    majority = _majority(name, kind, pool, language)
+    mine = vote_key(kind, value, language)
+    if majority is None or mine == majority[0]:
+        return None
+    key, backers, example = majority
+    if kind == "short text" and mine is not None and _within(mine, key):
+        return None  # `Paris, the capital` or `Kilimanjaro` says what the majority says, in more or fewer words
+    alive = pool.succeeded
+    own = sum(vote_key(kind, c.outputs.get(name), language) == mine for c in alive) if mine is not None else 0
+    return (
+        f"`{name}` {as_text(value)!r} is backed by {own} of {len(alive)} candidates; {backers} of {len(alive)} "
+        f"give {example!r}"
+    )
+
+
+def _within(a: str, b: str) -> bool:
+    """One normalised short answer holds the other as whole words."""
+    return f" {a} " in f" {b} " or f" {b} " in f" {a} "
 
 
 def _answer_type(kinds: list[AnswerKind]) -> AnswerKind:

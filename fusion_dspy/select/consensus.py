@@ -42,6 +42,11 @@ class FusedSupport(BaseModel):
         default=None,
         description="Set when a verifiable value is given by no candidate while most of the pool agrees on another.",
     )
+    outvoted: str | None = Field(
+        default=None,
+        description="Set when a voted value is backed by fewer candidates than a majority (more than half of the "
+        "pool) gives for another: e.g. one attacker's token against two candidates that agree.",
+    )
 
 
 class ConsensusScorer(Scorer):
@@ -94,6 +99,11 @@ class ConsensusScorer(Scorer):
         keys = {tuple(normalize_text(c.text(name)) for name in fields) for c in alive}
         return Agreement(scores=scores, identical=len(alive) >= 2 and len(keys) == 1, answer_type=self.answer_type,
                          measure=self.label, votes=self.bounded_by_best, unit=self.unit)  # fmt: skip
+
+    def can_outvote(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> bool:
+        """Whether `fused_support` can find a fused answer outvoted on this pool (a voted value more than half of
+        it gives); never, for a consensus that does not look for it."""
+        return False
 
     def fused_support(
         self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool, outputs: dict[str, Any]
