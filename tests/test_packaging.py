@@ -33,3 +33,9 @@ def test_non_python_files_in_packages_are_shipped():
         for path in data:
             patterns = shipped.get(name, [])
             assert any(path.match(pattern) for pattern in patterns), f"{path} is not in package-data of {name}"
+
+
+def test_pytest_prints_the_reason_of_every_skipped_test():
+    """The README says skipped tests show their reason: only true with `-rs` in the project's pytest options."""
+    options = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "-rs" in options["addopts"].split()

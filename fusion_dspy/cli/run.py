@@ -77,9 +77,11 @@ class Runner:
             return ""
         limit = self.config.max_tokens or LOCAL_MAX_TOKENS
         seconds = self.config.n * limit / model.batched_tokens_per_s + limit / model.tokens_per_s
-        return (
-            f"; up to ~{math.ceil(seconds / 60)} min on 2 idle CPU cores at {limit} tokens per call, more on a busy CPU"
-        )
+        return f" (≤ ~{math.ceil(seconds / 60)} min on 2 idle cores)"
+
+    def status(self) -> str:
+        """The spinner's line while one prompt runs: short enough for an 80-column terminal with its spinner."""
+        return f"Sampling {self.config.n} from {self.model_name}, then fusing{self.time_hint()}…"
 
     async def arun(self, item_id: str, prompt: str) -> Outcome:
         return await self.pipeline.arun(item_id, prompt)

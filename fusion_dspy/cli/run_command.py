@@ -116,7 +116,7 @@ def run(
         call_concurrency=call_concurrency, first_k=first_k, deadline_s=deadline,
         adaptive=adaptive,
     )  # fmt: skip
-    with err.status("Preparing the model (the first run of the embedded model assembles and verifies its weights)…"):
+    with err.status("Preparing the model (a first run assembles and checks its weights)…"):
         runner = Runner(config)
     if input is None:
         assert prompt is not None
@@ -126,9 +126,7 @@ def run(
 
 
 def _run_one(runner: Runner, prompt: str, json_output: bool) -> None:
-    with err.status(
-        f"Sampling {runner.config.n} candidates from {runner.model_name} and aggregating{runner.time_hint()}…"
-    ):
+    with err.status(runner.status()):
         record = run_sync(runner.arun("1", prompt))
     if json_output:
         out.print_json(record.model_dump_json()) if out.is_terminal else print(record.model_dump_json())

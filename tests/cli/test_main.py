@@ -214,3 +214,11 @@ def test_help_fits_80_columns_without_cutting_words(command):
     assert result.exit_code == 0
     assert "…" not in result.output
     assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("model", ["local", "local-small"])
+@pytest.mark.parametrize("n", [3, 16])
+def test_the_spinner_line_with_its_time_hint_fits_80_columns(model, n):
+    """Issue 27.5: the time hint was cut at 80 columns. Resolving the model starts nothing."""
+    status = run_module.Runner(run_module.RunConfig(n=n, model=model)).status()
+    assert "min on 2 idle cores)" in status and len(status) + 2 <= 80  # 2: the spinner and its space
