@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import nullcontext
 from typing import Any
@@ -31,6 +32,7 @@ from fusion_dspy.traces import kept_trace, leave_in_trace
 from fusion_dspy.usage import RunUsage, TokenUsage
 
 DEFAULT_N = 5
+logger = logging.getLogger(__name__)
 
 
 class NofN(dspy.Module):
@@ -98,6 +100,10 @@ class NofN(dspy.Module):
         with dspy.context(**_config_context(config)):
             with unstreamed():  # N interleaved token streams are not an answer
                 pool = await self.source.agenerate(inputs)
+            logger.info(
+                "pool done: %d of %d candidates answered in %.1f s%s", len(pool.succeeded), len(pool), pool.wall_s,
+                f" ({len(pool.failed)} failed: {pool.failed[0].error})" if pool.failed else "",
+            )  # fmt: skip
             if self.fail_count is not None and pool.succeeded and len(pool.failed) > self.fail_count:
                 raise TooManyFailuresError(pool.failed, len(pool), self.fail_count)
             return await self.afrom_pool(inputs, pool)
@@ -119,6 +125,11 @@ class NofN(dspy.Module):
             aggregation=TokenUsage.from_tracker(tracker.usage_data),
             sampling_s=pool.wall_s,
             aggregation_s=time.perf_counter() - start,
+        )
+        logger.info(
+            "answer: %s%s",
+            aggregation.path or aggregation.method,
+            f" ({aggregation.reason})" if aggregation.reason else "",
         )
         leave_in_trace(kept_trace(aggregation, pool, trace, self.signature))
         await send_answer(self, aggregation, trace, live, self.output_keys)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from typing import Any, ClassVar, Self
 
 import dspy
@@ -20,6 +22,7 @@ from fusion_dspy.select.base import Scorer
 from fusion_dspy.select.reward import RewardCallable
 from fusion_dspy.signatures import SignatureType, fusion_signature
 
+logger = logging.getLogger(__name__)
 SELECT_INSTEAD = "To select from the pool instead, pass Fuser(on_permanent_error='select')."
 
 ECHO_SIMILARITY = 0.5  # chrF at or above which an output counts as "what a candidate said", not an echo
@@ -113,9 +116,12 @@ class Fuser(Aggregator):
         task = self._bound_task()
         assert self.predict is not None
         rendered, shown = render_pool(pool, self.render, salt=salt_for(inputs))
+        logger.info("fusor call: %d candidates, %d characters", len(shown), len(rendered))
+        start = time.perf_counter()
         try:
             with dspy.context(**lm_context(self.lm, self.predict)):
                 prediction = await self.predict.acall(**inputs, **{self.candidates_field: rendered})
+            logger.info("fusor answered in %.1f s", time.perf_counter() - start)
         except Exception as exc:  # noqa: BLE001 - raised again by permanent_failure when it will not pass
             cause = permanent_failure(exc, "fusor", self.on_permanent_error, FusorError, SELECT_INSTEAD)
             if cause is None:
@@ -144,6 +150,7 @@ class Fuser(Aggregator):
     async def _fall_back(self, inputs: dict[str, Any], pool: CandidatePool, reason: str) -> Aggregation:
         from fusion_dspy.select.base import Selector
 
+        logger.info("fusor fell back to selection: %s", reason)
         selection = await Selector(self.fallback).bind(self._bound_task()).aaggregate(inputs, pool)
         return selection.model_copy(update={"fallback": f"{reason}; selected by {type(self.fallback).__name__}"})
 

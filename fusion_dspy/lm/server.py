@@ -7,8 +7,10 @@ Going through HTTP keeps one code path for the embedded model and for production
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
+import time
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,6 +18,8 @@ from pydantic import BaseModel
 from fusion_dspy.errors import ConfigurationError, LocalModelError
 from fusion_dspy.lm.speculative import SpeculativeSettings
 from fusion_dspy.lm.weights import EMBEDDED_MODELS, assemble
+
+logger = logging.getLogger(__name__)
 
 
 class ServerSettings(BaseModel):
@@ -40,24 +44,44 @@ class ServerSettings(BaseModel):
         return cls(**values)
 
 
+def base_params(model_path: str, settings: ServerSettings, chat_template: str | None = None) -> Any:
+    """llama.cpp server parameters for the GGUF file at `model_path` with these settings (no speculative decoding,
+    no adapters: callers add them)."""
+    import xllamacpp
+
+    params = xllamacpp.CommonParams()
+    params.model.path = model_path
+    if chat_template:
+        params.chat_template = chat_template
+    params.n_parallel = settings.parallel_slots
+    params.n_ctx = settings.context_per_slot * settings.parallel_slots
+    params.kv_unified = True
+    threads = settings.threads or os.cpu_count() or 1
+    params.cpuparams.n_threads = threads
+    params.cpuparams_batch.n_threads = threads
+    params.cache_ram_mib = settings.cache_ram_mib
+    params.port = 0
+    params.verbosity = 0
+    return params
+
+
+def start_server(params: Any, label: str) -> tuple[Any, str]:
+    """The running server and its OpenAI-compatible base URL (`.../v1`)."""
+    import xllamacpp
+
+    try:
+        server = xllamacpp.Server(params)
+    except Exception as exc:
+        raise LocalModelError(f"could not start the embedded model {label!r}: {exc}") from exc
+    return server, f"{server.listening_address}/v1"
+
+
 class LocalServer:
     """One running llama.cpp server for one embedded model."""
 
     def __init__(self, name: str, settings: ServerSettings) -> None:
-        import xllamacpp
-
         model = EMBEDDED_MODELS[name]
-        params = xllamacpp.CommonParams()
-        params.model.path = str(assemble(model))
-        if model.chat_template:
-            params.chat_template = model.chat_template
-        params.n_parallel = settings.parallel_slots
-        params.n_ctx = settings.context_per_slot * settings.parallel_slots
-        params.kv_unified = True
-        threads = settings.threads or os.cpu_count() or 1
-        params.cpuparams.n_threads = threads
-        params.cpuparams_batch.n_threads = threads
-        params.cache_ram_mib = settings.cache_ram_mib
+        params = base_params(str(assemble(model)), settings, model.chat_template)
         drafter = settings.speculative.drafter_for(name)
         if drafter is not None and drafter not in EMBEDDED_MODELS:
             raise ConfigurationError(
@@ -65,15 +89,12 @@ class LocalServer:
                 f"same family, e.g. local-small for local)."
             )
         settings.speculative.apply(params, name, str(assemble(EMBEDDED_MODELS[drafter])) if drafter else None)
-        params.port = 0
-        params.verbosity = 0
         self.name = name
         self.settings = settings
-        try:
-            self._server = xllamacpp.Server(params)
-        except Exception as exc:
-            raise LocalModelError(f"could not start the embedded model {name!r}: {exc}") from exc
-        self.base_url = f"{self._server.listening_address}/v1"
+        logger.info("starting the embedded model %s (%s threads)", name, params.cpuparams.n_threads)
+        start = time.perf_counter()
+        self._server, self.base_url = start_server(params, name)
+        logger.info("embedded model %s ready in %.1f s at %s", name, time.perf_counter() - start, self.base_url)
 
     def close(self) -> None:
         self._server = None
