@@ -88,6 +88,12 @@ class SecondMetric(BaseModel):
         return (self.main > 0) == (self.second > 0) or abs(self.main) < 1e-9 or abs(self.second) < 1e-9
 
 
+def _table(intro: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table after a line saying what it shows."""
+    return ["", intro, "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]  # fmt: skip
+
+
 def _seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
@@ -238,40 +244,36 @@ class MapReport(BaseModel):
                     + f"{_seconds(r.seconds_per_item)} ({_seconds(r.candidate_seconds_per_item)}) | "
                     + f"{r.tokens_per_item:.0f} |"
                 )
-            vs = [v for v in self.versus if v.task == task]
-            lines += ["", "Fusing methods against the cell's selection and against the "
-                      f"{c.reference} single sample (paired on the same items; macro difference with its 95% "
-                      f"bootstrap CI; W/T/L; permutation p; Holm p over all {len(self.versus)} comparisons of the "
-                      "map):", "",
-                      "| cell | method | against | difference [95% CI] | W/T/L | p | Holm p | verdict |",
-                      "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-            for v in vs:
-                d = v.difference
-                lines.append(f"| {v.cell} | {v.method} | {v.against} | {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
-                             f"| {v.record} | {v.p_permutation:.3f} | {v.p_holm:.3f} | {v.verdict} |")  # fmt: skip
-            bins = [b for b in self.bins if b.task == task]
-            if bins:
-                lines += ["", "Fusing minus selection by pool agreement (the support of the pool's best candidate "
-                          "under the task's consensus: the vote share, or chrF support):", "",
-                          "| cell | method | agreement | items | difference |", "|---|---|---|---|---|"]  # fmt: skip
-                lines += [
-                    f"| {b.cell} | {b.method} | {b.label} | {b.items} | "
-                    + ("–" if b.difference is None else f"{b.difference:+.3f}")
-                    + " |"
-                    for b in bins
-                ]
-            second = [s for s in self.second_metrics if s.task == task]
-            if second:
-                lines += ["", "Plain fusion minus selection under the main metric and a second one no selector uses "
-                          "(MBR selects by chrF); 'disagree' where the two point different ways:", "",
-                          "| cell | main | second | metric | |", "|---|---|---|---|---|"]  # fmt: skip
-                lines += [
-                    f"| {s.cell} | {s.main:+.3f} | {s.second:+.3f} | {s.metric} | "
-                    + ("agree" if s.agree else "**disagree**")
-                    + " |"
-                    for s in second
-                ]
+            lines += self._comparisons(c.reference, [v for v in self.versus if v.task == task])
+            lines += self._bins([b for b in self.bins if b.task == task])
+            lines += self._second([m for m in self.second_metrics if m.task == task])
         return "\n".join(lines) + "\n"
+
+    def _comparisons(self, reference: str, versus: list[Versus]) -> list[str]:
+        intro = (f"Fusing methods against the cell's selection and against the {reference} single sample (paired on "
+                 "the same items; macro difference with its 95% bootstrap CI; W/T/L; permutation p; Holm p over all "
+                 f"{len(self.versus)} comparisons of the map):")  # fmt: skip
+        rows = [[v.cell, v.method, v.against, f"{v.difference.mean:+.3f} [{v.difference.low:+.3f}, "
+                 f"{v.difference.high:+.3f}]", v.record, f"{v.p_permutation:.3f}", f"{v.p_holm:.3f}", v.verdict]
+                for v in versus]  # fmt: skip
+        header = ["cell", "method", "against", "difference [95% CI]", "W/T/L", "p", "Holm p", "verdict"]
+        return _table(intro, header, rows)
+
+    @staticmethod
+    def _bins(bins: list[Bin]) -> list[str]:
+        intro = ("Fusing minus selection by pool agreement (the support of the pool's best candidate under the task's "
+                 "consensus: the vote share, or chrF support):")  # fmt: skip
+        rows = [[b.cell, b.method, b.label, str(b.items), "–" if b.difference is None else f"{b.difference:+.3f}"]
+                for b in bins]  # fmt: skip
+        return _table(intro, ["cell", "method", "agreement", "items", "difference"], rows) if bins else []
+
+    @staticmethod
+    def _second(second: list[SecondMetric]) -> list[str]:
+        intro = ("Plain fusion minus selection under the main metric and a second one no selector uses (MBR selects "
+                 "by chrF); 'disagree' where the two point different ways:")  # fmt: skip
+        rows = [[m.cell, f"{m.main:+.3f}", f"{m.second:+.3f}", m.metric, "agree" if m.agree else "**disagree**"]
+                for m in second]  # fmt: skip
+        return _table(intro, ["cell", "main", "second", "metric", ""], rows) if second else []
 
     def write(self, out_dir: Path) -> list[Path]:
         from fusion_dspy.map.figure import quality_vs_cost

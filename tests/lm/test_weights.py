@@ -9,32 +9,28 @@ from fusion_dspy.errors import LocalModelError
 from fusion_dspy.lm.weights import EMBEDDED_MODELS, KEEP_PARTS_ENV, EmbeddedModel, assemble, cache_dir, part_paths
 
 
-@pytest.fixture
-def chunk_packages(tmp_path, monkeypatch):
-    """Three fake chunk packages on sys.path, laid out like the real ones (pkg/data/partNN.bin); named per test, as
-    imported packages stay in sys.modules."""
-    root = tmp_path / "site"
-    chunks = [b"first-" * 20_000, b"second-" * 20_000, b"third" * 20_000]
+def chunk_model(root, monkeypatch, chunks, part_file="part{i:02d}.bin") -> EmbeddedModel:
+    """Fake chunk packages on sys.path, laid out like real ones (pkg/data/<part_file>), and their model; named per
+    call, as imported packages stay in sys.modules."""
     prefix = f"fakechunk{uuid.uuid4().hex[:8]}-part"
     for i, chunk in enumerate(chunks, start=1):
         package = root / f"{prefix.replace('-', '_')}{i}"
         (package / "data").mkdir(parents=True)
         (package / "__init__.py").write_text("")
-        (package / "data" / f"part{i:02d}.bin").write_bytes(chunk)
+        (package / "data" / part_file.format(i=i, i0=i - 1)).write_bytes(chunk)
     monkeypatch.syspath_prepend(str(root))
     whole = b"".join(chunks)
     return EmbeddedModel(
-        name="fake",
-        description="fake model",
-        package_prefix=prefix,
-        parts=3,
-        version="0",
-        size=len(whole),
-        sha256=hashlib.sha256(whole).hexdigest(),
-        extra="fake",
-        tokens_per_s=1.0,
-        batched_tokens_per_s=1.0,
-    )
+        name="fake", description="fake model", package_prefix=prefix, parts=len(chunks), version="0",
+        size=len(whole), sha256=hashlib.sha256(whole).hexdigest(), extra="fake", part_file=part_file,
+        tokens_per_s=1.0, batched_tokens_per_s=1.0,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def chunk_packages(tmp_path, monkeypatch):
+    """Three fake chunk packages named like ours (partNN.bin)."""
+    return chunk_model(tmp_path / "site", monkeypatch, [b"first-" * 20_000, b"second-" * 20_000, b"third" * 20_000])
 
 
 @pytest.fixture(autouse=True)
@@ -154,22 +150,8 @@ def test_recorded_models_are_pinned():
 
 def test_parts_named_another_way_are_assembled_in_order(tmp_path, monkeypatch):
     """Chunk packages laid out as the Gemma ones are (`data/<file>.gguf.part00`, zero-based)."""
-    root = tmp_path / "site"
-    prefix = f"fakegguf{uuid.uuid4().hex[:8]}-part"
-    chunks = [b"a" * 1000, b"b" * 1000]
-    for i, chunk in enumerate(chunks, start=1):
-        package = root / f"{prefix.replace('-', '_')}{i}"
-        (package / "data").mkdir(parents=True)
-        (package / "__init__.py").write_text("")
-        (package / "data" / f"model.gguf.part{i - 1:02d}").write_bytes(chunk)
-    monkeypatch.syspath_prepend(str(root))
-    whole = b"".join(chunks)
-    model = EmbeddedModel(
-        name="fake-gguf", description="fake", package_prefix=prefix, parts=2, version="0", size=len(whole),
-        sha256=hashlib.sha256(whole).hexdigest(), extra="fake", part_file="model.gguf.part{i0:02d}",
-        tokens_per_s=None, batched_tokens_per_s=None,
-    )  # fmt: skip
-    assert assemble(model, tmp_path / "models").read_bytes() == whole
+    model = chunk_model(tmp_path / "site", monkeypatch, [b"a" * 1000, b"b" * 1000], "model.gguf.part{i0:02d}")
+    assert assemble(model, tmp_path / "models").read_bytes() == b"a" * 1000 + b"b" * 1000
 
 
 def test_the_gemma_model_is_listed_with_its_own_chat_template():
