@@ -1,4 +1,7 @@
-"""Tokens per second of the embedded models on this machine: one request alone, then k at once.
+"""Tokens per second of the embedded models on this machine: generation with one request alone, then k at once,
+and prompt processing (a long new prompt, read from llama.cpp's own timings). Run it on an idle machine: the
+single-request figures are `EmbeddedModel.tokens_per_s` and `prompt_tokens_per_s`, which the map's cost per item
+uses.
 
 python benchmarks/local_model_speed.py --models local-small,local --tokens 96 --parallel 5
 """
@@ -29,6 +32,24 @@ async def generate(base_url: str, name: str, tokens: int, seed: int) -> tuple[in
     return response.usage.prompt_tokens, response.usage.completion_tokens
 
 
+LONG_PROMPT = " ".join(
+    f"Sentence {i} is about the weather, the markets and the history of the bicycle." for i in range(80)
+)
+
+
+def prompt_speed(base_url: str, name: str) -> float:
+    """Prompt tokens per second of one request with a ~1,300-token prompt nothing in the cache shares."""
+    import json
+    import urllib.request
+
+    body = {"model": name, "messages": [{"role": "user", "content": f"{time.time()} Summarise: {LONG_PROMPT}"}],
+            "max_tokens": 4, "temperature": 0, "cache_prompt": False}  # fmt: skip
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {LOCAL_API_KEY}"}
+    request = urllib.request.Request(f"{base_url}/chat/completions", data=json.dumps(body).encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return float(json.loads(response.read())["timings"]["prompt_per_second"])
+
+
 async def measure(name: str, tokens: int, parallel: int) -> None:
     start = time.perf_counter()
     server = local_server(name)
@@ -41,8 +62,9 @@ async def measure(name: str, tokens: int, parallel: int) -> None:
     results = await asyncio.gather(*(generate(server.base_url, name, tokens, i + 1) for i in range(parallel)))
     together_s = time.perf_counter() - start
     together = sum(c for _, c in results)
+    prompt = await asyncio.to_thread(prompt_speed, server.base_url, name)
     print(
-        f"{name:12s} load {load_s:5.1f} s | 1 request: {alone / alone_s:5.1f} tok/s | "
+        f"{name:12s} load {load_s:5.1f} s | prompt: {prompt:6.1f} tok/s | 1 request: {alone / alone_s:5.1f} tok/s | "
         f"{parallel} at once: {together / together_s:5.1f} tok/s total "
         f"({together_s / alone_s:.2f}× the single request's time for {together / max(alone, 1):.1f}× the tokens)"
     )
