@@ -1,12 +1,15 @@
 """Compiled fusors keyed by (task, language), saved as DSPy JSON state with a manifest that says how they scored.
 
-Layout: `<root>/<task>/<language>.json` plus `<root>/manifest.json`. The default root is the `compiled` folder
-of the `fusion_dspy.programs` package (the repository's `programs/compiled`, installed with the package).
+Layout: `<root>/<task>/<language>.json` plus `<root>/manifest.json`; a fusor tuned at the weight level
+(`--optimizer finetune`) also has its LoRA adapter at `<root>/<task>/<language>.lora.gguf`, checked by sha256.
+The default root is the `compiled` folder of the `fusion_dspy.programs` package (the repository's
+`programs/compiled`, installed with the package).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -129,6 +132,18 @@ class InstructionLanguage(BaseModel):
     difference: HeldOut | None = Field(default=None, description="Held-out translated − English, paired.")
 
 
+class AdapterRecord(BaseModel):
+    """A weight-tuned fusor's LoRA adapter (a llama.cpp LoRA GGUF beside the fusor's JSON) and how it was made."""
+
+    file: str = Field(description="The adapter, relative to the registry root.")
+    sha256: str
+    base_model: str = Field(description="The embedded model (or GGUF) it adapts and is served with.")
+    steps: int
+    examples: int = Field(description="Training examples (chat-formatted fused answers that passed the metric).")
+    selection: dict[str, int] = Field(default_factory=dict, description="Hard / easy pools and targets chosen.")
+    train_seconds: float = Field(description="LoRA training time (CPU seconds of wall clock on this machine).")
+
+
 class RegistryEntry(BaseModel):
     """One compiled fusor and the evidence for it."""
 
@@ -157,6 +172,7 @@ class RegistryEntry(BaseModel):
     ablation: Ablation | None = Field(
         default=None, description="Its instructions and its demos, each alone, on the held-out split (--ablate)."
     )
+    adapter: AdapterRecord | None = Field(default=None, description="The LoRA adapter of a weight-tuned fusor.")
     study: str | None = Field(default=None, description="The Optuna study it came from.")
     held_out_reuse: int | None = Field(
         default=None,
@@ -170,6 +186,10 @@ class RegistryEntry(BaseModel):
     @property
     def path(self) -> str:
         return f"{self.task}/{self.language}.json"
+
+    @property
+    def adapter_path(self) -> str:
+        return f"{self.task}/{self.language}.lora.gguf"
 
 
 class Manifest(BaseModel):
@@ -190,10 +210,20 @@ class FusorRegistry:
     def languages(self, task: str) -> list[str]:
         return sorted(e.language for e in self.manifest().entries if e.task == task)
 
-    def save(self, fuser: Fuser, entry: RegistryEntry) -> Path:
-        """Write the fusor's state and replace its manifest entry (the manifest is rewritten atomically)."""
+    def save(self, fuser: Fuser, entry: RegistryEntry, adapter: Path | None = None) -> Path:
+        """Write the fusor's state and replace its manifest entry (the manifest is rewritten atomically). With
+        `adapter` (a LoRA GGUF), the file is copied beside the state and `entry.adapter` must record its sha256."""
         path = self.root / entry.path
         path.parent.mkdir(parents=True, exist_ok=True)
+        if adapter is not None:
+            from fusion_dspy.lm.lora import file_sha256
+
+            if entry.adapter is None or entry.adapter.sha256 != file_sha256(adapter):
+                raise ConfigurationError(f"the entry must record {adapter}'s sha256 in entry.adapter to store it.")
+            entry.adapter.file = entry.adapter_path
+            partial = self.root / (entry.adapter_path + ".partial")
+            shutil.copyfile(adapter, partial)
+            partial.replace(self.root / entry.adapter_path)
         fuser.save(str(path))
         manifest = self.manifest()
         manifest.entries = [e for e in manifest.entries if (e.task, e.language) != (entry.task, entry.language)]
@@ -213,4 +243,9 @@ class FusorRegistry:
             )
         fuser = Fuser(chain_of_thought=entry.chain_of_thought).bind(signature)
         fuser.load(str(self.root / entry.path))
+        if entry.adapter is not None:
+            from fusion_dspy.lm.lora import Adapter, adapter_server, lora_lm
+
+            adapter = Adapter(path=self.root / entry.adapter.file, sha256=entry.adapter.sha256)
+            fuser.lm = lora_lm(adapter_server(entry.adapter.base_model, [adapter]), adapter.path, temperature=0.0)
         return fuser

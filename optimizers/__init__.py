@@ -4,6 +4,7 @@ and an Optuna study per (task, language) over the fusion knobs."""
 from fusion_dspy.optimizers.bootstrap import bootstrap_fusor
 from fusion_dspy.optimizers.compile import OPTIMIZERS, compile_fusor, evaluate
 from fusion_dspy.optimizers.feedback import feedback_metric
+from fusion_dspy.optimizers.finetune import FinetuneFusor, FinetuneSettings
 from fusion_dspy.optimizers.fusor_data import Splits, fusor_examples, split
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.strata import strata_of, stratified_ids
@@ -12,6 +13,8 @@ from fusion_dspy.optimizers.study_config import StudyConfig, StudyResult
 
 __all__ = [
     "OPTIMIZERS",
+    "FinetuneFusor",
+    "FinetuneSettings",
     "FusorOnly",
     "FusorStudy",
     "Splits",

@@ -1,0 +1,133 @@
+"""The whole weight-tuning path on a tiny randomly initialised Qwen2 written as GGUF (issue 29): fused answers
+drawn from a scripted fusor over scripted pools, a LoRA trained 2 steps on the GGUF read into transformers, the
+adapter written as a llama.cpp LoRA GGUF and served beside the base model by llama.cpp, an answer returned, the
+registry keeping the adapter sha256-checked. The served adapter computes what the trained one does.
+
+Skipped when the `[train]` extra or the embedded 0.5B model (whose tokenizer the tiny model borrows) is absent."""
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from fusion_dspy.errors import ConfigurationError, LocalModelError
+from fusion_dspy.fuse import Fuser
+from fusion_dspy.lm.lora import Adapter, adapter_server, file_sha256
+from fusion_dspy.lm.weights import EMBEDDED_MODELS, assemble
+from fusion_dspy.optimizers.finetune import FinetuneFusor, FinetuneSettings
+from fusion_dspy.optimizers.fusor_only import FusorOnly
+from fusion_dspy.optimizers.gguf_model import gguf_info, load_gguf_model
+from fusion_dspy.optimizers.lora_gguf import write_lora_gguf
+from fusion_dspy.optimizers.lora_train import LoraSettings, adapter_state, train_lora
+from fusion_dspy.optimizers.sft_format import IGNORE, tokenize
+from fusion_dspy.optimizers.strata import strata_of
+from fusion_dspy.registry import AdapterRecord, FusorRegistry, RegistryEntry
+from fusion_dspy.testing import ScriptedLM
+from tests.optimizers.test_strata import math_pools
+
+REASON = "needs the [train] extra: pip install -e '.[train]'"
+torch = pytest.importorskip("torch", reason=REASON)
+pytest.importorskip("peft", reason=REASON)
+pytest.importorskip("gguf", reason=REASON)
+
+from tests.optimizers.tiny_qwen import tiny_qwen2, write_tiny_gguf  # noqa: E402 - needs torch, checked above
+
+LORA = LoraSettings(steps=2, rank=4, alpha=8, dropout=0.0, learning_rate=0.05, checkpoint_every=1, max_tokens=2048)
+
+
+@pytest.fixture(scope="module")
+def tiny_gguf(tmp_path_factory) -> Path:
+    try:
+        source = assemble(EMBEDDED_MODELS["local-small"])
+    except LocalModelError as exc:
+        pytest.skip(f"the tiny model borrows the embedded 0.5B model's tokenizer: {exc}")
+    return write_tiny_gguf(tiny_qwen2(151936), source, tmp_path_factory.mktemp("tiny") / "tiny-qwen2.gguf")
+
+
+def completion(base_url: str, prompt: list[int], lora: list[dict]) -> dict:
+    """llama.cpp's top next token for `prompt` (token ids) with these adapters applied."""
+    body = {"prompt": prompt, "n_predict": 1, "n_probs": 1, "temperature": 0, "lora": lora}
+    request = urllib.request.Request(base_url.removesuffix("/v1") + "/completion", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)["completion_probabilities"][0]
+
+
+def test_the_served_adapter_computes_what_the_trained_one_does(tiny_gguf, tmp_path):
+    model, tokenizer = load_gguf_model(tiny_gguf)
+    messages = [{"role": "system", "content": "Fuse the candidates."}, {"role": "user", "content": "2+2? 4 or 5"},
+                {"role": "assistant", "content": "4"}]  # fmt: skip
+    example = tokenize(tokenizer, messages, 256)
+    assert example is not None and example.answer_tokens >= 1
+    trained, _ = train_lora(model, [example], LORA, tmp_path)
+    info = gguf_info(tiny_gguf)
+    assert (info.architecture, info.block_count) == ("qwen2", 2)
+    adapter = write_lora_gguf(adapter_state(trained), LORA.alpha, info.architecture, info.block_count,
+                              tmp_path / "adapter.gguf")  # fmt: skip
+    prompt = [i for i, label in zip(example.input_ids, example.labels, strict=True) if label == IGNORE]
+    with torch.no_grad():
+        tuned = torch.log_softmax(trained(input_ids=torch.tensor([prompt])).logits[0, -1], -1)
+        with trained.disable_adapter():
+            base = torch.log_softmax(trained(input_ids=torch.tensor([prompt])).logits[0, -1], -1)
+    assert int(tuned.argmax()) != int(base.argmax())  # 2 steps at this rate move the top token
+    server = adapter_server(tiny_gguf, [Adapter(path=adapter, sha256=file_sha256(adapter))])
+    for lora, expected in [([], base), ([{"id": 0, "scale": 1.0}], tuned)]:
+        served = completion(server.base_url, prompt, lora)
+        assert served["id"] == int(expected.argmax())
+        assert served["logprob"] == pytest.approx(float(expected.max()), abs=1e-3)
+
+
+def test_finetune_compiles_a_fusor_served_with_its_adapter_and_the_registry_keeps_it(tiny_gguf, tmp_path):
+    # en-0 easy (majority 42), en-1 hard (majority 7, one 42), en-2 impossible; the fusor always answers 42
+    task, data = math_pools(tmp_path, [("42", "42", "7"), ("7", "7", "42"), ("7", "8", "9")])
+    lm = ScriptedLM({"reasoning": "Candidates 1 and 3 agree on 42.", "answer": "42"})
+    student = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
+    settings = FinetuneSettings(samples=2, threads=1, lora=LORA)
+    optimizer = FinetuneFusor(task.metric, out_dir=tmp_path / "run", base_model=tiny_gguf, settings=settings)
+    tuned = optimizer.compile(student, data, strata_of(task, data), task.pass_threshold)
+    result = optimizer.result
+    assert result is not None and len(lm.calls) == 6  # 2 samples for each of 3 pools
+    assert result.selection["hard_pools"] == 1 and result.selection["easy_pools"] == 1  # impossible left out
+    assert (result.examples, result.too_long, result.train.step) == (2, 0, 2)
+    assert result.adapter.is_file() and result.adapter_sha256 == file_sha256(result.adapter)
+    optimizer.bootstrap(student, data, task.pass_threshold)
+    assert len(lm.calls) == 6  # a rerun reads the stored samples back instead of calling the fusor again
+
+    answer = tuned.fuser.lm(messages=[{"role": "user", "content": "2+2?"}], max_tokens=4)
+    assert len(answer) == 1 and isinstance(answer[0], str) and answer[0]
+    assert tuned.fuser.lm.kwargs["extra_body"] == {"lora": [{"id": 0, "scale": 1.0}]}
+    assert student.fuser.lm is lm  # the student is left as it was
+
+    registry = FusorRegistry(tmp_path / "registry")
+    record = AdapterRecord(
+        file="",
+        sha256=result.adapter_sha256,
+        base_model=str(tiny_gguf),
+        steps=2,
+        examples=result.examples,
+        selection=result.selection,
+        train_seconds=result.train.seconds,
+    )
+    entry = RegistryEntry(
+        task="math",
+        language="en",
+        metric="accuracy",
+        before=0.0,
+        after=0.0,
+        splits={},
+        models={"fusor": "tiny"},
+        optimizer="finetune",
+        chain_of_thought=True,
+        n=3,
+        adapter=record,
+    )
+    registry.save(tuned.fuser, entry, adapter=result.adapter)  # fmt: skip
+    stored = registry.root / "math" / "en.lora.gguf"
+    assert file_sha256(stored) == result.adapter_sha256
+    assert registry.manifest().find("math", "en").adapter.file == "math/en.lora.gguf"
+    loaded = registry.load("math", "en", task.signature)
+    assert loaded.lm.kwargs["extra_body"] == {"lora": [{"id": 0, "scale": 1.0}]}
+    stored.write_bytes(stored.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(ConfigurationError, match="does not match the sha256"):
+        registry.load("math", "en", task.signature)
