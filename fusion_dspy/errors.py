@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -92,3 +94,13 @@ def cause_of(error: str) -> str:
     if "not found" in text or "does not exist" in text or "notfound" in kind.lower():
         return f"{model} was not found: check the model name (--model, FUSION_DSPY_MODEL)"
     return f"{kind}: {first}"[:300] if detail else error.strip()[:300]
+
+
+def exit_on_error(main: Callable[[], object]) -> None:
+    """Run a `python -m` entry point the way every `fusion-dspy` command runs: an error fusion-dspy raises on
+    purpose (its message names the fix) is one line on stderr and exit code 2, never a traceback."""
+    try:
+        main()
+    except FusionError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from typing import ParamSpec
 
@@ -10,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from fusion_dspy.cli.precheck import precheck
 from fusion_dspy.cli.progress import progress_bar as _progress_bar
 from fusion_dspy.errors import FusionError
 
@@ -34,11 +37,14 @@ def _root() -> None:
 
 
 def friendly_errors(command: Callable[P, None]) -> Callable[P, None]:
-    """Known errors become one clear line on stderr and exit code 2, never a traceback."""
+    """Known errors become one clear line on stderr and exit code 2, never a traceback; arguments that cannot be
+    right (`precheck`) fail that way before the command starts."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
+            quiet_third_party()
+            precheck(kwargs)  # names and languages, before anything heavy is imported or started
             command(*args, **kwargs)
         except FusionError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False)
@@ -48,6 +54,14 @@ def friendly_errors(command: Callable[P, None]) -> Callable[P, None]:
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def quiet_third_party() -> None:
+    """No progress bars of datasets or the Hugging Face hub on stderr: our own bar says how far a command is."""
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "datasets" in sys.modules:  # already imported: its switch, as the variable is read at import
+        sys.modules["datasets"].disable_progress_bars()
 
 
 def progress_bar() -> Progress:

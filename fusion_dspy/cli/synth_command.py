@@ -12,6 +12,8 @@ from rich.progress import Progress, ProgressColumn, Task, TaskID
 from rich.text import Text
 
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.lm.keys import missing_keys
 from fusion_dspy.lm.resolve import API_BASE_ENV
 from fusion_dspy.outcome import Outcome
 from fusion_dspy.select.registry import SCORERS
@@ -70,6 +72,11 @@ def synth_command(
     rows = load_prompts(config.prompts, config.column, config.split, config.limit)
     done = checkpoint(config.out_dir)
     todo = pending(rows, done)
+    if not todo:
+        export(config, rows, done)
+        out.print(f"nothing to do: all {len(rows)} rows are already in {config.out_dir} (no model started)")
+        return
+    _check_keys(config)
     if len(todo) < len(rows):
         err.print(f"resuming: {len(rows) - len(todo)} of {len(rows)} rows already done in {config.out_dir}")
     with progress_bar() as progress:
@@ -89,6 +96,26 @@ def synth_command(
     for teacher, entry in stats.teachers.items():
         if entry.failures:
             err.print(f"[yellow]{teacher}: {entry.failures} of {entry.samples} calls failed[/]")
+    if stats.failed_rows:
+        cause = next((row.error for row in done.rows.values() if row.error), "unknown error")
+        err.print(
+            f"[bold red]error:[/] {stats.failed_rows} of {stats.prompts} rows failed ({cause.splitlines()[0]}); "
+            "fix that and rerun the same command to retry them (done rows are kept).",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+
+
+def _check_keys(config: SynthConfig) -> None:
+    """Every teacher and the fusor can authenticate: a missing key fails now, not after minutes of sampling."""
+    named = [("--teachers", t, "leave it out of --teachers (e.g. --teachers local)") for t in config.teachers]
+    named.append(("--fusor", config.fusor_model, "choose another --fusor (e.g. --fusor local)"))
+    for option, model, instead in named:
+        keys = missing_keys(model, config.api_base)
+        if keys:
+            raise ConfigurationError(
+                f"{option} {model} needs {' or '.join(keys)}: set it in the environment, or {instead}."
+            )
 
 
 def _advance(progress: Progress, task: TaskID) -> Callable[[Outcome], None]:

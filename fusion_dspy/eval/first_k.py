@@ -20,13 +20,15 @@ from pathlib import Path
 import dspy
 from pydantic import BaseModel
 
-from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.errors import ConfigurationError, exit_on_error
 from fusion_dspy.eval.config import EvalConfig
 from fusion_dspy.eval.paired import paired_difference
 from fusion_dspy.eval.runner import Evaluation
 from fusion_dspy.eval.stats import Estimate, WinTieLoss, bootstrap, paired
 from fusion_dspy.eval.store import MethodRecord, PoolRecord, method_log
 from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.lm.names import check_model_name
+from fusion_dspy.lm.resolve import MODEL_FORMS
 
 
 class FirstKReport(BaseModel):
@@ -134,6 +136,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args(argv)
+    for option, name in (("--model", args.model), ("--fusor-model", args.fusor_model)):
+        if name is not None:
+            check_model_name(name, MODEL_FORMS, option)
     config = EvalConfig(
         task=args.task, languages=[args.lang], out_dir=args.out, n=args.n, limit=args.limit, model=args.model,
         fusor_model=args.fusor_model, api_base=args.api_base, scorers=[], temperature=args.temperature,
@@ -147,4 +152,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    exit_on_error(main)
