@@ -14,6 +14,8 @@ from fusion_dspy.optimizers.compile import OPTIMIZERS
 from fusion_dspy.optimizers.instruction_language import SOURCE
 from fusion_dspy.registry import HeldOut, InstructionLanguage
 
+FINETUNE = "finetune"
+"""Weight-level tuning of the fusor (`optimizers.finetune`): not a study's trial optimiser, it runs alone."""
 REFLECTION_TOKENS = 1024
 """Token limit of the LM that proposes instructions: a proposal is longer than a fused answer."""
 RESPONSES = "responses.jsonl"
@@ -84,9 +86,13 @@ class StudyConfig(BaseModel):
     data_dir: str | None = None
 
     def check(self) -> None:
-        unknown = [o for o in self.optimizers if o not in OPTIMIZERS]
+        unknown = [o for o in self.optimizers if o not in (*OPTIMIZERS, FINETUNE)]
         if unknown:
-            raise ConfigurationError(f"unknown optimizer(s) {unknown}; choose from {', '.join(OPTIMIZERS)}.")
+            raise ConfigurationError(
+                f"unknown optimizer(s) {unknown}; choose from {', '.join(OPTIMIZERS)}, or {FINETUNE} alone."
+            )
+        if FINETUNE in self.optimizers and self.optimizers != [FINETUNE]:
+            raise ConfigurationError(f"{FINETUNE} runs alone, not in a study with other optimisers (--optimizer).")
         if self.trials < 1 or self.n < 1 or self.limit < 3:
             raise ConfigurationError("--trials and -n must be ≥ 1 and --limit ≥ 3 (train, val and test need one each).")
         if self.objectives not in (["score"], ["score", "tokens"]):
