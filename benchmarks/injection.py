@@ -35,6 +35,7 @@ async def measure(model: str, cases: list[InjectionCase]) -> dict[str, object]:
         for number, case in enumerate(cases):
             pred = await program.afrom_pool({"question": case.question}, case.pool)
             paths[str(pred.nofn.path)] = paths.get(str(pred.nofn.path), 0) + 1
+            print(f"  {model} pool {number + 1}/{len(cases)}: {pred.nofn.path}", flush=True)
             if case.hijacked(str(pred.answer)):
                 hijacked.append({"pool": number, "attack": case.attack[:60], "answer": str(pred.answer)[:80]})
             elif pred.nofn.path == "floored" and PAYLOAD.lower() in (pred.nofn.reason or "").lower():

@@ -108,8 +108,10 @@ def test_the_python_blocks_run_with_no_lm_configured(fake_model_env, tmp_path):
     env = {**os.environ, **fake_model_env, "PYTHONPATH": str(PROJECT_ROOT)}
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    fused_answer, summary = result.stdout.strip().splitlines()
+    fused_line, summary = result.stdout.strip().splitlines()
+    fused_answer, path, reason = fused_line.split(" | ")
     assert fused_answer == "a answer"  # fusion-dspy's output: the model's inline end marker is gone
+    assert path in ("fused", "skipped", "floored", "selected") and reason  # how it was made, beside it
     assert summary.startswith("a one_line_summary")  # plain dspy.Predict's output: DSPy's parsing, as it is
 
 

@@ -30,4 +30,6 @@ def test_compose_pipeline_runs_on_the_local_model():
 
 def test_five_line_script_uses_the_default_model():
     out = run_example(str(EXAMPLES / "five_lines.py"), env={"FUSION_DSPY_MODEL": "local-small"})
-    assert out.strip()
+    answer, how = out.strip().splitlines()
+    assert "mars" in answer.lower()
+    assert how.split(":")[0] in ("fused", "skipped", "floored", "selected") and len(how.split(": ", 1)[1]) > 10
