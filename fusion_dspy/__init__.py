@@ -23,6 +23,7 @@ from fusion_dspy.fuse import Fuser
 from fusion_dspy.hedge import Hedged
 from fusion_dspy.lm import EMBEDDED_MODELS, local_lm, resolve_lm
 from fusion_dspy.prediction import FusedPrediction
+from fusion_dspy.progress import tracked
 from fusion_dspy.provenance import Provenance, provenance_of
 from fusion_dspy.registry import FusorRegistry, RegistryEntry
 from fusion_dspy.render import RenderOptions, render_pool
@@ -87,4 +88,5 @@ __all__ = [
     "provenance_of",
     "render_pool",
     "resolve_lm",
+    "tracked",
 ]

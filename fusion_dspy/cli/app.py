@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from fusion_dspy.cli.precheck import precheck
-from fusion_dspy.cli.progress import progress_bar as _progress_bar
 from fusion_dspy.errors import FusionError
+from fusion_dspy.progress import progress_bar as _progress_bar
 
 P = ParamSpec("P")
 

@@ -4,7 +4,7 @@ import io
 
 from rich.console import Console
 
-from fusion_dspy.cli.progress import progress_bar
+from fusion_dspy.progress import progress_bar, tracked
 
 
 def test_a_bar_on_a_file_logs_a_line_per_tenth_and_says_when_it_is_done():
@@ -44,3 +44,13 @@ def test_a_resumed_bar_counts_only_the_steps_done_in_this_run(monkeypatch):
         now[0] = 600.0  # ten minutes for the one trial this run did
         progress.advance(task)
     assert "trials: 7/12 (0:10:00 so far, about 0:50:00 to go)" in file.getvalue()
+
+
+def test_a_long_loop_in_the_python_api_can_show_its_progress(capfd):
+    """Issue 27.4: a loop over a program said nothing for minutes; `fd.tracked` draws a bar (lines on a file)."""
+    import fusion_dspy as fd
+
+    seen = list(fd.tracked(range(20), "examples"))
+    assert seen == list(range(20)) and fd.tracked is tracked
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.startswith("examples: ")]
+    assert [line.split(" ")[1] for line in lines] == [f"{2 * i}/20" for i in range(1, 11)]

@@ -1,4 +1,5 @@
-"""Progress bars that still say something when output goes to a file.
+"""Progress bars that still say something when output goes to a file: the commands' bars, and `tracked` for a
+long loop in the Python API.
 
 Rich draws no live bar on a console that is not a terminal (`nohup fusion-dspy optimize … > run.log`), so an
 hour-long study would log nothing until it ends. There, every bar logs one plain line per tenth of its work
@@ -7,8 +8,9 @@ instead: what it is, how far, how long so far and how long to go.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sized
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -22,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+T = TypeVar("T")
 STEPS = 10
 """Lines a bar logs over its whole run when no terminal shows it."""
 
@@ -88,3 +91,16 @@ def progress_bar(console: Console) -> Progress:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
     ]  # fmt: skip
     return LoggedProgress(*columns, console=console)
+
+
+def tracked(items: Iterable[T], description: str = "examples", total: int | None = None) -> Iterator[T]:
+    """`items`, one at a time, with a progress bar on stderr (a line per tenth when stderr is not a terminal):
+    for long loops over a program, e.g. `for ex in fd.tracked(devset): program(**ex.inputs())`. Off unless used;
+    `dspy.Evaluate(display_progress=True)` shows its own."""
+    if total is None and isinstance(items, Sized):
+        total = len(items)
+    with progress_bar(Console(stderr=True)) as progress:
+        task = progress.add_task(description, total=total)
+        for item in items:
+            yield item
+            progress.advance(task)
