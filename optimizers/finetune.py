@@ -16,7 +16,6 @@ that); bootstrapping is `samples` fusor calls per pool.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,11 @@ import dspy
 from pydantic import BaseModel, Field
 
 from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.lm.lora import Adapter, adapter_server, file_sha256, lora_lm
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.optimizers.finetune_bootstrap import abootstrap
-from fusion_dspy.optimizers.finetune_data import FusedSample, Selection, select_targets
+from fusion_dspy.optimizers.finetune_data import FusedSample, PoolSamples, Selection, select_targets
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.gguf_model import gguf_info, load_gguf_model, require_training
 from fusion_dspy.optimizers.lora_gguf import write_lora_gguf
@@ -39,7 +39,7 @@ from fusion_dspy.optimizers.strata import Stratum
 Metric = Callable[..., float | bool]
 Progress = Callable[[str, int, int], Callable[[], None]]
 """(step label, units, units already done) -> a callable advancing the step by one unit (as `FusorStudy`)."""
-SAMPLES_FILE = "bootstrap.json"
+SAMPLES_FILE = "bootstrap.jsonl"
 ADAPTER_FILE = "adapter.gguf"
 SECONDS_PER_STEP_512 = (27.0, 53.0)
 """Measured seconds per LoRA step of the 0.5B fusor on a 512-token example (2 cores, under load)."""
@@ -109,23 +109,20 @@ class FinetuneFusor:
     def bootstrap(
         self, student: FusorOnly, trainset: Sequence[dspy.Example], threshold: float
     ) -> dict[str, list[FusedSample]]:
-        """Fused samples per pool, kept in `out_dir` (a rerun reads them back and samples only missing pools)."""
-        path = self.out_dir / SAMPLES_FILE
-        stored: dict[str, list[FusedSample]] = {}
-        if path.is_file():
-            raw = json.loads(path.read_text())
-            stored = {i: [FusedSample.model_validate(s) for s in samples] for i, samples in raw.items()}
+        """Fused samples per pool, appended to `out_dir` as each pool is done: a rerun (after a kill too) reads
+        them back and samples only the pools still missing."""
+        stored = JsonlLog(self.out_dir / SAMPLES_FILE, PoolSamples)
         missing = [e for e in trainset if e.id not in stored]
+        found: dict[str, list[FusedSample]] = {}
         if missing:
             s = self.settings
             found = asyncio.run(abootstrap(
                 student, missing, self.metric, threshold=threshold, samples=s.samples, temperature=s.temperature,
                 threads=s.threads, advance=self._advance("bootstrap: fusor samples per pool", len(missing)),
+                on_pool=lambda example_id, samples: stored.append(PoolSamples(id=example_id, samples=samples)),
             ))  # fmt: skip
-            stored |= found
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({i: [x.model_dump() for x in v] for i, v in stored.items()}))
-        return {e.id: stored[e.id] for e in trainset}
+        kept = {i: row.samples for i, row in stored.rows.items()} | found
+        return {e.id: kept[e.id] for e in trainset}
 
     def base_path(self, student: FusorOnly) -> str | Path:
         """The GGUF the adapter is trained on and served with: `base_model`, else the fusor's embedded model."""

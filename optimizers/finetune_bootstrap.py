@@ -15,6 +15,8 @@ from fusion_dspy.optimizers.fusor_only import FusorOnly
 
 Metric = Callable[..., float | bool]
 Advance = Callable[[], None]
+OnPool = Callable[[str, list[FusedSample]], None]
+"""Called with a pool's id and samples as soon as every one of its fusor samples succeeded (so they can be kept)."""
 
 
 def output_fields(program: FusorOnly) -> list[str]:
@@ -63,9 +65,11 @@ async def abootstrap(
     temperature: float = 0.8,
     threads: int = 4,
     advance: Advance | None = None,
+    on_pool: OnPool | None = None,
 ) -> dict[str, list[FusedSample]]:
     """Example id → its fused samples (`samples` per pool at `temperature`) and its pool's candidates as targets.
-    At most `threads` fusor calls run at once; `advance` is called once per pool done."""
+    At most `threads` fusor calls run at once; `advance` is called once per pool done, `on_pool` once per pool
+    whose samples all succeeded (a pool with a failed call is left for a rerun to sample again)."""
     gate = asyncio.Semaphore(threads)
 
     async def one(example: dspy.Example, sample: int) -> FusedSample | None:
@@ -75,6 +79,8 @@ async def abootstrap(
     async def pool(example: dspy.Example) -> tuple[str, list[FusedSample]]:
         drawn = await asyncio.gather(*(one(example, i + 1) for i in range(samples)))
         found = [s for s in drawn if s is not None] + pool_targets(program, example, metric, threshold)
+        if on_pool is not None and None not in drawn:
+            on_pool(example.id, found)
         if advance is not None:
             advance()
         return example.id, found

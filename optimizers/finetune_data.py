@@ -32,6 +32,13 @@ class FusedSample(BaseModel):
     sample: int = Field(default=0, description="Which of the fusor's samples (rollout) it is; 0 for a pool target.")
 
 
+class PoolSamples(BaseModel):
+    """One pool's samples, as the bootstrap keeps them (a JSONL row per pool: a killed run keeps what it drew)."""
+
+    id: str
+    samples: list[FusedSample]
+
+
 class Selection(BaseModel):
     """The chosen targets and how they were chosen (for the registry entry and the report)."""
 

@@ -96,3 +96,49 @@ def test_the_easy_share_rounds_to_whole_pools(easy_per_hard):
     samples |= {f"e{i}": [sample(f"e{i}", "42", True)] for i in range(9)}
     strata = {i: ("hard" if i.startswith("h") else "easy") for i in samples}
     assert select_targets(samples, strata, easy_per_hard=easy_per_hard).easy_pools == round(2 * easy_per_hard)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_bootstrap_keeps_the_pools_it_finished_and_a_rerun_samples_only_the_rest(tmp_path):
+    from fusion_dspy.optimizers.finetune import FinetuneFusor, FinetuneSettings
+
+    task, data = math_pools(tmp_path, [("42", "42", "7"), ("7", "7", "42"), ("7", "8", "9")])
+    lm = ScriptedLM({"reasoning": "sum", "answer": "42"})
+    fusor = FusorOnly(Fuser(chain_of_thought=True, lm=lm).bind(task.signature))
+
+    def kill_after_first_pool(label, total, done):
+        def advance():
+            raise Killed
+
+        return advance
+
+    settings = FinetuneSettings(samples=2, threads=1)
+    cut = FinetuneFusor(task.metric, out_dir=tmp_path / "run", settings=settings, progress=kill_after_first_pool)
+    with pytest.raises(Killed):
+        cut.bootstrap(fusor, data, task.pass_threshold)
+    kept = (tmp_path / "run" / "bootstrap.jsonl").read_text().splitlines()
+    assert len(kept) == 1  # the pool finished before the kill (its 2 samples) was kept
+    before = len(lm.calls)
+    rerun = FinetuneFusor(task.metric, out_dir=tmp_path / "run", settings=settings)
+    found = rerun.bootstrap(fusor, data, task.pass_threshold)
+    assert len(lm.calls) == before + 4  # the two other pools only
+    assert sorted(found) == ["en-0", "en-1", "en-2"]
+    assert all(len([s for s in v if s.source == "fusor"]) == 2 for v in found.values())
+    rerun.bootstrap(fusor, data, task.pass_threshold)
+    assert len(lm.calls) == before + 4
+
+
+def test_a_pool_whose_fusor_call_failed_is_sampled_again_on_a_rerun(tmp_path):
+    from fusion_dspy.optimizers.finetune import FinetuneFusor, FinetuneSettings
+
+    task, data = math_pools(tmp_path, [("42", "42", "7")])
+    failing = ScriptedLM({"reasoning": "sum", "answer": "42"}, fail_when=lambda number, prompt: number == 1)
+    fusor = FusorOnly(Fuser(chain_of_thought=True, lm=failing).bind(task.signature))
+    optimizer = FinetuneFusor(task.metric, out_dir=tmp_path / "run", settings=FinetuneSettings(samples=2, threads=1))
+    first = optimizer.bootstrap(fusor, data, task.pass_threshold)
+    assert len([s for s in first["en-0"] if s.source == "fusor"]) == 1  # used now, not kept
+    optimizer.bootstrap(fusor, data, task.pass_threshold)
+    assert len(failing.calls) == 4  # drawn again: a failed call is no answer to learn from

@@ -33,6 +33,7 @@ pytest.importorskip("gguf", reason=REASON)
 
 from tests.optimizers.tiny_qwen import tiny_qwen2, write_tiny_gguf  # noqa: E402 - needs torch, checked above
 
+pytestmark = pytest.mark.timeout(900)  # each test reads a GGUF tokenizer of 151,936 tokens (about a minute)
 LORA = LoraSettings(steps=2, rank=4, alpha=8, dropout=0.0, learning_rate=0.05, checkpoint_every=1, max_tokens=2048)
 
 
