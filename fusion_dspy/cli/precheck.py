@@ -39,6 +39,6 @@ def precheck(arguments: dict[str, Any]) -> None:
         unknown = [code for code in (c.strip() for c in value.split(",")) if code and code not in languages]
         if unknown:
             raise ConfigurationError(
-                f"--{option} {','.join(unknown)}: task {task!r} has no such language; "
+                f"--{option} {','.join(unknown)}: task {task!r} has no language {', '.join(unknown)}; "
                 f"choose from {', '.join(languages)}."
             )

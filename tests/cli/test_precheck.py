@@ -36,10 +36,10 @@ def invoke_fresh(args):
         (["run", "hi", "--fusor-model", "locall"], "--fusor-model: unknown model 'locall' (did you mean 'local'?)"),
         (["eval", "--task", "math", "--langs", "en", "--out", "o", "--judge-model", "opneai/x"], "mean 'openai'"),
         (["optimize", "--task", "math", "--lang", "xx", "--budget", "--out", "o"],
-         "error: --lang xx: task 'math' has no such language; choose from"),
+         "error: --lang xx: task 'math' has no language xx; choose from"),
         (["synth", "--prompts", "p.jsonl", "--out", "o", "--teachers", "openai/gpt-4o-mini,antropic/claude"],
          "error: --teachers: unknown model 'antropic/claude': litellm knows no provider 'antropic' (did you mean"),
-        (["thresholds", "--task", "math", "--langs", "xx", "--out", "o"], "error: --langs xx: task 'math' has no"),
+        (["thresholds", "--task", "math", "--langs", "xx", "--out", "o"], "--langs xx: task 'math' has no language xx"),
     ],
 )  # fmt: skip
 def test_unknown_models_and_languages_fail_before_anything_heavy_is_imported(args, message):
