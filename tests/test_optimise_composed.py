@@ -34,7 +34,11 @@ def responder() -> Callable[[str], str]:
 class AnswerThenSummarise(dspy.Module):
     def __init__(self):
         super().__init__()
-        self.answer = fd.FusionOfN(dspy.ChainOfThought("question -> answer"), n=3)
+        # The fusor decides every pool: the default's outvoted check would keep a 2-of-3 `Lyon` over its `Paris`.
+        # This is about compiling, saving and loading a composed program, so the check is off.
+        plain = fd.AdaptiveFusion(fd.Fuser(chain_of_thought=True), skip_agreement=None, floor_margin=None,
+                                  floor_invention=False, floor_outvoted=False)  # fmt: skip
+        self.answer = fd.FusionOfN(dspy.ChainOfThought("question -> answer"), n=3, adaptive=plain)
         self.summarise = dspy.Predict("answer -> summary")
 
     def forward(self, question):
