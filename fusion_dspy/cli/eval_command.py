@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markdown import Markdown
@@ -86,7 +86,7 @@ def eval_command(
     datasets.disable_progress_bars()
     if methods is not None and scorers is not None:
         raise ConfigurationError("pass --methods (every row) or --scorers (the Best-of-N rows), not both.")
-    rows = {"methods": opt.split_list(methods)} if methods is not None else {}
+    rows: dict[str, Any] = {"methods": opt.split_list(methods)} if methods is not None else {}
     if scorers is not None:
         rows = {"scorers": opt.split_list(scorers)}
     config = EvalConfig(

