@@ -81,13 +81,13 @@ class LocalServer:
 
     def __init__(self, name: str, settings: ServerSettings) -> None:
         model = EMBEDDED_MODELS[name]
-        params = base_params(str(assemble(model)), settings, model.chat_template)
         drafter = settings.speculative.drafter_for(name)
         if drafter is not None and drafter not in EMBEDDED_MODELS:
             raise ConfigurationError(
                 f"unknown draft model {drafter!r}; choose one of {sorted(EMBEDDED_MODELS)} (a smaller model of the "
                 f"same family, e.g. local-small for local)."
             )
+        params = base_params(str(assemble(model)), settings, model.chat_template)
         settings.speculative.apply(params, name, str(assemble(EMBEDDED_MODELS[drafter])) if drafter else None)
         self.name = name
         self.settings = settings
