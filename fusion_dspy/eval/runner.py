@@ -83,6 +83,7 @@ class Evaluation:
         fuser = Fuser(lm=self.fusor_lm, chain_of_thought=self.task.chain_of_thought)
         self.aggregators: dict[str, NofN] = {"fusion": NofN(program, fuser, n=config.n)}  # plain: always fuses
         self.adaptive = AdaptiveMethod(self.task, fuser, seed=config.seed)
+        self._views: dict[str, ViewPools] = {}
         for name in config.scorers:
             scorer = (
                 MajorityVote(normalize=self.task.vote_normalizer)
@@ -132,9 +133,10 @@ class Evaluation:
         view = self.config.pool_view
         if view is None:
             return pool_log(self.config.out_dir, self.pool_key(language))
-        ids = [ex.id for ex in self.task.load(language, self.config.limit, self.config.seed)]
-        rows, _ = view.rows(self.pool_key(language), ids)
-        return ViewPools(rows)
+        if language not in self._views:  # read from stores a view never writes to: once per language
+            ids = [ex.id for ex in self.task.load(language, self.config.limit, self.config.seed)]
+            self._views[language] = ViewPools(view.rows(self.pool_key(language), ids)[0])
+        return self._views[language]
 
     def view_missing(self, language: str, missing: list[dspy.Example]) -> ConfigurationError:
         """The error for a pool view whose stored pools lack examples: which model's, and the command to make them."""
