@@ -95,12 +95,15 @@ def eval_command(
         temperature=temperature, max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir,
         rescore_only=rescore_only, **rows,
     )  # fmt: skip
-    with err.status("Loading the data and the model…"):
+    with err.status("Loading the data and the stores…"):
         evaluation = Evaluation(config)
         todo = plan(evaluation, pools_only=pools_only)
     err.print(todo.text(), highlight=False)
     if dry_run:
         return
+    if todo.calls == 0:
+        err.print("nothing left to do: every pool and answer is stored; the report is rebuilt from the stores "
+                  "(no model started)", highlight=False)  # fmt: skip
     with progress_bar() as progress:
         advance = opt.progress_advancer(progress)
         if pools_only:

@@ -68,7 +68,7 @@ def map_command(
         pool_folders=[Path(p) for p in opt.split_list(pools or "")], temperature=temperature,
         max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir, rescore_only=rescore_only,
     )  # fmt: skip
-    with err.status("Loading the data, the stored pools and the fusors…"):
+    with err.status("Loading the data and the stored pools…"):
         run = MapRun(config)
         plans = run.plan()
     hours = sum(p.cpu_hours for p in plans)
@@ -86,6 +86,9 @@ def map_command(
             f"{len(missing)} cells lack stored pools (first: {missing[0].task} {missing[0].cell.name}); make them "
             "with `fusion-dspy eval --pools-only` (see --dry-run) or leave those candidates out of --candidates."
         )
+    if not any(p.fusor_calls for p in plans):
+        err.print("nothing left to do: every cell's answers are stored; the report is rebuilt from the stores "
+                  "(no model started)", highlight=False)  # fmt: skip
     with progress_bar() as progress:
         results = run.run(opt.progress_advancer(progress))
     report = MapReport.build(config, results)

@@ -224,7 +224,10 @@ def optimize_command(
         return
     existing = study_runner.study()
     finished = len(existing.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
-    if finished:
+    if finished >= trials:
+        err.print(f"nothing left to do: all {trials} trials of {config.study_name} are done; the result is rebuilt "
+                  "from the stored scores (the model starts only for a held-out answer not stored yet)")  # fmt: skip
+    elif finished:
         err.print(f"continuing study {config.study_name}: {finished} of {trials} trials already done")
     with progress_bar() as progress:
         bar = progress.add_task("trials", total=trials, completed=finished)

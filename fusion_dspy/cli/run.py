@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from fusion_dspy.cli.batch import PromptItem
 from fusion_dspy.fuse import Fuser
+from fusion_dspy.lm.embedded import EmbeddedLM
 from fusion_dspy.lm.resolve import LOCAL_MAX_TOKENS, lm_options, resolve_lm
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.outcome import FuseAndSelect, Outcome
@@ -58,6 +59,7 @@ class Runner:
             k=config.first_k, deadline_s=config.deadline_s,
         )  # fmt: skip
         self.config = config
+        self.lms = (lm, fusor_lm)
         self.model_name = str(getattr(lm, "model", lm))
         fuse = config.mode in (Mode.fuse, Mode.both)
         select = config.mode in (Mode.select, Mode.both)
@@ -68,6 +70,13 @@ class Runner:
             scorer=scorer_by_name(config.scorer, fusor_lm) if select else None,
             adaptive=config.adaptive,
         )
+
+    def start(self) -> None:
+        """Start the embedded models now (they start at their first request otherwise), so a missing install or a
+        first run's weight assembly shows up under its own status line, before any sampling."""
+        for lm in self.lms:
+            if isinstance(lm, EmbeddedLM):
+                lm.start()
 
     def time_hint(self) -> str:
         """An honest bound for the embedded model: n candidates at its batched speed, then one fusor call, each

@@ -118,6 +118,7 @@ def run(
     )  # fmt: skip
     with err.status("Preparing the model (a first run assembles and checks its weights)…"):
         runner = Runner(config)
+        runner.start()
     if input is None:
         assert prompt is not None
         _run_one(runner, prompt, json_output)

@@ -11,13 +11,13 @@ from typing import Any
 import dspy
 
 from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.lm.embedded import LOCAL_API_KEY, EmbeddedLM
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.markers import END_MARKERS
 from fusion_dspy.predictors import predictors
 
 MODEL_ENV = "FUSION_DSPY_MODEL"
 API_BASE_ENV = "FUSION_DSPY_API_BASE"
-LOCAL_API_KEY = "local"
 LOCAL_MAX_TOKENS = 512
 
 MODEL_FORMS = (
@@ -33,12 +33,10 @@ def local_options(**kwargs: Any) -> dict[str, Any]:
     return {"max_tokens": LOCAL_MAX_TOKENS, "num_retries": 1, "stop": list(END_MARKERS), **kwargs}
 
 
-def local_lm(name: str = "local", **kwargs: Any) -> dspy.LM:
-    """A DSPy LM backed by the embedded model, served in-process on CPU. No API key, no network."""
-    from fusion_dspy.lm.server import local_server
-
-    server = local_server(name)
-    return dspy.LM(f"openai/{name}", api_base=server.base_url, api_key=LOCAL_API_KEY, **local_options(**kwargs))
+def local_lm(name: str = "local", **kwargs: Any) -> EmbeddedLM:
+    """A DSPy LM backed by the embedded model, served in-process on CPU (started at its first request). No API key,
+    no network."""
+    return EmbeddedLM(name, **local_options(**kwargs))
 
 
 def remote_lm(model: str, api_base: str | None = None, **kwargs: Any) -> dspy.LM:
