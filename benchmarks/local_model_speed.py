@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 
 from fusion_dspy.lm.resolve import LOCAL_API_KEY
@@ -76,8 +77,10 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=96)
     parser.add_argument("--parallel", type=int, default=5)
     args = parser.parse_args()
+    before = os.getloadavg()[0]
     for name in args.models.split(","):
         asyncio.run(measure(name.strip(), args.tokens, args.parallel))
+    print(f"load average (1 min) {before:.2f} before, {os.getloadavg()[0]:.2f} after: quote it with the figures")
 
 
 if __name__ == "__main__":

@@ -81,8 +81,9 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         extra="local",
-        tokens_per_s=27.5,  # benchmarks/local_model_speed.py, README
-        batched_tokens_per_s=40.4,
+        tokens_per_s=10.1,  # benchmarks/local_model_speed.py, 2026-12-07, load 0.46 (README: 10-28 on other days)
+        prompt_tokens_per_s=54.9,
+        batched_tokens_per_s=20.6,
     ),
     "local-small": EmbeddedModel(
         name="qwen2.5-coder-0.5b-instruct-q4_k_m",
@@ -93,8 +94,9 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         extra="local-small",
-        tokens_per_s=60.0,
-        batched_tokens_per_s=65.6,
+        tokens_per_s=28.5,  # same run (README: 18-60 on other days)
+        prompt_tokens_per_s=110.6,
+        batched_tokens_per_s=43.1,
     ),
     "local-gemma": EmbeddedModel(
         name="gemma-3-270m-q4_k_m",
@@ -108,8 +110,9 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         extra="local-gemma",
         part_file="gemma-3-270m-q4_k_m.gguf.part{i0:02d}",
         chat_template="gemma",  # the GGUF has no template of its own
-        tokens_per_s=None,  # not measured on a quiet machine yet: benchmarks/local_model_speed.py
-        batched_tokens_per_s=None,
+        tokens_per_s=27.4,  # same run
+        prompt_tokens_per_s=57.2,
+        batched_tokens_per_s=52.8,
     ),
 }
 
