@@ -37,6 +37,7 @@ RESULT_KEYS = (  # what --write merges into results.json (benchmarks/run.py keep
     "decode_ceiling_share", "memory_bandwidth_gb_s", "decode_ceiling_tok_s", "speculative_fusor",
     "speculative_candidates", "speculative_settings", "speculative_load",
 )  # fmt: skip
+STORE = Path(__file__).resolve().parents[1] / "results" / "speculative" / "runs.jsonl"
 REALSIZE = Path(__file__).resolve().parents[1] / "results" / "realsize"
 POOLS = {  # stored pools of the real-size evaluation: n=5, temperature 0.8, seed 0, 256 tokens, the 1.5B model
     ("translation", "de"): REALSIZE / "translation/pools/translation/de/openai_local-n5-t0.8-s0-m256.jsonl",
@@ -75,7 +76,27 @@ def _texts(entries: list[dict[str, Any]]) -> list[str]:
     return [str(o.get("text") if isinstance(o, dict) else o) for entry in entries for o in entry.get("outputs") or []]
 
 
-async def _child(config: dict[str, Any]) -> dict[str, Any]:
+def _key(config: dict[str, Any]) -> str:
+    """What makes two runs of the same items comparable (not the types, the store or the timeout)."""
+    fields = ("role", "model", "task", "language", "temperature", "max_tokens", "n")
+    return json.dumps({k: config[k] for k in fields}, sort_keys=True)
+
+
+def stored(store: Path, config: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """type → item id → its stored run, for `config`'s items."""
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    if store.exists():
+        for line in store.read_text().splitlines():
+            row = json.loads(line) if line.strip() else None
+            if row and row["key"] == _key(config):
+                found.setdefault(row["type"], {})[row["item"]["id"]] = row["item"]
+    return found
+
+
+async def _child(config: dict[str, Any]) -> None:
+    """Every type's server at once; each item answered by every type in turn, so a pair shares the machine's load
+    of its minute (loads and speeds drift over hours). Each answer is appended to the store as it lands: a killed
+    run continues where it stopped."""
     import dspy
     from dspy.clients.base_lm import GLOBAL_HISTORY
 
@@ -87,51 +108,63 @@ async def _child(config: dict[str, Any]) -> dict[str, Any]:
     from fusion_dspy.programs import task_by_name
 
     dspy.configure_cache(enable_disk_cache=False, enable_memory_cache=False)
-    model = config["model"]
-    start = time.perf_counter()
-    server = LocalServer(model, ServerSettings(speculative=SpeculativeSettings(**TYPES[config["type"]])))
-    load_s = time.perf_counter() - start
-    options = local_options(max_tokens=config["max_tokens"], temperature=config["temperature"], cache=False)
-    lm = dspy.LM(f"openai/{model}", api_base=server.base_url, api_key=LOCAL_API_KEY, **options)
+    model, store = config["model"], Path(config["store"])
     task = task_by_name(config["task"])(data_dir=config.get("data_dir"))
     examples = {ex.id: ex for ex in task.load(config["language"])}
     lines = POOLS[(config["task"], config["language"])].read_text().splitlines()  # read only: shared results
     records = [r for r in (PoolRecord.model_validate_json(line) for line in lines if line.strip()) if r.id in examples]
+    records = records[: config["items"]]
+    done = stored(store, config)
+    todo = [r for r in records if any(r.id not in done.get(kind, {}) for kind in config["types"])]
+    if not todo:
+        return
+    options = local_options(max_tokens=config["max_tokens"], temperature=config["temperature"], cache=False)
     program = task.program()
-    fusor = fd.NofN(program, fd.Fuser(lm=lm, chain_of_thought=task.chain_of_thought), n=5)
-    sampler = fd.RepeatSampler(config["n"], lm=lm, temperature=config["temperature"], seed=0).bind(program)
-    items = []
-    for record in records[: config["items"]]:  # one item at a time: its calls' timings are the history it added
-        example, before = examples[record.id], len(GLOBAL_HISTORY)
-        started = time.perf_counter()
-        if config["role"] == "fusor":
-            prediction = await fusor.afrom_pool(example.inputs().toDict(), record.pool)
-            outputs = [dict(prediction.items())]
-        else:
-            pool = await sampler.agenerate(example.inputs().toDict())
-            outputs = [c.outputs for c in pool.succeeded]
-        wall = time.perf_counter() - started
-        entries = GLOBAL_HISTORY[before:]
-        scores = [(await task.ameasure(example, o)).score for o in outputs]
-        items.append({"id": record.id, "wall_s": wall, "texts": _texts(entries), "timings": _timings(entries),
-                      "score": statistics.fmean(s for s in scores if s is not None) if any(
-                          s is not None for s in scores) else None})  # fmt: skip
-    server.close()
-    return {"config": config, "load_s": load_s, "items": items}
+    runners = {}
+    for kind in config["types"]:
+        settings = ServerSettings.from_env().model_copy(update={"speculative": SpeculativeSettings(**TYPES[kind])})
+        server = LocalServer(model, settings)
+        lm = dspy.LM(f"openai/{model}", api_base=server.base_url, api_key=LOCAL_API_KEY, **options)
+        fusor = fd.NofN(program, fd.Fuser(lm=lm, chain_of_thought=task.chain_of_thought), n=5)
+        sampler = fd.RepeatSampler(config["n"], lm=lm, temperature=config["temperature"], seed=0).bind(program)
+        runners[kind] = (server, fusor, sampler)
+    for record in todo:  # one item at a time: its calls' timings are the history it added
+        example = examples[record.id]
+        for kind, (_, fusor, sampler) in runners.items():
+            if record.id in done.get(kind, {}):
+                continue
+            before, started = len(GLOBAL_HISTORY), time.perf_counter()
+            if config["role"] == "fusor":
+                prediction = await fusor.afrom_pool(example.inputs().toDict(), record.pool)
+                outputs = [dict(prediction.items())]
+            else:
+                pool = await sampler.agenerate(example.inputs().toDict())
+                outputs = [c.outputs for c in pool.succeeded]
+            wall = time.perf_counter() - started
+            entries = GLOBAL_HISTORY[before:]
+            scores = [s for s in [(await task.ameasure(example, o)).score for o in outputs] if s is not None]
+            item = {"id": record.id, "wall_s": wall, "texts": _texts(entries), "timings": _timings(entries),
+                    "score": statistics.fmean(scores) if scores else None, "load": os.getloadavg()[0]}  # fmt: skip
+            with store.open("a") as handle:
+                handle.write(json.dumps({"key": _key(config), "type": kind, "item": item}) + "\n")
+    for server, _, _ in runners.values():
+        server.close()
 
 
 # --- parent: configurations, ratios, report ------------------------------------------------------------------------
 
 
-def run_config(config: dict[str, Any]) -> dict[str, Any]:
-    """One configuration in its own process (its own server; the weights' memory is freed when it ends)."""
+def run_config(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every type of one configuration in its own process (its servers' memory is freed when it ends); type →
+    {"items": [...]} in the pools' order."""
     here = Path(__file__).parent
     done = subprocess.run([sys.executable, str(here / "speculative.py"), "--child", json.dumps(config)],
                           capture_output=True, text=True, timeout=config["timeout_s"], cwd=here)  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"configuration {config} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    found = stored(Path(config["store"]), config)
+    order = list(found.get("none", {}))[: config["items"]]
+    return {kind: {"items": [found[kind][i] for i in order]} for kind in config["types"]}
 
 
 def _sum(items: list[dict[str, Any]], key: str) -> float:
@@ -167,11 +200,18 @@ def fusor_runs(args: argparse.Namespace, common: dict[str, Any]) -> dict[str, An
     table: dict[str, Any] = {}
     for task, language in POOLS:
         for temperature in args.temperatures:
-            runs = {
-                kind: run_config(common | {"role": "fusor", "model": args.fusor_model, "type": kind, "task": task,
-                                           "language": language, "items": args.pools, "temperature": temperature})
-                for kind in args.types
-            }  # fmt: skip
+            runs = run_config(
+                common
+                | {
+                    "role": "fusor",
+                    "model": args.fusor_model,
+                    "types": args.types,
+                    "task": task,
+                    "language": language,
+                    "items": args.pools,
+                    "temperature": temperature,
+                }
+            )
             base = runs["none"]["items"]
             table[f"{task}-{language}@T{temperature:g}"] = {
                 "none": {"decode_tok_s": _decode_tok_s(base), "prompt_time_share": compare(base, base, False)[
@@ -187,11 +227,9 @@ def candidate_runs(args: argparse.Namespace, common: dict[str, Any]) -> dict[str
     """n candidates of the candidate model at T=0.8 with and without `--candidate-type`, quality compared."""
     table: dict[str, Any] = {}
     for task, language in POOLS:
-        runs = {
-            kind: run_config(common | {"role": "candidates", "model": args.candidate_model, "type": kind, "task": task,
-                                       "language": language, "items": args.candidate_items, "temperature": 0.8})
-            for kind in ("none", args.candidate_type)
-        }  # fmt: skip
+        runs = run_config(common | {"role": "candidates", "model": args.candidate_model, "task": task,
+                                    "types": ["none", args.candidate_type], "language": language,
+                                    "items": args.candidate_items, "temperature": 0.8})  # fmt: skip
         base, spec = runs["none"]["items"], runs[args.candidate_type]["items"]
         row = compare(base, spec, False) | {"decode_tok_s_none": _decode_tok_s(base)}
         row["throughput_tok_s"] = _sum(spec, "predicted_n") / sum(i["wall_s"] for i in spec)
@@ -249,18 +287,26 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="the benchmarks' data folder (default: the tasks' own)")
     parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds one configuration may take")
     parser.add_argument("--write", action="store_true", help="merge the summary into benchmarks/results.json")
+    parser.add_argument("--store", default=str(STORE), help="every answer, appended as it lands (reruns continue)")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(_child(json.loads(args.child)))))
+        asyncio.run(_child(json.loads(args.child)))
         return
     args.types = ["none", *[t for t in args.types.split(",") if t and t != "none"]]
     unknown = [t for t in [*args.types, args.candidate_type] if t not in TYPES]
     if unknown:
         parser.error(f"unknown type(s) {unknown}; choose from {', '.join(TYPES)}")
     args.temperatures = [float(t) for t in args.temperatures.split(",")]
+    Path(args.store).parent.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     ceilings = decode_ceilings()
-    common = {"max_tokens": args.max_tokens, "n": 5, "data_dir": args.data_dir, "timeout_s": args.timeout}
+    common = {
+        "max_tokens": args.max_tokens,
+        "n": 5,
+        "data_dir": args.data_dir,
+        "timeout_s": args.timeout,
+        "store": str(Path(args.store).resolve()),
+    }
     fusor = fusor_runs(args, common) if args.pools else {}
     candidates = candidate_runs(args, common) if args.candidate_items else {}
     result = summary(fusor, candidates, ceilings, args) | {
