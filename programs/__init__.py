@@ -4,6 +4,7 @@ from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.programs.base import LANGUAGE_NAMES, Task
 from fusion_dspy.programs.chat import Respond, respond_program
 from fusion_dspy.programs.factual import FactualTask
+from fusion_dspy.programs.gsm8k import Gsm8kTask
 from fusion_dspy.programs.math_reasoning import MathTask
 from fusion_dspy.programs.open_ended import MtBenchTask, OpenEndedTask
 from fusion_dspy.programs.summarization import SummarizationTask, XlsumSummarizationTask
@@ -12,8 +13,8 @@ from fusion_dspy.programs.translation import NtrexTranslationTask, TranslationTa
 TASKS: dict[str, type[Task]] = {
     task.name: task
     for task in [
-        TranslationTask, NtrexTranslationTask, MathTask, FactualTask, OpenEndedTask, MtBenchTask, SummarizationTask,
-        XlsumSummarizationTask,
+        TranslationTask, NtrexTranslationTask, MathTask, Gsm8kTask, FactualTask, OpenEndedTask, MtBenchTask,
+        SummarizationTask, XlsumSummarizationTask,
     ]
 }  # fmt: skip
 

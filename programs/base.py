@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import dspy
 
@@ -74,6 +76,14 @@ class Task(ABC):
         """`judge_lm` is the *metric's* judge (judged tasks only); keep it apart from any selection judge."""
         self.data_dir = data_dir
         self.judge = PairwiseJudge(judge_lm)
+        self.excluded: frozenset[str] = frozenset()
+
+    def excluding(self, item_keys: Iterable[str]) -> Self:
+        """This task with these items (`item_key`s) left out of `load`, before its seeded `limit` sample; e.g. the
+        items no reported number was measured on (`fusion_dspy.programs.reported`), for training data."""
+        task = copy.copy(self)
+        task.excluded = frozenset(item_keys)
+        return task
 
     def score_version(self) -> str:
         """What a stored score depends on: the metric's version and, for judged tasks, the judge and its prompt."""
@@ -219,12 +229,15 @@ class Task(ABC):
         return measured.score
 
     def load(self, language: str, limit: int | None = None, seed: int = 0) -> list[dspy.Example]:
-        """Examples for `language`: all of them, or a seeded random subset of `limit` (same seed, same subset)."""
+        """Examples for `language`: all of them, or a seeded random subset of `limit` (same seed, same subset),
+        drawn from the rows whose item is not `excluded`."""
         if language not in self.languages:
             raise ConfigurationError(
                 f"task {self.name!r} has no language {language!r}; choose from {', '.join(self.languages)}."
             )
         rows = self.rows(language)
+        if self.excluded:
+            rows = [r for r in rows if self.item_key(self.example(r, language).id, language) not in self.excluded]
         if limit is not None and limit < len(rows):
             keep = sorted(random.Random(f"{self.name}:{language}:{seed}").sample(range(len(rows)), limit))
             rows = [rows[i] for i in keep]

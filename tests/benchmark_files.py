@@ -119,12 +119,26 @@ _MT_BENCH = [
     (902, "reasoning", ["If a train leaves at 3 pm and travels 2 hours, when does it arrive?", "And if it is late?"]),
     (903, "coding", ["Explain what a Python list comprehension is.", "Give an example with a condition."]),
 ]
+# GSM8K test: `{"question", "answer"}` per line, the answer's last line `#### <number>` (thousands with commas).
+# As in the real file, rows 0-249 are MGSM's problems (here: the synthetic English MGSM rows, then filler), and
+# the rows after them are GSM8K's own.
+_GSM8K_MGSM_ROWS = 250
 _GSM8K = [
     ("A shop sold 12 cakes on Monday and 15 on Tuesday. How many did it sell?", "12 + 15 = <<12+15=27>>27\n#### 27"),
     ("Tom has 40 marbles and gives away 15. How many are left?", "40 - 15 = <<40-15=25>>25\n#### 25"),
     ("A box holds 6 eggs. How many eggs are in 7 boxes?", "6 * 7 = <<6*7=42>>42\n#### 42"),
     ("Anna reads 9 pages a day for 5 days. How many pages does she read?", "9 * 5 = <<9*5=45>>45\n#### 45"),
+    ("A farm packs 250 apples into each of 5 crates. How many apples?", "250 * 5 = <<250*5=1250>>1250\n#### 1,250"),
 ]  # fmt: skip
+
+
+def _gsm8k_rows() -> list[dict[str, str]]:
+    mgsm = [(_MGSM_TEMPLATES["en"].format(a=a, b=b), a + b) for a, b in _MGSM_ROWS]
+    filler = [(f"A jar holds {i} beads and {i} more are added. How many beads?", 2 * i) for i in range(250)]
+    first = (mgsm + filler)[:_GSM8K_MGSM_ROWS]
+    return [{"question": q, "answer": f"Add the two numbers.\n#### {n}"} for q, n in first] + [
+        {"question": q, "answer": a} for q, a in _GSM8K
+    ]
 
 
 def _jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -180,7 +194,7 @@ def write_benchmark_folder(root: Path) -> Path:
         root / "mt_bench" / "question.jsonl",
         [{"question_id": qid, "category": category, "turns": turns} for qid, category, turns in _MT_BENCH],
     )
-    _jsonl(root / "gsm8k" / "test.jsonl", [{"question": q, "answer": a} for q, a in _GSM8K])
+    _jsonl(root / "gsm8k" / "test.jsonl", _gsm8k_rows())
     return root
 
 
@@ -192,4 +206,6 @@ COUNTS = {
     "geofactx": {"en": len(_GEOFACTX["english"]), "ja": len(_GEOFACTX["japanese"]), "hi": len(_GEOFACTX["hindi"])},
     "arena_hard": len(_ARENA_HARD),
     "mt_bench": len(_MT_BENCH),
+    "gsm8k": _GSM8K_MGSM_ROWS + len(_GSM8K),
+    "gsm8k_after_mgsm": len(_GSM8K),
 }

@@ -13,7 +13,7 @@ from fusion_dspy.cli import options as opt
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval import DEFAULT_SCORERS, EvalConfig, Evaluation, make_pools, plan, run_evaluation
-from fusion_dspy.eval.config import PLAIN_METHODS
+from fusion_dspy.eval.config import PLAIN_METHODS, Items
 
 
 @app.command("eval")
@@ -24,6 +24,13 @@ def eval_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for pools, predictions and the report.")],
     n: opt.Candidates = 5,
     limit: opt.Limit = 50,
+    items: Annotated[
+        Items,
+        typer.Option(
+            help="unreported: only items that no reported number was measured on (in any language, for parallel "
+            "tasks), for training data; --limit then samples among them."
+        ),
+    ] = "all",
     model: opt.Model = None,
     fusor_model: opt.FusorModel = None,
     judge_model: Annotated[
@@ -80,6 +87,7 @@ def eval_command(
       fusion-dspy eval --task translation --langs de,ja,zh -n 5 --limit 50 --out runs/translation
       fusion-dspy eval --task math --langs en -n 5 --limit 40 --out runs/math --pools-only
       fusion-dspy eval --task math --langs en -n 5 --limit 40 --out runs/math --methods single,majority,adaptive
+      fusion-dspy eval --task math --langs en,de --items unreported --limit 20 --out runs/train --pools-only
     """
     import datasets
 
@@ -90,7 +98,7 @@ def eval_command(
     if scorers is not None:
         rows = {"scorers": opt.split_list(scorers)}
     config = EvalConfig(
-        task=task, languages=opt.split_list(langs), out_dir=out_dir, n=n, limit=limit, model=model,
+        task=task, languages=opt.split_list(langs), out_dir=out_dir, n=n, limit=limit, items=items, model=model,
         fusor_model=fusor_model, judge_model=judge_model, metric_judge_model=metric_judge_model, api_base=api_base,
         temperature=temperature, max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir,
         rescore_only=rescore_only, **rows,

@@ -3,6 +3,7 @@
 from fusion_dspy.data.loaders import (
     load_arena_hard,
     load_geofactx,
+    load_gsm8k,
     load_mgsm,
     load_mt_bench,
     load_ntrex,
@@ -18,6 +19,7 @@ __all__ = [
     "find_data_dir",
     "load_arena_hard",
     "load_geofactx",
+    "load_gsm8k",
     "load_mgsm",
     "load_mt_bench",
     "load_ntrex",

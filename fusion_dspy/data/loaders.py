@@ -81,6 +81,18 @@ def load_mgsm(language: str, data_dir: str | Path | None = None) -> Rows:
     return [{"question": r["question"], "answer": str(r.get("answer_number", r["answer"]))} for r in rows]
 
 
+def load_gsm8k(data_dir: str | Path | None = None) -> Rows:
+    """GSM8K test, every row in file order: `question`, `answer` (the number after `####`, commas removed)."""
+    local = _path(data_dir, "gsm8k", "test.jsonl")
+
+    def hub() -> datasets.Dataset:
+        return datasets.load_dataset("openai/gsm8k", "main", split="test")
+
+    rows = _local_or_hub("GSM8K (test)", local, _json, hub)
+    return [{"question": r["question"], "answer": r["answer"].rsplit("####", 1)[-1].strip().replace(",", "")}
+            for r in rows]  # fmt: skip
+
+
 def load_wmt24pp(target: str, data_dir: str | Path | None = None) -> Rows:
     """WMT24++ en→`target` (e.g. `de_DE`): `source`, `target`; canary row 0 and bad sources dropped."""
     local = _path(data_dir, "wmt24pp", f"en-{target}.jsonl")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -13,6 +14,8 @@ from fusion_dspy.select.registry import SCORERS
 DEFAULT_SCORERS = ("majority", "mbr")
 PLAIN_METHODS = ("single", "fusion", "adaptive", "oracle")
 BON = "bon:"
+Items = Literal["all", "unreported"]
+"""Which items a run draws from: all, or only those no reported number was measured on (`programs/reported.py`)."""
 
 
 def method_name(name: str) -> str:
@@ -28,6 +31,11 @@ class EvalConfig(BaseModel):
     out_dir: Path
     n: int = 5
     limit: int | None = 50
+    items: Items = Field(
+        default="all",
+        description="`unreported`: only items no reported number was measured on (in any language, for parallel "
+        "tasks), for training data; `limit` then samples among them.",
+    )
     model: str | None = None
     fusor_model: str | None = None
     judge_model: str | None = Field(default=None, description="Selection judge (bon:judge, bon:pairwise).")

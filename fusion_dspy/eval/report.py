@@ -128,8 +128,13 @@ class EvalReport(BaseModel):
             "",
             f"{self.task_description}. Model `{c.model or 'local'}`, fusor `{fusor}`, selection judge `{selection}`"
             + (f", metric judge `{self.judges['metric']}`" if "metric" in self.judges else "")
-            + f"; n={c.n}, temperature={c.temperature}, seed={c.seed}, limit={c.limit} examples per language. "
-            f"Scores in [0, 1] with 95% bootstrap CIs; the mean weighs each language once"
+            + f"; n={c.n}, temperature={c.temperature}, seed={c.seed}, limit={c.limit} examples per language"
+            + (
+                " (unreported items only: none that a reported number was measured on)"
+                if c.items == "unreported"
+                else ""
+            )
+            + ". Scores in [0, 1] with 95% bootstrap CIs; the mean weighs each language once"
             + (", resampling items jointly across languages (the benchmark is parallel)." if self.parallel else "."),
         ]
         if self.judges.get("metric") and self.judges.get("metric") == selection:

@@ -27,6 +27,7 @@ from fusion_dspy.fuse import FUSION_VERSION, Fuser
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.programs import task_by_name
+from fusion_dspy.programs.reported import reported_items
 from fusion_dspy.prompts import prompt_digest
 from fusion_dspy.select.base import SELECTION_VERSION, Selector, top_candidates
 from fusion_dspy.select.majority import MajorityVote
@@ -63,8 +64,15 @@ class Evaluation:
             raise ConfigurationError(
                 f"task {config.task!r} has no language(s) {unknown}; choose from {', '.join(task_class.languages)}."
             )
+        # --items unreported: reported items leave `self.task` itself, so every path that loads through it (runs,
+        # plans, pool views, first-k, the map) sees the same examples; `limit` samples among the rest.
+        unreported = config.items == "unreported"
+        excluded = reported_items(task_class(data_dir=config.data_dir)) if unreported else frozenset()
+        checked = task_class(data_dir=config.data_dir).excluding(excluded)
         for language in config.languages:  # missing or broken data fails now, not after a model has loaded
-            task_class(data_dir=config.data_dir).load(language, config.limit, config.seed)
+            if not checked.load(language, config.limit, config.seed) and unreported:
+                raise ConfigurationError(f"--items unreported leaves no {config.task} {language} items: every one is "
+                                         "in a reported subset (programs/reported.py).")  # fmt: skip
         options = lm_options(config.api_base, config.max_tokens)
         fusor = resolve_lm(config.fusor_model, **options) if config.fusor_model else None
         # The candidate model is only for sampling: a pool view samples nothing, so it starts no model for it.
@@ -74,7 +82,7 @@ class Evaluation:
         metric_judge = resolve_lm(config.metric_judge_model, **options) if config.metric_judge_model else judge
         self.fusor_lm, self.judge_lm = fusor.copy(temperature=0.0), judge.copy(temperature=0.0)
         self.metric_judge_lm = metric_judge.copy(temperature=0.0)  # its own LM object and predictor
-        self.task = task_class(data_dir=config.data_dir, judge_lm=self.metric_judge_lm)
+        self.task = task_class(data_dir=config.data_dir, judge_lm=self.metric_judge_lm).excluding(excluded)
         program = self.task.program()
         self.program = program
         self.sampler = RepeatSampler(config.n, lm=self.lm, temperature=config.temperature, seed=config.seed).bind(

@@ -10,6 +10,7 @@ from fusion_dspy.data import (
     find_data_dir,
     load_arena_hard,
     load_geofactx,
+    load_gsm8k,
     load_mgsm,
     load_mt_bench,
     load_ntrex,
@@ -81,6 +82,13 @@ def test_prompt_sets():
     assert mt_bench[0]["prompt"] == "Write a short poem about a lighthouse."
 
 
+def test_gsm8k_reads_the_number_after_the_marks_without_commas():
+    rows = load_gsm8k()
+    assert len(rows) == COUNTS["gsm8k"]
+    assert rows[-1] == {"question": rows[-1]["question"], "answer": "1250"}
+    assert rows[-2]["answer"] == "45" and "Anna" in rows[-2]["question"]
+
+
 def test_missing_data_names_the_fix_without_waiting_for_the_hub(tmp_path: Path):
     with pytest.raises(DataNotFoundError, match="--data-dir"):
         load_mgsm("de", data_dir=tmp_path)
@@ -121,6 +129,13 @@ def test_real_wmt24pp_drops_the_canary_and_bad_sources(real_data_dir):
     assert all("CANARY" not in r["source"] for r in rows)
     assert len(rows) < 998
     assert rows[0]["target"].startswith("Sisos")
+
+
+def test_real_gsm8k(real_data_dir):
+    rows = load_gsm8k()
+    assert len(rows) == 1319
+    assert rows[0]["answer"] == "18" and "Janet" in rows[0]["question"]
+    assert all(r["answer"].lstrip("-").replace(".", "").isdigit() for r in rows)
 
 
 def test_real_ntrex_geofactx_and_prompt_sets(real_data_dir):

@@ -1,0 +1,48 @@
+"""The items every reported number was measured on, so training data can leave them out (issue 29).
+
+MGSM and WMT24++ are parallel (row i is the same problem or source segment in every language), so an item is
+excluded in every language once any language of it was reported: training on the German copy of a reported
+English problem would leak it. Items are named by `Task.item_key`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+
+import dspy
+
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.programs.base import Task
+
+REPORTED_SUBSETS: dict[str, tuple[tuple[str, int], ...]] = {
+    "math": (("en", 40), ("de", 40), ("fr", 40), ("en", 100), ("en", 150), ("es", 30)),
+    "translation": (("de", 100), ("de", 150), ("es", 50), ("ja", 50), ("fr", 30)),
+    "gsm8k": (),  # nothing reported: its MGSM rows (0-249) are not in the task at all
+}
+"""The seeded `--limit` subsets (seed 0) behind results/realsize, results/optimize and the map (reported, tuning
+and fresh-replication items alike), per task: (language, limit)."""
+
+
+def reported_subsets(task: Task) -> tuple[tuple[str, int], ...]:
+    """The task's reported subsets; a task with no entry fails, since nothing says which of its items are safe."""
+    if task.name not in REPORTED_SUBSETS:
+        raise ConfigurationError(
+            f"no record of which {task.name!r} items reported numbers used (programs/reported.py lists "
+            f"{', '.join(REPORTED_SUBSETS)}); add its (language, limit) subsets there first."
+        )
+    return REPORTED_SUBSETS[task.name]
+
+
+def reported_items(task: Task, subsets: Iterable[tuple[str, int]] | None = None, seed: int = 0) -> frozenset[str]:
+    """The item keys of every example in these seeded subsets (default: the task's `REPORTED_SUBSETS`), read
+    with no exclusion whatever `task` excludes."""
+    plain = task.excluding(())
+    chosen = reported_subsets(task) if subsets is None else subsets
+    return frozenset(plain.item_key(e.id, lang) for lang, limit in chosen for e in plain.load(lang, limit, seed))
+
+
+def unreported(
+    task: Task, examples: Sequence[dspy.Example], language: str, reported: Collection[str]
+) -> list[dspy.Example]:
+    """The examples of `language` whose item is in no reported subset (in any language)."""
+    return [e for e in examples if task.item_key(e.id, language) not in reported]

@@ -1,0 +1,54 @@
+"""Items no reported number was measured on: disjoint from every reported item, in every language of a parallel
+task (issue 29); a task can leave them out of `load` before its seeded subset."""
+
+import pytest
+
+from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.optimizers import finetune_items
+from fusion_dspy.programs import task_by_name
+from fusion_dspy.programs.reported import REPORTED_SUBSETS, reported_items, unreported
+from tests.benchmark_files import COUNTS
+
+
+def test_a_reported_problem_is_excluded_in_every_language_of_a_parallel_task():
+    task = task_by_name("math")()
+    english = task.load("en", 5, 0)
+    reported = reported_items(task, [("en", 5)])
+    assert reported == {e.id.removeprefix("en-") for e in english}
+    german = task.load("de")
+    kept = unreported(task, german, "de", reported)
+    assert len(kept) == len(german) - 5
+    assert not {e.id.removeprefix("de-") for e in kept} & reported
+
+
+def test_a_task_excluding_items_loads_the_rest_and_samples_among_them_reproducibly():
+    task = task_by_name("math")()
+    reported = reported_items(task, [("en", 3), ("de", 4)])
+    training = task.excluding(reported)
+    for language in ["en", "de", "fr", "ja"]:
+        rest = training.load(language)
+        assert len(rest) == COUNTS["mgsm"] - len(reported)
+        assert not {task.item_key(e.id, language) for e in rest} & reported
+    sample = [e.id for e in training.load("fr", limit=3, seed=1)]
+    assert sample == [e.id for e in training.load("fr", limit=3, seed=1)]
+    assert len(sample) == 3 and set(sample) <= {e.id for e in training.load("fr")}
+    assert [e.id for e in task.load("fr", 3)] == [e.id for e in task.excluding(()).load("fr", 3)]
+    assert reported_items(training, [("en", 3), ("de", 4)]) == reported  # read with no exclusion
+
+
+def test_a_task_with_no_record_of_its_reported_items_refuses():
+    assert reported_items(task_by_name("gsm8k")()) == frozenset()
+    with pytest.raises(ConfigurationError, match=r"programs/reported\.py"):
+        reported_items(task_by_name("factual")())
+
+
+def test_the_optimizers_read_the_same_registry():
+    assert finetune_items.REPORTED_SUBSETS is REPORTED_SUBSETS and finetune_items.unreported is unreported
+
+
+def test_the_reported_math_subsets_leave_61_mgsm_problems_for_training(real_data_dir):
+    task = task_by_name("math")(data_dir=real_data_dir)
+    reported = reported_items(task)
+    assert len(reported) == 189  # of MGSM's 250 problems: en 40/100/150, de 40, fr 40, es 30 (seed 0)
+    assert len(unreported(task, task.load("ja"), "ja", reported)) == 61
+    assert len(task.excluding(reported).load("ja")) == 61
