@@ -1,7 +1,7 @@
 """Build a fused training set from a pool of teachers, then use it downstream.
 
-1. 50 GSM8K word problems go to two embedded teachers (`local`, `local-small`), two samples each; the `local`
-   fusor fuses the four answers, and MBR keeps a best-of-N pick for comparison (`fusion_dspy.synth`).
+1. 50 GSM8K word problems (outside MGSM's 250) go to two embedded teachers (`local`, `local-small`), two samples
+   each; the `local` fusor fuses the four answers, and MBR keeps a best-of-N pick for comparison (`fusion_dspy.synth`).
 2. A student program (`dspy.ChainOfThought("question -> answer")` on `local-small`) gets 4 demos drawn from the
    fused rows, or from the best-of-N rows, or none, and is scored on 20 held-out MGSM-en problems.
 
@@ -30,17 +30,18 @@ import fusion_dspy as fd
 from fusion_dspy.data import find_data_dir, load_mgsm
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.metrics import answer_text, numeric_match
+from fusion_dspy.programs.gsm8k import Gsm8kTask
 from fusion_dspy.programs.math_reasoning import MathTask
 from fusion_dspy.synth import SynthConfig, export, load_prompts, run_job
 
 
 def write_prompts(path: Path, count: int, seed: int) -> None:
-    data_dir = find_data_dir()
-    if data_dir is None:
+    """GSM8K problems outside MGSM (rows 250 on: rows 0-249 are MGSM's own problems, and the student is tested on
+    MGSM-en, so drawing from them would put test problems among the demos)."""
+    if find_data_dir() is None:
         raise SystemExit("no data folder found: set FUSION_DSPY_DATA_DIR to a folder holding gsm8k/test.jsonl")
-    rows = [json.loads(line) for line in (data_dir / "gsm8k" / "test.jsonl").read_text().splitlines()]
-    chosen = random.Random(seed).sample(range(len(rows)), count)
-    path.write_text("".join(json.dumps({"id": f"gsm8k-{i}", "prompt": rows[i]["question"]}) + "\n" for i in chosen))
+    rows = Gsm8kTask().load("en", count, seed)
+    path.write_text("".join(json.dumps({"id": r.id, "prompt": r.question}) + "\n" for r in rows))
 
 
 def demos_from(path: Path, k: int, seed: int) -> list[dspy.Example]:
