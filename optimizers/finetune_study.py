@@ -1,9 +1,10 @@
-"""`fusion-dspy optimize --optimizer finetune`: the fusor's weights tuned on a study's stored pools, tested on its
-held-out split against the default fusor, and registered with its adapter.
+"""`fusion-dspy optimize --optimizer finetune`: the fusor's weights tuned on stored pools, tested on held-out ones
+against the default fusor, and registered with its adapter.
 
-It reuses the study's data (the same stored pools, stratified 40/30/30 splits and score store as the prompt
-optimisers), trains on the train and validation splits together (nothing is chosen on validation), and pairs the
-tuned fusor with the task's default fusor on the test split.
+By default it reuses the study's data (the same stored pools, stratified 40/30/30 splits and score store as the
+prompt optimisers), trains on the train and validation splits together (nothing is chosen on validation), and pairs
+the tuned fusor with the task's default fusor on the test split. With `--train-from` it trains on other items'
+pools (`finetune_sources`: unreported items, several languages) and tests on all of the study's pools.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from fusion_dspy.optimizers.finetune import FinetuneFusor, FinetuneResult, FinetuneSettings, Progress
+from fusion_dspy.optimizers.finetune_sources import TrainingSet, refuse_overlap
 from fusion_dspy.optimizers.finish import verdict
 from fusion_dspy.optimizers.heldout import compare_held_out
 from fusion_dspy.optimizers.study import FusorStudy
@@ -36,41 +38,49 @@ def run_finetune(
     registry: FusorRegistry | None,
     progress: Progress | None = None,
     base_model: str | Path | None = None,
+    training: TrainingSet | None = None,
 ) -> FinetuneOutcome:
     """Train the study's default fusor on its train + validation pools, score it on the test split beside the
     default fusor (paired), and register it with its adapter unless it is worse beyond noise. `base_model`: the
-    GGUF (or embedded model) trained and served (default: the fusor's embedded model)."""
+    GGUF (or embedded model) trained and served (default: the fusor's embedded model). `training`: pools of other
+    items to train on (`finetune_sources`); the study's pools are then the test set, whole."""
     c = runner.config
-    data = runner.splits(c.temperatures[0], c.n)
     strata = runner.strata()
+    if training is None:
+        data = runner.splits(c.temperatures[0], c.n)
+        trainset, test = data.train + data.val, data.test
+    else:
+        trainset, test = training.examples, runner.examples(c.temperatures[0], c.n)
+        refuse_overlap(runner.task, trainset, test)
+        strata = {**training.strata, **strata}
     student = runner.default_fusor()
     threshold = c.stratum_threshold if c.stratum_threshold is not None else runner.task.pass_threshold
     out_dir = c.out_dir / "finetune" / c.study_name
     optimizer = FinetuneFusor(runner.task.metric, out_dir=out_dir, base_model=base_model, settings=settings,
                               progress=progress)  # fmt: skip
-    tuned = optimizer.compile(student, data.train + data.val, strata, threshold)
+    tuned = optimizer.compile(student, trainset, strata, threshold)
     assert optimizer.result is not None
-    training = optimizer.result
+    trained = optimizer.result
     runner.progress = progress
-    before = runner.score_each(student, data.test, label="held-out: default fusor", stored=True)
-    after = runner.score_each(tuned, data.test, label="held-out: tuned fusor")
+    before = runner.score_each(student, test, label="held-out: default fusor", stored=True)
+    after = runner.score_each(tuned, test, label="held-out: tuned fusor")
     held_out = compare_held_out(before, after, strata, seed=c.seed)
-    outcome = FinetuneOutcome(before=before.mean, after=after.mean, held_out=held_out, training=training)
+    outcome = FinetuneOutcome(before=before.mean, after=after.mean, held_out=held_out, training=trained)
     if registry is None:
         return outcome
     if held_out.worse_beyond_noise:
         outcome.refused = f"not registered: the tuned fusor is worse than the default one ({held_out.summary})"
         return outcome
     record = AdapterRecord(
-        file="", sha256=training.adapter_sha256, base_model=training.base_model, steps=training.train.step,
-        examples=training.examples, selection=training.selection, train_seconds=training.train.seconds,
+        file="", sha256=trained.adapter_sha256, base_model=trained.base_model, steps=trained.train.step,
+        examples=trained.examples, selection=trained.selection, train_seconds=trained.train.seconds,
     )  # fmt: skip
     entry = RegistryEntry(
         task=c.task, language=c.language, metric=f"{runner.task.description}; 0 in the wrong language",
         before=before.mean, after=after.mean, optimizer="finetune", n=c.n,
-        splits={"train": len(data.train) + len(data.val), "val": 0, "test": len(data.test)},
+        splits={"train": len(trainset), "val": 0, "test": len(test)},
         chain_of_thought=runner.task.chain_of_thought, held_out=held_out, adapter=record, study=c.study_name,
-        models={"candidates": c.candidate_model(), "fusor": f"{training.base_model} + LoRA"}, note=verdict(held_out),
+        models={"candidates": c.candidate_model(), "fusor": f"{trained.base_model} + LoRA"}, note=verdict(held_out),
     )  # fmt: skip
-    outcome.registered = str(registry.save(tuned.fuser, entry, adapter=training.adapter))
+    outcome.registered = str(registry.save(tuned.fuser, entry, adapter=trained.adapter))
     return outcome

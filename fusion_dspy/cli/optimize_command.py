@@ -167,6 +167,18 @@ def optimize_command(
         str | None,
         typer.Option(help="finetune: the GGUF file (or embedded model) trained and served (default: the fusor's)."),
     ] = None,
+    train_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--train-from",
+            help="finetune: train on these TASK:LANG,LANG[:LIMIT] pools of unreported items instead (repeatable, "
+            "e.g. math:de,fr,sw and gsm8k:en:300; made by `eval --items unreported --pools-only --out "
+            "<--train-pools>`); the study's own pools are then the test set, whole.",
+        ),
+    ] = None,
+    train_pools: Annotated[
+        Path | None, typer.Option(help="finetune: the folder holding the --train-from pools (default: --pools).")
+    ] = None,
 ) -> None:
     """Tune the fusor for one task and language, and register the best one.
 
@@ -220,7 +232,8 @@ def optimize_command(
     study_runner = FusorStudy(config)
     if finetune:
         settings = (train_steps, train_samples, easy_per_hard, train_tokens)
-        _finetune(study_runner, None if no_register else FusorRegistry(registry), settings, train_base)
+        sources = (train_from or [], train_pools or pools_dir or out_dir)
+        _finetune(study_runner, None if no_register else FusorRegistry(registry), settings, train_base, sources)
         return
     existing = study_runner.study()
     finished = len(existing.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
@@ -277,19 +290,33 @@ def _print_finetune_budget(steps: int, tokens: int) -> None:
 
 
 def _finetune(
-    study_runner: FusorStudy, registry: FusorRegistry | None, knobs: tuple[int, int, float, int], base: str | None
+    study_runner: FusorStudy,
+    registry: FusorRegistry | None,
+    knobs: tuple[int, int, float, int],
+    base: str | None,
+    sources: tuple[list[str], Path],
 ) -> None:
-    """Tune the fusor's weights on the study's pools; `knobs`: steps, samples per pool, easy per hard, tokens."""
+    """Tune the fusor's weights on the study's pools, or on `sources` (--train-from specs, their pools' folder);
+    `knobs`: steps, samples per pool, easy per hard, tokens."""
     from fusion_dspy.optimizers.finetune import FinetuneSettings
+    from fusion_dspy.optimizers.finetune_sources import PoolSettings, TrainSource, training_set
     from fusion_dspy.optimizers.finetune_study import run_finetune
     from fusion_dspy.optimizers.lora_train import LoraSettings
 
     config = study_runner.config
+    training = None
+    if sources[0]:
+        pools = PoolSettings(model=config.model, n=config.n, temperature=config.temperatures[0],
+                             max_tokens=config.max_tokens, seed=config.seed, data_dir=config.data_dir)  # fmt: skip
+        specs = [TrainSource.parse(text) for text in sources[0]]
+        with err.status("Reading the training pools…"):
+            training = training_set(specs, sources[1], pools, config.task, config.stratum_threshold)
+        err.print("training pools: " + ", ".join(f"{k} {v}" for k, v in training.sources.items()), highlight=False)
     steps, samples, easy_per_hard, tokens = knobs
     settings = FinetuneSettings(samples=samples, easy_per_hard=easy_per_hard, threads=config.threads, seed=config.seed,
                                 lora=LoraSettings(steps=steps, max_tokens=tokens, seed=config.seed))  # fmt: skip
     with progress_bar() as progress:
-        outcome = run_finetune(study_runner, settings, registry, _bars(progress), base)
+        outcome = run_finetune(study_runner, settings, registry, _bars(progress), base, training)
     t = outcome.training
     out.print(
         f"finetune: {t.examples} training examples ({t.selection}; {t.too_long} too long), {t.train.step} steps in "

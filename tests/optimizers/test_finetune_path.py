@@ -169,3 +169,39 @@ def test_optimize_finetune_trains_on_a_study_and_reports_held_out(tiny_gguf, tmp
         assert file_sha256(tmp_path / "registry" / entry.adapter.file) == entry.adapter.sha256
     else:
         assert "not registered" in text and manifest.find("math", "en") is None
+
+
+def test_optimize_finetune_trains_on_unreported_pools_and_tests_on_the_study(tiny_gguf, tmp_path, monkeypatch):
+    """--train-from: training pools of other items (here German, unreported) made by eval; the study's own pools
+    (English, a reported subset) are the whole test set."""
+    from typer.testing import CliRunner
+
+    from fusion_dspy.cli.main import app
+    from fusion_dspy.programs import reported, task_by_name
+    from fusion_dspy.testing import FakeModelServer
+
+    monkeypatch.setitem(reported.REPORTED_SUBSETS, "math", (("en", 6),))  # for the 12 synthetic rows
+    math = task_by_name("math")()
+    references = {e.question: e.reference for lang in ("en", "de") for e in math.load(lang)}
+
+    def responder(messages):
+        prompt = "\n".join(str(m["content"]) for m in messages)
+        question = next(q for q in references if q in prompt)
+        return f"[[ ## reasoning ## ]]\nworked\n\n[[ ## answer ## ]]\n{references[question]}\n\n[[ ## completed ## ]]"
+
+    with FakeModelServer(responder=responder) as server:
+        model = ["--model", "openai/fake", "--api-base", server.base_url, "-n", "3"]
+        pools = ["eval", "--task", "math", "--langs", "de", "--items", "unreported", "--limit", "4", "--pools-only",
+                 "--max-tokens", "256", *model, "--out", str(tmp_path / "train")]  # fmt: skip
+        made = CliRunner().invoke(app, pools, terminal_width=200)
+        assert made.exit_code == 0, made.output
+        args = ["optimize", "--task", "math", "--lang", "en", "--optimizer", "finetune", *model, "--limit", "6",
+                "--max-tokens", "256", "--out", str(tmp_path / "runs"), "--storage", f"sqlite:///{tmp_path}/s.db",
+                "--no-register", "--train-steps", "2", "--train-samples", "1", "--train-base", str(tiny_gguf),
+                "--train-from", "math:de:4", "--train-pools", str(tmp_path / "train")]  # fmt: skip
+        result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "training pools: math:de 4" in text and "2 steps in" in text and "held-out test" in text
+    bootstrap = (tmp_path / "runs" / "finetune").glob("*/bootstrap.jsonl")
+    assert {json.loads(line)["id"][:3] for path in bootstrap for line in path.read_text().splitlines()} == {"de-"}
