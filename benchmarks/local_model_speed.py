@@ -13,7 +13,7 @@ import asyncio
 import os
 import time
 
-from fusion_dspy.lm.resolve import LOCAL_API_KEY
+from fusion_dspy.lm.embedded import LOCAL_API_KEY
 from fusion_dspy.lm.server import local_server
 
 PROMPT = "Write a detailed paragraph about the history of the bicycle."

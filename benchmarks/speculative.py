@@ -102,7 +102,7 @@ async def _child(config: dict[str, Any]) -> None:
 
     import fusion_dspy as fd
     from fusion_dspy.eval.store import PoolRecord
-    from fusion_dspy.lm.resolve import LOCAL_API_KEY, local_options
+    from fusion_dspy.lm.embedded import LOCAL_API_KEY, local_options
     from fusion_dspy.lm.server import LocalServer, ServerSettings
     from fusion_dspy.lm.speculative import SpeculativeSettings
     from fusion_dspy.programs import task_by_name

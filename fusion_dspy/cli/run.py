@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from fusion_dspy.cli.batch import PromptItem
 from fusion_dspy.fuse import Fuser
-from fusion_dspy.lm.embedded import EmbeddedLM
-from fusion_dspy.lm.resolve import LOCAL_MAX_TOKENS, lm_options, resolve_lm
+from fusion_dspy.lm.embedded import LOCAL_MAX_TOKENS, EmbeddedLM
+from fusion_dspy.lm.resolve import lm_options, resolve_lm
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.outcome import FuseAndSelect, Outcome
 from fusion_dspy.programs.chat import respond_program

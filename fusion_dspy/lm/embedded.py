@@ -10,9 +10,17 @@ import dspy
 
 from fusion_dspy.errors import LocalModelError
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
+from fusion_dspy.markers import END_MARKERS
 
 LOCAL_API_KEY = "local"
+LOCAL_MAX_TOKENS = 512
 NOT_STARTED = "embedded://not-started"
+
+
+def local_options(**kwargs: Any) -> dict[str, Any]:
+    """Request settings of the embedded models. They stop at DSPy's end marker, as the small models often write it
+    inline (`Mars [[ ## completed ## ]]`) where DSPy's parser keeps it, and sometimes ramble on after it."""
+    return {"max_tokens": LOCAL_MAX_TOKENS, "num_retries": 1, "stop": list(END_MARKERS), **kwargs}
 
 
 class EmbeddedLM(dspy.LM):

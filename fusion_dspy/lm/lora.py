@@ -19,7 +19,8 @@ import dspy
 from pydantic import BaseModel
 
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.lm.resolve import LOCAL_API_KEY, local_options
+from fusion_dspy.lm.embedded import LOCAL_API_KEY, local_options
+from fusion_dspy.lm.names import TUNED_SEPARATOR
 from fusion_dspy.lm.server import ServerSettings, base_params, start_server
 from fusion_dspy.lm.weights import EMBEDDED_MODELS, assemble
 
@@ -110,9 +111,21 @@ def lora_request(index: int | None) -> dict[str, Any]:
     return {"lora": [] if index is None else [{"id": index, "scale": 1.0}]}
 
 
-def lora_lm(server: AdapterServer, adapter: Path | None, **kwargs: Any) -> dspy.LM:
-    """A DSPy LM for the base model with `adapter` applied (None: the base model alone), on `server`."""
+def lora_lm(server: AdapterServer, adapter: Path | None, name: str | None = None, **kwargs: Any) -> dspy.LM:
+    """A DSPy LM for the base model with `adapter` applied (None: the base model alone), on `server`; `name` is
+    its model name after `openai/` (default: the base's and the adapter's file names)."""
     index = None if adapter is None else server.index(adapter)
-    name = Path(server.model).stem if adapter is None else f"{Path(server.model).stem}+{adapter.stem}"
+    name = name or (Path(server.model).stem if adapter is None else f"{Path(server.model).stem}+{adapter.stem}")
     return dspy.LM(f"openai/{name}", api_base=server.base_url, api_key=LOCAL_API_KEY,
                    extra_body=lora_request(index), **local_options(**kwargs))  # fmt: skip
+
+
+def tuned_lm(spec: str, **kwargs: Any) -> dspy.LM:
+    """The LM of `base@adapter.gguf`: the embedded base model with that adapter applied, on the base's adapter
+    server. Its model name carries the adapter's digest (`openai/local-small+adapter-1a2b3c4d`), so stores and
+    caches keep two adapters of the same file name apart, and a map's cost reads the base model's speed."""
+    base, _, file = spec.partition(TUNED_SEPARATOR)  # `is_tuned(spec)` said it is one
+    adapter = Adapter(path=Path(file))
+    digest = file_sha256(adapter.checked())
+    server = adapter_server(base, [Adapter(path=adapter.path, sha256=digest)])
+    return lora_lm(server, adapter.path, name=f"{base}+{adapter.path.stem}-{digest[:8]}", **kwargs)

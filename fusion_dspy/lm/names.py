@@ -17,6 +17,16 @@ from pathlib import Path
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 
+TUNED_SEPARATOR = "@"
+
+
+def is_tuned(spec: str) -> bool:
+    """Whether a model string names an embedded model with a LoRA adapter: `local-small@path/to/adapter.gguf`
+    (what `fusion-dspy optimize --optimizer finetune` writes)."""
+    base, _, adapter = spec.partition(TUNED_SEPARATOR)
+    return base in EMBEDDED_MODELS and adapter.endswith(".gguf")
+
+
 _PROVIDER = re.compile(r'^\s+[A-Z][A-Z_0-9]*\s*=\s*"([\w.\-]+)"', re.MULTILINE)
 
 
@@ -57,7 +67,7 @@ def check_model_name(name: str, forms: str, option: str = "--model") -> None:
     """Raise `ConfigurationError` naming `option` when `name` is certainly not a model litellm or fusion-dspy can
     run (a provider prefix litellm does not know, a typo of an embedded model's name); pass when it may be
     (litellm's own check follows when the model is resolved)."""
-    if name in EMBEDDED_MODELS:
+    if name in EMBEDDED_MODELS or is_tuned(name):
         return
     if not name.strip():
         raise ConfigurationError(f"{option}: empty model name; use one of: {forms}.")

@@ -11,26 +11,21 @@ from typing import Any
 import dspy
 
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.lm.embedded import LOCAL_API_KEY, EmbeddedLM
+from fusion_dspy.lm.embedded import LOCAL_API_KEY, EmbeddedLM, local_options
+from fusion_dspy.lm.lora import tuned_lm
+from fusion_dspy.lm.names import is_tuned
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
-from fusion_dspy.markers import END_MARKERS
 from fusion_dspy.predictors import predictors
 
 MODEL_ENV = "FUSION_DSPY_MODEL"
 API_BASE_ENV = "FUSION_DSPY_API_BASE"
-LOCAL_MAX_TOKENS = 512
 
 MODEL_FORMS = (
     "'local' (embedded Qwen2.5-1.5B), 'local-small' (embedded Qwen2.5-0.5B), a litellm model string such as "
     "'openai/gpt-4o-mini' or 'anthropic/claude-3-5-haiku-latest', or 'openai/<name>' with --api-base URL "
-    "for any OpenAI-compatible server (vLLM, llama.cpp, Ollama)"
+    "for any OpenAI-compatible server (vLLM, llama.cpp, Ollama), or 'local-small@<adapter.gguf>' for an embedded "
+    "model with a LoRA adapter from `optimize --optimizer finetune`"
 )
-
-
-def local_options(**kwargs: Any) -> dict[str, Any]:
-    """Request settings of the embedded models. They stop at DSPy's end marker, as the small models often write it
-    inline (`Mars [[ ## completed ## ]]`) where DSPy's parser keeps it, and sometimes ramble on after it."""
-    return {"max_tokens": LOCAL_MAX_TOKENS, "num_retries": 1, "stop": list(END_MARKERS), **kwargs}
 
 
 def local_lm(name: str = "local", **kwargs: Any) -> EmbeddedLM:
@@ -91,6 +86,8 @@ def resolve_lm(spec: str | dspy.BaseLM | None = None, *, api_base: str | None = 
         return known
     if spec is None or spec in EMBEDDED_MODELS:
         lm = local_lm(spec or "local", **kwargs)
+    elif is_tuned(spec):
+        lm = tuned_lm(spec, **kwargs)
     else:
         lm = remote_lm(spec, api_base, **kwargs)
     with _RESOLVED_LOCK:

@@ -31,6 +31,13 @@ Speeds = Mapping[str, ModelSpeed]
 """Model name (as pools record it, `openai/<name>` for embedded models) → its speeds."""
 
 
+def speed_of(speeds: Speeds, model: str) -> ModelSpeed | None:
+    """A model's speeds; a tuned fusor (`openai/local-small+adapter-1a2b3c4d`, `fusion_dspy.lm.lora.tuned_lm`)
+    is counted at its base model's (assumed, not measured: its rank-16 adapter is a small share of the model's
+    work)."""
+    return speeds.get(model) or speeds.get(model.split("+", 1)[0])
+
+
 def embedded_speeds() -> dict[str, ModelSpeed]:
     """The measured speeds of the embedded models (those with both speeds measured)."""
     return {
@@ -56,7 +63,7 @@ class ItemCost(BaseModel):
         total = 0.0
         for by_model in usages:
             for model, usage in by_model.items():
-                speed = speeds.get(model)
+                speed = speed_of(speeds, model)
                 if speed is None:
                     return None
                 new_prompt = max(0, usage.prompt_tokens - usage.cached_prompt_tokens)
@@ -82,4 +89,4 @@ def item_cost(
 def unmeasured(costs: Iterable[ItemCost], speeds: Speeds) -> list[str]:
     """The models these costs involve that have no measured speeds."""
     models = {m for cost in costs for m in [*cost.candidates, *cost.fusor]}
-    return sorted(m for m in models if m not in speeds)
+    return sorted(m for m in models if speed_of(speeds, m) is None)

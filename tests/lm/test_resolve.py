@@ -64,7 +64,7 @@ def test_the_lm_in_context_beats_the_environments_default_model(monkeypatch):
 
 
 def test_the_embedded_models_stop_at_the_end_marker():
-    from fusion_dspy.lm.resolve import local_options
+    from fusion_dspy.lm.embedded import local_options
     from fusion_dspy.markers import END_MARKERS, strip_markers
 
     options = local_options(max_tokens=32)
@@ -85,3 +85,19 @@ def test_a_changed_api_key_is_seen_by_the_next_resolution(monkeypatch):
         monkeypatch.setenv("OPENAI_API_KEY", "good-key")
         with dspy.context(lm=resolve_lm("openai/fake", api_base=server.base_url, num_retries=0, cache=False)):
             assert qa(question="q").answer
+
+
+def test_an_embedded_model_with_an_adapter_is_a_model_string(tmp_path):
+    """`local-small@adapter.gguf`: what `optimize --optimizer finetune` writes, usable wherever a model is named (the
+    map's --fusors, eval's --fusor-model); a missing adapter is refused naming the fix."""
+    from fusion_dspy.lm.names import check_model_name, is_tuned
+    from fusion_dspy.map.cost import ModelSpeed, speed_of
+
+    spec = f"local-small@{tmp_path}/adapter.gguf"
+    assert is_tuned(spec) and not is_tuned("local-small@adapter.bin") and not is_tuned("vertex_ai/claude@2024")
+    check_model_name(spec, "forms")  # passes the early name check
+    with pytest.raises(ConfigurationError, match="no LoRA adapter at .*optimize --optimizer finetune"):
+        resolve_lm(spec)
+    speeds = {"openai/local-small": ModelSpeed(prompt=100.0, generation=20.0)}
+    assert speed_of(speeds, "openai/local-small+adapter-1a2b3c4d") == speeds["openai/local-small"]
+    assert speed_of(speeds, "openai/other") is None

@@ -24,7 +24,7 @@ import optuna
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.files import write_atomically
-from fusion_dspy.lm.resolve import LOCAL_API_KEY, local_options
+from fusion_dspy.lm.embedded import LOCAL_API_KEY, local_options
 from fusion_dspy.lm.response_log import response_log
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.optimizers import FusorStudy, StudyConfig
