@@ -10,7 +10,8 @@ fusor's GGUF read into transformers (`gguf_model`, `lora_train`), writes it as a
 
 CPU budget (2 cores, under load): reading the 0.5B GGUF 88 s; one LoRA step (r=16, every linear layer) 27-53 s on
 a 512-token example, so about 1 CPU-hour per 100 steps of 512 tokens (a 1,024-token fusor prompt costs about twice
-that); bootstrapping is `samples` fusor calls per pool.
+that); bootstrapping is `samples` fusor calls per pool it samples: every hard pool and about 1.5 easy ones per
+hard one kept (`finetune_data.worth_sampling`), never an impossible one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.lm.lora import Adapter, adapter_server, file_sha256, lora_lm
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.optimizers.finetune_bootstrap import abootstrap
-from fusion_dspy.optimizers.finetune_data import FusedSample, PoolSamples, Selection, select_targets
+from fusion_dspy.optimizers.finetune_data import FusedSample, PoolSamples, Selection, select_targets, worth_sampling
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.gguf_model import gguf_info, load_gguf_model, require_training
 from fusion_dspy.optimizers.lora_gguf import write_lora_gguf
@@ -144,7 +145,8 @@ class FinetuneFusor:
 
         base = self.base_path(student)
         s = self.settings
-        samples = self.bootstrap(student, trainset, threshold)
+        wanted = set(worth_sampling([e.id for e in trainset], strata, easy_per_hard=s.easy_per_hard, seed=s.seed))
+        samples = self.bootstrap(student, [e for e in trainset if e.id in wanted], threshold)
         selection: Selection = select_targets(samples, strata, easy_per_hard=s.easy_per_hard,
                                               per_pool=s.per_pool, gold_backed=s.gold_backed, seed=s.seed)  # fmt: skip
         by_id = {e.id: e for e in trainset}

@@ -9,6 +9,7 @@ right) teach nothing to copy and are left out; unscored pools (judged tasks) cou
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -52,6 +53,24 @@ class Selection(BaseModel):
     def counts(self) -> dict[str, int]:
         return {"targets": len(self.targets), "hard_pools": self.hard_pools, "easy_pools": self.easy_pools,
                 "gold_backed": self.gold_backed, "without_target": self.pools_without_target}  # fmt: skip
+
+
+EASY_MARGIN = 1.5
+"""Easy pools sampled per easy pool the mix needs: some easy pools yield no passing fused answer."""
+
+
+def worth_sampling(
+    ids: Sequence[str], strata: Mapping[str, Stratum], *, easy_per_hard: float = 1.0, seed: int = 0
+) -> list[str]:
+    """The pools whose fusor samples the mix can use, in `ids`' order: every hard pool, and a seeded share of the
+    easy (and unscored) ones, `EASY_MARGIN` × what `select_targets` keeps of them (all of them without a hard
+    pool); impossible pools never. Sampling the fusor on pools the mix would drop is most of a bootstrap's cost."""
+    hard = [i for i in ids if strata.get(i) == "hard"]
+    easy = [i for i in ids if strata.get(i, "unscored") in ("easy", "unscored")]
+    if hard:
+        easy = random.Random(seed).sample(easy, min(len(easy), math.ceil(EASY_MARGIN * easy_per_hard * len(hard))))
+    chosen = set(hard) | set(easy)
+    return [i for i in ids if i in chosen]
 
 
 def passing(samples: Sequence[FusedSample], per_pool: int) -> list[FusedSample]:

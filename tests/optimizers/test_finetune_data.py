@@ -142,3 +142,19 @@ def test_a_pool_whose_fusor_call_failed_is_sampled_again_on_a_rerun(tmp_path):
     assert len([s for s in first["en-0"] if s.source == "fusor"]) == 1  # used now, not kept
     optimizer.bootstrap(fusor, data, task.pass_threshold)
     assert len(failing.calls) == 4  # drawn again: a failed call is no answer to learn from
+
+
+def test_the_bootstrap_samples_only_pools_the_mix_can_use():
+    from fusion_dspy.optimizers.finetune_data import EASY_MARGIN, worth_sampling
+
+    ids = [f"p{i}" for i in range(40)]
+    strata = {i: ("hard" if k < 4 else "impossible" if k < 10 else "easy") for k, i in enumerate(ids)}
+    chosen = worth_sampling(ids, strata, easy_per_hard=1.0, seed=0)
+    assert [i for i in chosen if strata[i] == "hard"] == ids[:4] and not any(strata[i] == "impossible" for i in chosen)
+    assert len([i for i in chosen if strata[i] == "easy"]) == int(EASY_MARGIN * 4) and chosen == sorted(
+        chosen, key=ids.index
+    )
+    assert worth_sampling(ids, strata, easy_per_hard=1.0, seed=0) == chosen  # seeded
+    assert len(worth_sampling(ids, strata, easy_per_hard=2.0, seed=0)) == 4 + int(EASY_MARGIN * 8)
+    no_hard = {i: "easy" for i in ids[:5]} | {"u": "unscored"}
+    assert worth_sampling([*ids[:5], "u"], no_hard) == [*ids[:5], "u"]  # without a hard pool every usable one

@@ -88,12 +88,12 @@ def test_finetune_compiles_a_fusor_served_with_its_adapter_and_the_registry_keep
     optimizer = FinetuneFusor(task.metric, out_dir=tmp_path / "run", base_model=tiny_gguf, settings=settings)
     tuned = optimizer.compile(student, data, strata_of(task, data), task.pass_threshold)
     result = optimizer.result
-    assert result is not None and len(lm.calls) == 6  # 2 samples for each of 3 pools
+    assert result is not None and len(lm.calls) == 4  # 2 samples for the easy and the hard pool, none for en-2
     assert result.selection["hard_pools"] == 1 and result.selection["easy_pools"] == 1  # impossible left out
     assert (result.examples, result.too_long, result.train.step) == (2, 0, 2)
     assert result.adapter.is_file() and result.adapter_sha256 == file_sha256(result.adapter)
-    optimizer.bootstrap(student, data, task.pass_threshold)
-    assert len(lm.calls) == 6  # a rerun reads the stored samples back instead of calling the fusor again
+    optimizer.bootstrap(student, data[:2], task.pass_threshold)
+    assert len(lm.calls) == 4  # a rerun reads the stored samples back instead of calling the fusor again
 
     answer = tuned.fuser.lm(messages=[{"role": "user", "content": "2+2?"}], max_tokens=4)
     assert len(answer) == 1 and isinstance(answer[0], str) and answer[0]
