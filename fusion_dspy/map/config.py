@@ -75,7 +75,8 @@ class MapConfig(BaseModel):
         return [Cell(candidates=c, fusor=f, n=n) for c in self.candidates for f in self.fusors for n in self.ns]
 
     def folders(self) -> list[Path]:
-        return [*self.pool_folders, self.out_dir]
+        """Where pools are read; `out_dir` first, so a missing pool's command makes it there."""
+        return [self.out_dir, *self.pool_folders]
 
     def methods(self, task: str) -> list[str]:
         """Single sample, the task's selection (majority vote for verifiable answers, MBR for free text), plain and

@@ -124,13 +124,14 @@ class MapRun:
         config.check()
         self.config = config
         self.make_evaluation = evaluation_factory
-        self._evaluations: dict[tuple[str, str], Evaluation] = {}
+        self._evaluations: dict[tuple[str, str, str, str], Evaluation] = {}
 
     def cells(self) -> list[tuple[TaskGrid, Cell]]:
         return [(grid, cell) for grid in self.config.tasks for cell in self.config.cells()]
 
     def evaluation(self, grid: TaskGrid, cell: Cell) -> Evaluation:
-        key = (grid.task, cell.name)
+        """The cell's evaluation of this grid: one per grid, as a task's grids differ in languages and limit."""
+        key = (grid.task, ",".join(grid.languages), str(grid.limit), cell.name)
         if key not in self._evaluations:
             self._evaluations[key] = self.make_evaluation(self.config.eval_config(grid, cell))
         return self._evaluations[key]

@@ -114,3 +114,18 @@ def test_answers_an_eval_run_stored_for_the_same_pools_are_reused(scripted_math,
     assert not (tmp_path / "map" / "predictions").exists(), "a plan writes nothing"
     run.run()
     assert len(scripted_math.calls) == calls, "the stored fusion answers were reused, not made again"
+
+
+def test_a_tasks_grids_at_different_limits_each_run_their_own_items(scripted_math, tmp_path):
+    """Translation de at 100 and es, ja at 50: the second grid of a task used the first grid's evaluation (its
+    languages and limit), and asked for pools of items it does not have."""
+    make_stored_pools(tmp_path / "pools")
+    grids = [TaskGrid(task="math", languages=["de"], limit=3), TaskGrid(task="math", languages=["en"], limit=2)]
+    config = map_config(tmp_path, tasks=grids, ns=[5])
+    assert [p.fusor_calls for p in MapRun(config).plan()] == [3, 2]
+    [cell] = MapRun(config).run().cells
+    assert sorted(i.language for i in cell.methods["fusion"]) == ["de", "de", "de", "en", "en"]
+    missing = map_config(tmp_path, tasks=[TaskGrid(task="math", languages=["de"], limit=3)], ns=[5],
+                         candidates=[f"{MODEL}+openai/other"])  # fmt: skip
+    with pytest.raises(ConfigurationError, match=f"--out {tmp_path / 'map'}"):  # made where the map reads first
+        MapRun(missing).run()
