@@ -10,6 +10,7 @@ from typing import ParamSpec
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from fusion_dspy.cli.precheck import precheck
@@ -47,7 +48,7 @@ def friendly_errors(command: Callable[P, None]) -> Callable[P, None]:
             precheck(kwargs)  # names and languages, before anything heavy is imported or started
             command(*args, **kwargs)
         except FusionError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted; rerun the same command to resume where it stopped.")

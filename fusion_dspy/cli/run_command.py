@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from fusion_dspy._async import run_sync
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
@@ -134,7 +135,7 @@ def _run_one(runner: Runner, prompt: str, json_output: bool) -> None:
     else:
         show_record(out, record)
     if record.error:
-        err.print(f"[bold red]error:[/] {record.error}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(record.error))}", highlight=False)
         raise typer.Exit(2)
 
 
@@ -180,5 +181,5 @@ def _run_batch(
             f"[yellow]{failures} of {len(todo)} prompts failed; their rows carry the error. Rerun to retry them.[/]"
         )
         for cause in causes:
-            err.print(f"[bold red]error:[/] {cause}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(str(cause))}", highlight=False)
         raise typer.Exit(2)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, ProgressColumn, Task, TaskID
 from rich.text import Text
 
@@ -95,11 +96,12 @@ def synth_command(
     )
     for teacher, entry in stats.teachers.items():
         if entry.failures:
-            err.print(f"[yellow]{teacher}: {entry.failures} of {entry.samples} calls failed[/]")
+            err.print(f"[yellow]{escape(teacher)}: {entry.failures} of {entry.samples} calls failed[/]")
     if stats.failed_rows:
         cause = next((row.error for row in done.rows.values() if row.error), "unknown error")
+        first = escape(cause.splitlines()[0])
         err.print(
-            f"[bold red]error:[/] {stats.failed_rows} of {stats.prompts} rows failed ({cause.splitlines()[0]}); "
+            f"[bold red]error:[/] {stats.failed_rows} of {stats.prompts} rows failed ({first}); "
             "fix that and rerun the same command to retry them (done rows are kept).",
             highlight=False,
         )

