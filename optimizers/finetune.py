@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.lm.adapter_cost import CpuMeter, TrainingCost, read_cost
 from fusion_dspy.lm.lora import Adapter, adapter_server, file_sha256, lora_lm
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.optimizers.finetune_bootstrap import abootstrap
@@ -33,7 +34,7 @@ from fusion_dspy.optimizers.finetune_data import FusedSample, PoolSamples, Selec
 from fusion_dspy.optimizers.fusor_only import FusorOnly
 from fusion_dspy.optimizers.gguf_model import gguf_info, load_gguf_model, require_training
 from fusion_dspy.optimizers.lora_gguf import write_lora_gguf
-from fusion_dspy.optimizers.lora_train import LoraSettings, OnStep, TrainState, adapter_state, train_lora
+from fusion_dspy.optimizers.lora_train import LoraSettings, TrainState, adapter_state, train_lora
 from fusion_dspy.optimizers.sft_format import SftTokens, sft_messages, tokenize
 from fusion_dspy.optimizers.strata import Stratum
 
@@ -76,6 +77,7 @@ class FinetuneResult(BaseModel):
     examples: int = Field(description="Tokenised training examples.")
     too_long: int = Field(description="Targets left out for exceeding the token limit.")
     train: TrainState
+    cost: TrainingCost | None = Field(default=None, description="CPU time of the bootstrap and the training.")
 
 
 def embedded_name(lm: Any) -> str | None:
@@ -116,14 +118,25 @@ class FinetuneFusor:
         missing = [e for e in trainset if e.id not in stored]
         found: dict[str, list[FusedSample]] = {}
         if missing:
-            s = self.settings
-            found = asyncio.run(abootstrap(
-                student, missing, self.metric, threshold=threshold, samples=s.samples, temperature=s.temperature,
-                threads=s.threads, advance=self._advance("bootstrap: fusor samples per pool", len(missing)),
-                on_pool=lambda example_id, samples: stored.append(PoolSamples(id=example_id, samples=samples)),
-            ))  # fmt: skip
+            found = self._sample(student, missing, threshold, stored)
         kept = {i: row.samples for i, row in stored.rows.items()} | found
         return {e.id: kept[e.id] for e in trainset}
+
+    def _sample(
+        self, student: FusorOnly, missing: list[dspy.Example], threshold: float, stored: JsonlLog[PoolSamples]
+    ) -> dict[str, list[FusedSample]]:
+        """Sample the fusor on `missing` pools, keeping each pool's samples (and the CPU time) as it is done."""
+        s = self.settings
+        meter = CpuMeter(self.out_dir, "bootstrap")
+
+        def keep(example_id: str, samples: list[FusedSample]) -> None:
+            stored.append(PoolSamples(id=example_id, samples=samples))
+            meter.tick()
+
+        return asyncio.run(abootstrap(
+            student, missing, self.metric, threshold=threshold, samples=s.samples, temperature=s.temperature,
+            threads=s.threads, advance=self._advance("bootstrap: fusor samples per pool", len(missing)), on_pool=keep,
+        ))  # fmt: skip
 
     def base_path(self, student: FusorOnly) -> str | Path:
         """The GGUF the adapter is trained on and served with: `base_model`, else the fusor's embedded model."""
@@ -152,19 +165,26 @@ class FinetuneFusor:
         by_id = {e.id: e for e in trainset}
         conversations = [sft_messages(student, by_id[t.example_id], t.outputs) for t in selection.targets]
         path = Path(gguf_of(base)[0])
+        meter = CpuMeter(self.out_dir, "train")
         model, tokenizer = load_gguf_model(path)
         tokenised = [tokenize(tokenizer, c, s.lora.max_tokens) for c in conversations]
         data: list[SftTokens] = [t for t in tokenised if t is not None]
         advance = self._advance("LoRA steps", s.lora.steps)
-        on_step: OnStep | None = (lambda done, total, loss: advance()) if advance is not None else None
+
+        def on_step(done: int, total: int, loss: float) -> None:
+            meter.tick()
+            if advance is not None:
+                advance()
+
         peft_model, state = train_lora(model, data, s.lora, self.out_dir, on_step)
+        meter.tick()
         info = gguf_info(path)
         adapter = write_lora_gguf(adapter_state(peft_model), s.lora.alpha, info.architecture, info.block_count,
                                   self.out_dir / ADAPTER_FILE)  # fmt: skip
         digest = file_sha256(adapter)
         self.result = FinetuneResult(
             adapter=adapter, adapter_sha256=digest, base_model=str(base), selection=selection.counts(),
-            examples=len(data), too_long=len(tokenised) - len(data), train=state,
+            examples=len(data), too_long=len(tokenised) - len(data), train=state, cost=read_cost(adapter),
         )  # fmt: skip
         return tuned_fusor(student, base, Adapter(path=adapter, sha256=digest))
 

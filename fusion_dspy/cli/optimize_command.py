@@ -321,6 +321,7 @@ def _finetune(
     out.print(
         f"finetune: {t.examples} training examples ({t.selection}; {t.too_long} too long), {t.train.step} steps in "
         f"{t.train.seconds / 3600:.2f} h; adapter {t.adapter} (sha256 {t.adapter_sha256[:12]})"
+        + (f"; made in {t.cost.cpu_hours:.2f} CPU-hours (fusor samples and training, all runs)" if t.cost else "")
     )
     registered = f"; registered {outcome.registered}" if outcome.registered else ""
     out.print(

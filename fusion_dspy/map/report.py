@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 from fusion_dspy.eval.paired import ALL, compare_methods, holm, permutation_test
 from fusion_dspy.eval.stats import Estimate, bootstrap
 from fusion_dspy.files import write_atomically
+from fusion_dspy.lm.adapter_cost import TrainingCost, read_cost
+from fusion_dspy.lm.names import TUNED_SEPARATOR, is_tuned
 from fusion_dspy.map.config import MapConfig
 from fusion_dspy.map.cost import MEASURE
 from fusion_dspy.map.run import FUSING, ItemResult, MapResults
@@ -118,6 +120,9 @@ class MapReport(BaseModel):
     versus: list[Versus]
     bins: list[Bin]
     second_metrics: list[SecondMetric]
+    training: dict[str, TrainingCost | None] = Field(
+        default_factory=dict, description="Tuned fusor (`base@adapter.gguf`) → what making it cost, once."
+    )
 
     @classmethod
     def build(cls, config: MapConfig, results: MapResults) -> MapReport:
@@ -155,7 +160,8 @@ class MapReport(BaseModel):
         for item, adjusted in zip(versus, holm([v.p_permutation for v in versus]), strict=True):
             item.p_holm = adjusted
         cls.mark_pareto(rows)
-        return cls(config=config, rows=rows, versus=versus, bins=bins, second_metrics=seconds)
+        training = {f: read_cost(Path(f.partition(TUNED_SEPARATOR)[2])) for f in config.fusors if is_tuned(f)}
+        return cls(config=config, rows=rows, versus=versus, bins=bins, second_metrics=seconds, training=training)
 
     @staticmethod
     def row(config: MapConfig, task: str, cell: str, candidates: str, fusor: str, n: int, method: str,
@@ -223,6 +229,11 @@ class MapReport(BaseModel):
             lines += ["", f"**No measured speeds** for some of {', '.join(unknown)}: their rows show tokens, not "
                       f"seconds, and the front is drawn on tokens per item. Measure with `{MEASURE}` and re-report "
                       "(`--rescore-only`)."]  # fmt: skip
+        for fusor, cost in self.training.items():
+            made = (f"{cost.cpu_hours:.1f} CPU-hours once (fusor samples {cost.bootstrap_cpu_s / 3600:.1f}, reading "
+                    f"the model and LoRA steps {cost.train_cpu_s / 3600:.1f})" if cost else "no cost recorded beside "
+                    "its adapter")  # fmt: skip
+            lines += ["", f"Tuned fusor `{fusor}`: {made}; not in the cost per item, which is what serving it costs."]
         for task in c.task_names():
             grids = [g for g in c.tasks if g.task == task]
             rows = [r for r in self.rows if r.task == task]

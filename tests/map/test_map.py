@@ -129,3 +129,20 @@ def test_a_tasks_grids_at_different_limits_each_run_their_own_items(scripted_mat
                          candidates=[f"{MODEL}+openai/other"])  # fmt: skip
     with pytest.raises(ConfigurationError, match=f"--out {tmp_path / 'map'}"):  # made where the map reads first
         MapRun(missing).run()
+
+
+def test_a_tuned_fusor_states_its_one_off_training_cost(scripted_math, tmp_path):
+    from fusion_dspy.lm.adapter_cost import add_cost
+
+    make_stored_pools(tmp_path / "pools")
+    results = MapRun(map_config(tmp_path, ns=[5])).run()
+    add_cost(tmp_path / "tuned", "bootstrap", 1800.0)
+    add_cost(tmp_path / "tuned", "train", 5400.0)
+    tuned, untracked = f"local-small@{tmp_path}/tuned/adapter.gguf", f"local-small@{tmp_path}/elsewhere.gguf"
+    report = MapReport.build(map_config(tmp_path, ns=[5], fusors=[MODEL, tuned, untracked]), results)
+    assert report.training[tuned] is not None and report.training[tuned].cpu_hours == 2.0
+    text = " ".join(report.markdown().split())
+    assert (
+        f"Tuned fusor `{tuned}`: 2.0 CPU-hours once (fusor samples 0.5, reading the model and LoRA steps 1.5)" in text
+    )
+    assert f"`{untracked}`: no cost recorded beside its adapter" in text

@@ -92,6 +92,7 @@ def test_finetune_compiles_a_fusor_served_with_its_adapter_and_the_registry_keep
     assert result.selection["hard_pools"] == 1 and result.selection["easy_pools"] == 1  # impossible left out
     assert (result.examples, result.too_long, result.train.step) == (2, 0, 2)
     assert result.adapter.is_file() and result.adapter_sha256 == file_sha256(result.adapter)
+    assert result.cost is not None and result.cost.bootstrap_cpu_s > 0 and result.cost.train_cpu_s > 0
     optimizer.bootstrap(student, data[:2], task.pass_threshold)
     assert len(lm.calls) == 4  # a rerun reads the stored samples back instead of calling the fusor again
 
