@@ -26,10 +26,11 @@ def local_options(**kwargs: Any) -> dict[str, Any]:
 class EmbeddedLM(dspy.LM):
     """`openai/<name>` served in-process by llama.cpp, started on first use (once per process: copies share it)."""
 
-    def __init__(self, name: str, **kwargs: Any) -> None:
+    def __init__(self, name: str, *, served_as: str | None = None, **kwargs: Any) -> None:
+        """`served_as`: the model name after `openai/` when it is not `name` (a tuned fusor's)."""
         if name not in EMBEDDED_MODELS:
             raise LocalModelError(f"unknown embedded model {name!r}; choose one of {sorted(EMBEDDED_MODELS)}.")
-        super().__init__(f"openai/{name}", api_base=NOT_STARTED, api_key=LOCAL_API_KEY, **kwargs)
+        super().__init__(f"openai/{served_as or name}", api_base=NOT_STARTED, api_key=LOCAL_API_KEY, **kwargs)
         self.embedded = name
 
     @property
@@ -39,11 +40,15 @@ class EmbeddedLM(dspy.LM):
 
     def start(self) -> str:
         """The server's base URL, starting the model if no LM of this process has yet (seconds: load the weights)."""
+        if not self.started:
+            self.kwargs["api_base"] = self.server_url()
+        return str(self.kwargs["api_base"])
+
+    def server_url(self) -> str:
+        """The base URL of the server this LM is answered by, started on first use (once per process)."""
         from fusion_dspy.lm.server import local_server
 
-        if not self.started:
-            self.kwargs["api_base"] = local_server(self.embedded).base_url
-        return str(self.kwargs["api_base"])
+        return local_server(self.embedded).base_url
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.start()

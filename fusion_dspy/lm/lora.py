@@ -19,7 +19,7 @@ import dspy
 from pydantic import BaseModel
 
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.lm.embedded import LOCAL_API_KEY, local_options
+from fusion_dspy.lm.embedded import LOCAL_API_KEY, EmbeddedLM, local_options
 from fusion_dspy.lm.names import TUNED_SEPARATOR
 from fusion_dspy.lm.server import ServerSettings, base_params, start_server
 from fusion_dspy.lm.weights import EMBEDDED_MODELS, assemble
@@ -120,12 +120,23 @@ def lora_lm(server: AdapterServer, adapter: Path | None, name: str | None = None
                    extra_body=lora_request(index), **local_options(**kwargs))  # fmt: skip
 
 
-def tuned_lm(spec: str, **kwargs: Any) -> dspy.LM:
-    """The LM of `base@adapter.gguf`: the embedded base model with that adapter applied, on the base's adapter
-    server. Its model name carries the adapter's digest (`openai/local-small+adapter-1a2b3c4d`), so stores and
-    caches keep two adapters of the same file name apart, and a map's cost reads the base model's speed."""
-    base, _, file = spec.partition(TUNED_SEPARATOR)  # `is_tuned(spec)` said it is one
-    adapter = Adapter(path=Path(file))
-    digest = file_sha256(adapter.checked())
-    server = adapter_server(base, [Adapter(path=adapter.path, sha256=digest)])
-    return lora_lm(server, adapter.path, name=f"{base}+{adapter.path.stem}-{digest[:8]}", **kwargs)
+class TunedLM(EmbeddedLM):
+    """An embedded model with one LoRA adapter applied, on the base's adapter server, started at the first request
+    like any `EmbeddedLM` (a map or eval whose tuned answers are all stored starts nothing). Its model name carries
+    the adapter's digest (`openai/local-small+adapter-1a2b3c4d`), so stores and caches keep two adapters of the
+    same file name apart, and a map's cost reads the base model's speed."""
+
+    def __init__(self, base: str, adapter: Path, **kwargs: Any) -> None:
+        digest = file_sha256(Adapter(path=adapter).checked())
+        super().__init__(base, served_as=f"{base}+{adapter.stem}-{digest[:8]}", extra_body=lora_request(0),
+                         **local_options(**kwargs))  # fmt: skip
+        self.adapter = Adapter(path=adapter, sha256=digest)
+
+    def server_url(self) -> str:
+        return adapter_server(self.embedded, [self.adapter]).base_url  # its one adapter has id 0
+
+
+def tuned_lm(spec: str, **kwargs: Any) -> TunedLM:
+    """The LM of `base@adapter.gguf` (`is_tuned(spec)` said it is one)."""
+    base, _, file = spec.partition(TUNED_SEPARATOR)
+    return TunedLM(base, Path(file), **kwargs)

@@ -54,3 +54,18 @@ def test_a_finished_eval_says_so_and_starts_no_model(scripted_math, monkeypatch,
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0, again.output
     assert "nothing left to do" in " ".join(again.output.split()) and "oracle" in again.stdout
+
+
+def test_a_tuned_fusor_starts_its_adapter_server_at_its_first_request_only(monkeypatch, tmp_path):
+    from fusion_dspy.lm import lora as lora_module
+    from fusion_dspy.lm.lora import TunedLM, file_sha256
+
+    adapter = tmp_path / "adapter.gguf"
+    adapter.write_bytes(b"not read until served")
+    monkeypatch.setattr(lora_module, "adapter_server", lambda *a: (_ for _ in ()).throw(AssertionError("started")))
+    lm = resolve_lm(f"local-small@{adapter}", max_tokens=8)
+    assert isinstance(lm, TunedLM) and not lm.started and not lm.copy(temperature=0.0).started
+    assert lm.model == f"openai/local-small+adapter-{file_sha256(adapter)[:8]}"
+    assert lm.kwargs["extra_body"] == {"lora": [{"id": 0, "scale": 1.0}]}
+    with pytest.raises(AssertionError, match="started"):
+        lm.start()
