@@ -111,11 +111,10 @@ def lora_request(index: int | None) -> dict[str, Any]:
     return {"lora": [] if index is None else [{"id": index, "scale": 1.0}]}
 
 
-def lora_lm(server: AdapterServer, adapter: Path | None, name: str | None = None, **kwargs: Any) -> dspy.LM:
-    """A DSPy LM for the base model with `adapter` applied (None: the base model alone), on `server`; `name` is
-    its model name after `openai/` (default: the base's and the adapter's file names)."""
+def lora_lm(server: AdapterServer, adapter: Path | None, **kwargs: Any) -> dspy.LM:
+    """A DSPy LM for the base model with `adapter` applied (None: the base model alone), on `server`."""
     index = None if adapter is None else server.index(adapter)
-    name = name or (Path(server.model).stem if adapter is None else f"{Path(server.model).stem}+{adapter.stem}")
+    name = Path(server.model).stem if adapter is None else f"{Path(server.model).stem}+{adapter.stem}"
     return dspy.LM(f"openai/{name}", api_base=server.base_url, api_key=LOCAL_API_KEY,
                    extra_body=lora_request(index), **local_options(**kwargs))  # fmt: skip
 
