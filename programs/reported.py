@@ -7,6 +7,7 @@ English problem would leak it. Items are named by `Task.item_key`.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection, Iterable, Sequence
 
 import dspy
@@ -15,12 +16,18 @@ from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.programs.base import Task
 
 REPORTED_SUBSETS: dict[str, tuple[tuple[str, int], ...]] = {
-    "math": (("en", 40), ("de", 40), ("fr", 40), ("en", 100), ("en", 150), ("es", 30)),
-    "translation": (("de", 100), ("de", 150), ("es", 50), ("ja", 50), ("fr", 30)),
+    "math": (("en", 40), ("de", 40), ("fr", 40), ("en", 100), ("en", 150), ("es", 30), ("de", 4), ("en", 4)),
+    "translation": (("de", 100), ("de", 150), ("es", 50), ("ja", 50), ("fr", 30), ("de", 3), ("de", 12)),
     "gsm8k": (),  # nothing reported: its MGSM rows (0-249) are not in the task at all
 }
-"""The seeded `--limit` subsets (seed 0) behind results/realsize, results/optimize and the map (reported, tuning
-and fresh-replication items alike), per task: (language, limit)."""
+"""The seeded `--limit` subsets (seed 0) behind results/realsize, results/optimize, results/eval and the map
+(reported, tuning and fresh-replication items alike), per task: (language, limit)."""
+
+REPORTED_KEYS: dict[str, frozenset[str]] = {
+    "math": frozenset(str(i) for i in random.Random(0).sample(range(250), 20)),
+}
+"""Items reported outside a seeded `--limit` subset, by item key: the 20 MGSM-en problems that
+`examples/synthetic_demos.py --full` scores its student on (`random.Random(0).sample` of the 250 rows)."""
 
 
 def reported_subsets(task: Task) -> tuple[tuple[str, int], ...]:
@@ -34,11 +41,12 @@ def reported_subsets(task: Task) -> tuple[tuple[str, int], ...]:
 
 
 def reported_items(task: Task, subsets: Iterable[tuple[str, int]] | None = None, seed: int = 0) -> frozenset[str]:
-    """The item keys of every example in these seeded subsets (default: the task's `REPORTED_SUBSETS`), read
-    with no exclusion whatever `task` excludes."""
+    """The item keys of every example in these seeded subsets (default: the task's `REPORTED_SUBSETS` and its
+    `REPORTED_KEYS`), read with no exclusion whatever `task` excludes."""
     plain = task.excluding(())
     chosen = reported_subsets(task) if subsets is None else subsets
-    return frozenset(plain.item_key(e.id, lang) for lang, limit in chosen for e in plain.load(lang, limit, seed))
+    keys = {plain.item_key(e.id, lang) for lang, limit in chosen for e in plain.load(lang, limit, seed)}
+    return frozenset(keys | (REPORTED_KEYS.get(task.name, frozenset()) if subsets is None else frozenset()))
 
 
 def unreported(

@@ -39,6 +39,7 @@ def test_eval_items_unreported_plans_only_unreported_items(scripted_math, tmp_pa
     from fusion_dspy.programs import reported, task_by_name
 
     monkeypatch.setitem(reported.REPORTED_SUBSETS, "math", (("en", 3), ("de", 4)))
+    monkeypatch.setitem(reported.REPORTED_KEYS, "math", frozenset())  # only the subsets above
     args = ["eval", "--task", "math", "--langs", "en,de", "--items", "unreported", "--dry-run", "--out", str(tmp_path)]
     result = runner.invoke(app, [*args, "--limit", "2"])
     assert result.exit_code == 0, result.output

@@ -17,6 +17,7 @@ SUBSETS = (("en", 3), ("de", 4))  # a small registry for the 12 synthetic MGSM r
 @pytest.fixture
 def small_registry(monkeypatch):
     monkeypatch.setitem(reported.REPORTED_SUBSETS, "math", SUBSETS)
+    monkeypatch.setitem(reported.REPORTED_KEYS, "math", frozenset())  # only the subsets above
     return reported.reported_items(task_by_name("math")(), SUBSETS)
 
 

@@ -23,6 +23,7 @@ POOLS = PoolSettings(model="openai/scripted", n=3, temperature=0.8, max_tokens=2
 @pytest.fixture
 def small_registry(monkeypatch):
     monkeypatch.setitem(reported.REPORTED_SUBSETS, "math", SUBSETS)
+    monkeypatch.setitem(reported.REPORTED_KEYS, "math", frozenset())  # only the subsets above
 
 
 def make_unreported_pools(folder, languages, limit=None):

@@ -1,12 +1,14 @@
 """Items no reported number was measured on: disjoint from every reported item, in every language of a parallel
 task (issue 29); a task can leave them out of `load` before its seeded subset."""
 
+import random
+
 import pytest
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.optimizers import finetune_items
 from fusion_dspy.programs import task_by_name
-from fusion_dspy.programs.reported import REPORTED_SUBSETS, reported_items, unreported
+from fusion_dspy.programs.reported import REPORTED_KEYS, REPORTED_SUBSETS, reported_items, unreported
 from tests.benchmark_files import COUNTS
 
 
@@ -46,9 +48,22 @@ def test_the_optimizers_read_the_same_registry():
     assert finetune_items.REPORTED_SUBSETS is REPORTED_SUBSETS and finetune_items.unreported is unreported
 
 
-def test_the_reported_math_subsets_leave_61_mgsm_problems_for_training(real_data_dir):
+def test_the_reported_math_items_leave_56_mgsm_problems_for_training(real_data_dir):
     task = task_by_name("math")(data_dir=real_data_dir)
     reported = reported_items(task)
-    assert len(reported) == 189  # of MGSM's 250 problems: en 40/100/150, de 40, fr 40, es 30 (seed 0)
-    assert len(unreported(task, task.load("ja"), "ja", reported)) == 61
-    assert len(task.excluding(reported).load("ja")) == 61
+    subsets = reported_items(task, REPORTED_SUBSETS["math"])
+    assert len(subsets) == 189  # of MGSM's 250 problems: en 40/100/150, de 40, fr 40, es 30 (seed 0)
+    assert len(reported) == 194  # and 5 more of the 20 that examples/synthetic_demos.py --full is scored on
+    assert len(unreported(task, task.load("ja"), "ja", reported)) == 56
+    assert len(task.excluding(reported).load("ja")) == 56
+
+
+def test_the_synthetic_demos_held_out_problems_are_reported(monkeypatch):
+    """The example scores its student on `random.Random(seed).sample(load_mgsm("en"), 20)` (seed 0, --full)."""
+    from fusion_dspy.programs import reported
+
+    monkeypatch.setitem(reported.REPORTED_SUBSETS, "math", (("en", 3),))  # the synthetic folder has no mgsm_es
+    held_out = {str(i) for i in random.Random(0).sample(range(250), 20)}
+    math = task_by_name("math")()
+    assert held_out == REPORTED_KEYS["math"] and held_out < reported_items(math)
+    assert not held_out & reported_items(math, (("en", 3),))  # given subsets: those alone
