@@ -96,7 +96,7 @@ def test_an_embedded_model_with_an_adapter_is_a_model_string(tmp_path):
     spec = f"local-small@{tmp_path}/adapter.gguf"
     assert is_tuned(spec) and not is_tuned("local-small@adapter.bin") and not is_tuned("vertex_ai/claude@2024")
     check_model_name(spec, "forms")  # passes the early name check
-    with pytest.raises(ConfigurationError, match="no LoRA adapter at .*optimize --optimizer finetune"):
+    with pytest.raises(ConfigurationError, match=r"no LoRA adapter at .*optimize --optimizer finetune"):
         resolve_lm(spec)
     speeds = {"openai/local-small": ModelSpeed(prompt=100.0, generation=20.0)}
     assert speed_of(speeds, "openai/local-small+adapter-1a2b3c4d") == speeds["openai/local-small"]
