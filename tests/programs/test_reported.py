@@ -6,7 +6,6 @@ import random
 import pytest
 
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.optimizers import finetune_items
 from fusion_dspy.programs import task_by_name
 from fusion_dspy.programs.reported import REPORTED_KEYS, REPORTED_SUBSETS, reported_items, unreported
 from tests.benchmark_files import COUNTS
@@ -42,10 +41,6 @@ def test_a_task_with_no_record_of_its_reported_items_refuses():
     assert reported_items(task_by_name("gsm8k")()) == frozenset()
     with pytest.raises(ConfigurationError, match=r"programs/reported\.py"):
         reported_items(task_by_name("factual")())
-
-
-def test_the_optimizers_read_the_same_registry():
-    assert finetune_items.REPORTED_SUBSETS is REPORTED_SUBSETS and finetune_items.unreported is unreported
 
 
 def test_the_reported_math_items_leave_56_mgsm_problems_for_training(real_data_dir):
