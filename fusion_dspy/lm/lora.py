@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lm.embedded import LOCAL_API_KEY, EmbeddedLM, local_options
-from fusion_dspy.lm.names import TUNED_SEPARATOR
+from fusion_dspy.lm.names import tuned_parts
 from fusion_dspy.lm.server import ServerSettings, base_params, start_server
 from fusion_dspy.lm.weights import EMBEDDED_MODELS, assemble
 
@@ -137,5 +137,4 @@ class TunedLM(EmbeddedLM):
 
 def tuned_lm(spec: str, **kwargs: Any) -> TunedLM:
     """The LM of `base@adapter.gguf` (`is_tuned(spec)` said it is one)."""
-    base, _, file = spec.partition(TUNED_SEPARATOR)
-    return TunedLM(base, Path(file), **kwargs)
+    return TunedLM(*tuned_parts(spec), **kwargs)

@@ -27,6 +27,12 @@ def is_tuned(spec: str) -> bool:
     return base in EMBEDDED_MODELS and adapter.endswith(".gguf")
 
 
+def tuned_parts(spec: str) -> tuple[str, Path]:
+    """The embedded base model and the adapter file of a tuned spec (`is_tuned(spec)` said it is one)."""
+    base, _, adapter = spec.partition(TUNED_SEPARATOR)
+    return base, Path(adapter)
+
+
 _PROVIDER = re.compile(r'^\s+[A-Z][A-Z_0-9]*\s*=\s*"([\w.\-]+)"', re.MULTILINE)
 
 

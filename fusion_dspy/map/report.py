@@ -14,7 +14,7 @@ from fusion_dspy.eval.paired import ALL, compare_methods, holm, permutation_test
 from fusion_dspy.eval.stats import Estimate, bootstrap
 from fusion_dspy.files import write_atomically
 from fusion_dspy.lm.adapter_cost import TrainingCost, read_cost
-from fusion_dspy.lm.names import TUNED_SEPARATOR, is_tuned
+from fusion_dspy.lm.names import is_tuned, tuned_parts
 from fusion_dspy.map.config import MapConfig
 from fusion_dspy.map.cost import MEASURE
 from fusion_dspy.map.run import FUSING, ItemResult, MapResults
@@ -160,7 +160,7 @@ class MapReport(BaseModel):
         for item, adjusted in zip(versus, holm([v.p_permutation for v in versus]), strict=True):
             item.p_holm = adjusted
         cls.mark_pareto(rows)
-        training = {f: read_cost(Path(f.partition(TUNED_SEPARATOR)[2])) for f in config.fusors if is_tuned(f)}
+        training = {f: read_cost(tuned_parts(f)[1]) for f in config.fusors if is_tuned(f)}
         return cls(config=config, rows=rows, versus=versus, bins=bins, second_metrics=seconds, training=training)
 
     @staticmethod
