@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from fusion_dspy.candidates import Candidate, CandidatePool, as_text
 
@@ -35,6 +35,8 @@ class RenderOptions(BaseModel):
     the longest fields are cut first, to a common length, each cut one saying how much it lost, so short
     answers survive whole.
     """
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not silently ignored
 
     shuffle: bool = True
     seed: int = 0

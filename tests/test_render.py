@@ -1,6 +1,7 @@
 import re
 
-from pydantic import BaseModel
+import pytest
+from pydantic import BaseModel, ValidationError
 
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.render import RenderOptions, neutralise, render_pool
@@ -105,3 +106,8 @@ def test_non_text_outputs_reach_the_prompt_as_json_not_python_repr():
     assert 'items:\n["a", "b"]' in text and "count:\n2" in text and "note:\nnull" in text
     assert 'point:\n{"x":1,"tags":["é"]}' in text and 'map:\n{"k": [1]}' in text
     assert "Point(" not in text and "'a'" not in text
+
+
+def test_a_misspelt_option_is_an_error_not_silently_ignored():
+    with pytest.raises(ValidationError, match="max_chars"):
+        RenderOptions(max_chars=300)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from fusion_dspy.cli.batch import PromptItem
 from fusion_dspy.fuse import Fuser
@@ -28,6 +28,8 @@ class Mode(StrEnum):
 
 class RunConfig(BaseModel):
     """Everything `run` needs; the CLI flags map one to one."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not silently ignored
 
     n: int = 5
     mode: Mode = Mode.fuse

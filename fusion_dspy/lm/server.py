@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from fusion_dspy.errors import ConfigurationError, LocalModelError
 from fusion_dspy.lm.speculative import SpeculativeSettings
@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 class ServerSettings(BaseModel):
     """llama.cpp server knobs; defaults suit a small CPU box. Environment variables override them."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not silently ignored
 
     parallel_slots: int = 5
     context_per_slot: int = 4096

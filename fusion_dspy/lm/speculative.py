@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from fusion_dspy.errors import ConfigurationError
 
@@ -33,6 +33,8 @@ ENV = {
 
 class SpeculativeSettings(BaseModel):
     """Which drafts the server verifies. None leaves a parameter at llama.cpp's default."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not silently ignored
 
     type: NgramType = Field(default="none", description="Draft from the context by n-gram lookup (no extra model).")
     ngram_n: int | None = Field(

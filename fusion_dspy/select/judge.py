@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import Any
 
 import dspy
 
 from fusion_dspy.candidates import Candidate, CandidatePool
 from fusion_dspy.errors import JudgeError
-from fusion_dspy.lm.failures import OnPermanentError, permanent_failure
+from fusion_dspy.lm.failures import permanent_failure
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.prompts import load_prompt
-from fusion_dspy.render import RenderOptions, candidate_body, pool_caps
-from fusion_dspy.select.base import Scorer
+from fusion_dspy.render import candidate_body, pool_caps
+from fusion_dspy.select.lm_judged import LMJudgedScorer, select_instead
 from fusion_dspy.signatures import SignatureType, describe_inputs
 
 _PROMPT = load_prompt("judge")
@@ -29,28 +29,16 @@ class _JudgeFields(dspy.Signature):
 JudgeResponse = _JudgeFields.with_instructions(_PROMPT["instructions"])
 
 
-class JudgeScorer(Scorer):
+class JudgeScorer(LMJudgedScorer):
     """An LM rates each candidate from 1 to 10; out-of-range scores are clamped, unparseable ones score None.
 
-    Each candidate is cut as the fusor's rendering of the same pool cuts it, so selection and fusion see the same
-    text. A judge that can never answer (bad API key, unknown model) raises `JudgeError` naming the fix; with
+    A judge that can never answer (bad API key, unknown model) raises `JudgeError` naming the fix; with
     `on_permanent_error="select"` its scores count as missing and one warning per cause is logged.
     """
 
-    tunable: ClassVar[tuple[str, ...]] = ("render", "on_permanent_error")
-
     pointwise = True
 
-    def __init__(
-        self,
-        lm: dspy.BaseLM | str | None = None,
-        render: RenderOptions | None = None,
-        on_permanent_error: OnPermanentError = "raise",
-    ) -> None:
-        super().__init__()
-        self.lm = lm
-        self.render = render or RenderOptions(shuffle=False)
-        self.on_permanent_error = on_permanent_error
+    def _add_predictors(self) -> None:
         self.judge = dspy.Predict(JudgeResponse)
 
     async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:
@@ -71,9 +59,3 @@ class JudgeScorer(Scorer):
         except Exception as exc:  # noqa: BLE001 - an unjudgeable candidate ranks last; a judge that can never run raises
             permanent_failure(exc, "judge", self.on_permanent_error, JudgeError, select_instead("JudgeScorer"))
             return None
-
-
-def select_instead(scorer: str) -> str:
-    return (
-        f"To rank without the judge instead (its scores count as missing), pass {scorer}(on_permanent_error='select')."
-    )

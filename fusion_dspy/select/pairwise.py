@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from itertools import permutations
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import dspy
 
@@ -13,9 +13,8 @@ from fusion_dspy.errors import JudgeError
 from fusion_dspy.lm.failures import OnPermanentError, permanent_failure
 from fusion_dspy.lm.resolve import lm_context
 from fusion_dspy.prompts import load_prompt
-from fusion_dspy.render import RenderOptions, candidate_body, pool_caps
-from fusion_dspy.select.base import Scorer
-from fusion_dspy.select.judge import select_instead
+from fusion_dspy.render import candidate_body, pool_caps
+from fusion_dspy.select.lm_judged import LMJudgedScorer, select_instead
 from fusion_dspy.signatures import SignatureType, describe_inputs
 
 _PROMPT = load_prompt("pairwise")
@@ -32,27 +31,15 @@ class _PairFields(dspy.Signature):
 ComparePair = _PairFields.with_instructions(_PROMPT["instructions"])
 
 
-class PairwiseScorer(Scorer):
+class PairwiseScorer(LMJudgedScorer):
     """Each ordered pair (i, j) of successful candidates is judged once: a win is 1, a tie ½ to each.
 
     With k candidates that is k·(k−1) concurrent judge calls. A comparison that fails counts for neither side;
     a judge that can never answer (bad API key, unknown model) raises `JudgeError`, or, with
     `on_permanent_error="select"`, counts for neither side and logs one warning per cause.
-    Candidates are cut as the fusor's rendering of the same pool cuts them, so selection and fusion see the same text.
     """
 
-    tunable: ClassVar[tuple[str, ...]] = ("render", "on_permanent_error")
-
-    def __init__(
-        self,
-        lm: dspy.BaseLM | str | None = None,
-        render: RenderOptions | None = None,
-        on_permanent_error: OnPermanentError = "raise",
-    ) -> None:
-        super().__init__()
-        self.lm = lm
-        self.render = render or RenderOptions(shuffle=False)
-        self.on_permanent_error = on_permanent_error
+    def _add_predictors(self) -> None:
         self.compare = dspy.Predict(ComparePair)
 
     async def ascore(self, task: SignatureType, inputs: dict[str, Any], pool: CandidatePool) -> list[float | None]:

@@ -6,6 +6,7 @@ from importlib.util import find_spec
 import httpx
 import pytest
 import xllamacpp
+from pydantic import ValidationError
 
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.lm.server import LocalServer, ServerSettings
@@ -131,3 +132,9 @@ def test_the_small_model_drafting_for_the_large_one_leaves_greedy_output_unchang
     (expected, _), (got, timings) = results
     assert got == expected and expected.strip()
     assert timings.get("draft_n", 0) > 0, f"the draft model proposed nothing: {timings}"
+
+
+@pytest.mark.parametrize("settings", [SpeculativeSettings, ServerSettings])
+def test_a_misspelt_setting_is_an_error_not_silently_ignored(settings):
+    with pytest.raises(ValidationError, match="parallel"):
+        settings(parallel=2)
