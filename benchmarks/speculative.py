@@ -12,6 +12,7 @@ items. The decode ceiling: measured memory bandwidth ÷ model file size (`decode
     python benchmarks/speculative.py --write                                  # the full run: hours on 2 idle cores
     python benchmarks/speculative.py --pools 2 --fusor-model local-small --temperatures 0 \\
         --types none,ngram-simple --candidate-items 0                          # a smoke run: minutes
+    python benchmarks/speculative.py --report-only --bandwidth-gb-s 12.3 --write  # the summary of the store, no model
 
 Numbers mean something only on a quiet machine; the load average is recorded with them.
 """
@@ -157,6 +158,13 @@ async def _child(config: dict[str, Any]) -> None:
 def run_config(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Every type of one configuration in its own process (its servers' memory is freed when it ends); type →
     {"items": [...]} in the pools' order."""
+    if config.get("report_only"):  # what is stored, pairs complete over the types stored for every item
+        found = stored(Path(config["store"]), config)
+        kinds = [k for k in config["types"] if k in found]
+        if "none" not in kinds:
+            return {}
+        order = [i for i in found["none"] if all(i in found[k] for k in kinds)][: config["items"]]
+        return {kind: {"items": [found[kind][i] for i in order]} for kind in kinds}
     here = Path(__file__).parent
     done = subprocess.run([sys.executable, str(here / "speculative.py"), "--child", json.dumps(config)],
                           capture_output=True, text=True, timeout=config["timeout_s"], cwd=here)  # fmt: skip
@@ -212,10 +220,13 @@ def fusor_runs(args: argparse.Namespace, common: dict[str, Any]) -> dict[str, An
                     "temperature": temperature,
                 }
             )
+            if not runs:
+                continue
             base = runs["none"]["items"]
             table[f"{task}-{language}@T{temperature:g}"] = {
-                "none": {"decode_tok_s": _decode_tok_s(base), "prompt_time_share": compare(base, base, False)[
-                    "prompt_time_share"], "wall_s_median": statistics.median(i["wall_s"] for i in base)},
+                "none": {"pools": len(base), "decode_tok_s": _decode_tok_s(base),
+                         "prompt_time_share": compare(base, base, False)["prompt_time_share"],
+                         "wall_s_median": statistics.median(i["wall_s"] for i in base)},
                 **{k: compare(base, r["items"], temperature == 0) for k, r in runs.items() if k != "none"},
             }  # fmt: skip
             name = f"{task}-{language}@T{temperature:g}"
@@ -227,9 +238,13 @@ def candidate_runs(args: argparse.Namespace, common: dict[str, Any]) -> dict[str
     """n candidates of the candidate model at T=0.8 with and without `--candidate-type`, quality compared."""
     table: dict[str, Any] = {}
     for task, language in POOLS:
+        if task not in args.candidate_tasks:
+            continue
         runs = run_config(common | {"role": "candidates", "model": args.candidate_model, "task": task,
                                     "types": ["none", args.candidate_type], "language": language,
                                     "items": args.candidate_items, "temperature": 0.8})  # fmt: skip
+        if args.candidate_type not in runs:
+            continue
         base, spec = runs["none"]["items"], runs[args.candidate_type]["items"]
         row = compare(base, spec, False) | {"decode_tok_s_none": _decode_tok_s(base)}
         row["throughput_tok_s"] = _sum(spec, "predicted_n") / sum(i["wall_s"] for i in spec)
@@ -246,8 +261,9 @@ def summary(fusor: dict[str, Any], candidates: dict[str, Any], ceilings: dict[st
     plain fusor and candidates decode to the ceiling."""
     greedy = {k: v for k, v in fusor.items() if k.endswith("@T0")}
     kinds = [k for k in args.types if k != "none"]
+    kinds = [k for k in kinds if greedy and all(k in rows for rows in greedy.values())]  # measured on every task
     per_kind = {k: [rows[k]["time_ratio"] for rows in greedy.values()] for k in kinds}
-    best = min(kinds, key=lambda k: statistics.median(per_kind[k])) if kinds and greedy else None
+    best = min(kinds, key=lambda k: statistics.median(per_kind[k])) if kinds else None
     ceiling = ceilings["decode_ceiling_tok_s"]
     shares: dict[str, Any] = {}
     if greedy:
@@ -260,8 +276,10 @@ def summary(fusor: dict[str, Any], candidates: dict[str, Any], ceilings: dict[st
             "candidates_per_request": per_request / ceiling[args.candidate_model],
             "candidates_together_vs_single_stream_ceiling": together / ceiling[args.candidate_model],
         })  # fmt: skip
-    adopt = (best is not None and args.pools >= MIN_POOLS and all(r <= 0.7 for r in per_kind[best])
-             and all(rows[best].get("identical", True) for rows in greedy.values()))  # fmt: skip
+    pools = min((rows["none"]["pools"] for rows in greedy.values()), default=0)
+    identical = best is not None and all(rows[best].get("identical", True) for rows in greedy.values())
+    adopt = (identical and len(greedy) == len(POOLS) and pools >= MIN_POOLS
+             and all(r <= 0.7 for r in per_kind[best]))  # fmt: skip
     return {
         "fusor_spec_best_type": best,
         "fusor_spec_time_ratio": statistics.median(per_kind[best]) if best else None,
@@ -283,11 +301,17 @@ def main() -> None:
     parser.add_argument("--candidate-model", default="local")
     parser.add_argument("--candidate-type", default="draft-small")
     parser.add_argument("--candidate-items", type=int, default=40, help="items sampled for the candidates (0: skip)")
+    parser.add_argument("--candidate-tasks", default="translation,math", help="tasks whose candidates are sampled")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--data-dir", default=None, help="the benchmarks' data folder (default: the tasks' own)")
     parser.add_argument("--timeout", type=float, default=6 * 3600, help="seconds one configuration may take")
     parser.add_argument("--write", action="store_true", help="merge the summary into benchmarks/results.json")
     parser.add_argument("--store", default=str(STORE), help="every answer, appended as it lands (reruns continue)")
+    parser.add_argument("--bandwidth-gb-s", type=float, default=None,
+                        help="memory bandwidth measured on a quiet machine (benchmarks/decode_ceiling.py); default: "
+                        "measure it now")  # fmt: skip
+    parser.add_argument("--report-only", action="store_true",
+                        help="summarise what the store holds (its types and items): no model starts")  # fmt: skip
     args = parser.parse_args()
     if args.child:
         asyncio.run(_child(json.loads(args.child)))
@@ -297,15 +321,17 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown type(s) {unknown}; choose from {', '.join(TYPES)}")
     args.temperatures = [float(t) for t in args.temperatures.split(",")]
+    args.candidate_tasks = args.candidate_tasks.split(",")
     Path(args.store).parent.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
-    ceilings = decode_ceilings()
+    ceilings = decode_ceilings(args.bandwidth_gb_s * 1e9 if args.bandwidth_gb_s else None)
     common = {
         "max_tokens": args.max_tokens,
         "n": 5,
         "data_dir": args.data_dir,
         "timeout_s": args.timeout,
         "store": str(Path(args.store).resolve()),
+        "report_only": args.report_only,
     }
     fusor = fusor_runs(args, common) if args.pools else {}
     candidates = candidate_runs(args, common) if args.candidate_items else {}
