@@ -26,7 +26,7 @@ from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval import EvalConfig, Evaluation
 from fusion_dspy.eval.thresholds import FLOOR_GRID, SKIP_GRID
 from fusion_dspy.fuse import Fuser
-from fusion_dspy.lm.resolve import lm_options, resolve_lm
+from fusion_dspy.lm.resolve import greedy, lm_options, resolve_lm
 from fusion_dspy.lm.response_log import response_log
 from fusion_dspy.optimizers.compile import compile_fusor, evaluate
 from fusion_dspy.optimizers.feedback import feedback_metric
@@ -77,7 +77,7 @@ class FusorStudy:
         limit = max_tokens or self.config.max_tokens
         if (name, limit) not in self._lms:
             options = lm_options(self.config.api_base, limit)
-            self._lms[(name, limit)] = resolve_lm(name, **options).copy(temperature=0.0)
+            self._lms[(name, limit)] = greedy(resolve_lm(name, **options))
         return self._lms[(name, limit)]
 
     def reflection_lm(self, fusor_model: str) -> dspy.BaseLM:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from fusion_dspy.cli.batch import PromptItem
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.lm.embedded import LOCAL_MAX_TOKENS, EmbeddedLM
-from fusion_dspy.lm.resolve import lm_options, resolve_lm
+from fusion_dspy.lm.resolve import greedy, lm_options, resolve_lm
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.outcome import FuseAndSelect, Outcome
 from fusion_dspy.programs.chat import respond_program
@@ -54,7 +54,7 @@ class Runner:
         validate_n(config.n)
         options = lm_options(config.api_base, config.max_tokens)
         lm = resolve_lm(config.model, **options)
-        fusor_lm = resolve_lm(config.fusor_model, **options) if config.fusor_model else lm
+        fusor_lm = greedy(resolve_lm(config.fusor_model, **options) if config.fusor_model else lm)  # as measured
         program = respond_program(config.chain_of_thought)
         source = RepeatSampler(
             config.n, lm=lm, temperature=config.temperature, seed=config.seed, max_in_flight=config.call_concurrency,

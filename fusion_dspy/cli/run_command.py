@@ -44,7 +44,12 @@ def run(
     scorer: Annotated[
         str, typer.Option(help=f"Best-of-N scorer: {', '.join(SCORERS)} (mbr and majority make no LM calls).")
     ] = "mbr",
-    temperature: Annotated[float, typer.Option(min=0.0, help="Sampling temperature of the candidates.")] = 0.8,
+    temperature: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Sampling temperature of the candidates (the fusor and judge answer at 0, as measured)."
+        ),
+    ] = 0.8,
     max_tokens: Annotated[
         int | None, typer.Option(min=1, help="Token limit per call (embedded model default: 512).")
     ] = None,

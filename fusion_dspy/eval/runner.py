@@ -25,7 +25,7 @@ from fusion_dspy.eval.store import (
 )
 from fusion_dspy.fuse import FUSION_VERSION, Fuser
 from fusion_dspy.jsonl import JsonlLog
-from fusion_dspy.lm.resolve import lm_options, resolve_lm
+from fusion_dspy.lm.resolve import greedy, lm_options, resolve_lm
 from fusion_dspy.programs import task_by_name
 from fusion_dspy.programs.reported import reported_items
 from fusion_dspy.prompts import prompt_digest
@@ -80,8 +80,8 @@ class Evaluation:
         fusor = fusor or self.lm
         judge = resolve_lm(config.judge_model, **options) if config.judge_model else fusor
         metric_judge = resolve_lm(config.metric_judge_model, **options) if config.metric_judge_model else judge
-        self.fusor_lm, self.judge_lm = fusor.copy(temperature=0.0), judge.copy(temperature=0.0)
-        self.metric_judge_lm = metric_judge.copy(temperature=0.0)  # its own LM object and predictor
+        self.fusor_lm, self.judge_lm = greedy(fusor), greedy(judge)
+        self.metric_judge_lm = greedy(metric_judge)  # its own LM object and predictor
         self.task = task_class(data_dir=config.data_dir, judge_lm=self.metric_judge_lm).excluding(excluded)
         program = self.task.program()
         self.program = program
@@ -309,7 +309,7 @@ class Evaluation:
         pool = await self.sampler.agenerate(inputs)
         baseline = None
         if self.task.needs_baseline:
-            with dspy.context(lm=self.lm.copy(temperature=0.0)):
+            with dspy.context(lm=greedy(self.lm)):
                 baseline = str((await self.program.acall(**inputs))[self.task.output_field])
         return PoolRecord(id=example.id, pool=pool, baseline=baseline)
 

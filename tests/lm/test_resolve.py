@@ -2,7 +2,7 @@ import dspy
 import pytest
 
 from fusion_dspy.errors import ConfigurationError
-from fusion_dspy.lm.resolve import lm_context, resolve_lm
+from fusion_dspy.lm.resolve import greedy, lm_context, resolve_lm
 from fusion_dspy.testing import ScriptedLM
 
 
@@ -101,3 +101,11 @@ def test_an_embedded_model_with_an_adapter_is_a_model_string(tmp_path):
     speeds = {"openai/local-small": ModelSpeed(prompt=100.0, generation=20.0)}
     assert speed_of(speeds, "openai/local-small+adapter-1a2b3c4d") == speeds["openai/local-small"]
     assert speed_of(speeds, "openai/other") is None
+
+
+def test_greedy_is_temperature_0_except_for_models_that_take_only_their_own():
+    assert greedy(dspy.LM("openai/gpt-4o-mini", temperature=0.7)).kwargs["temperature"] == 0.0
+    assert greedy(resolve_lm("local-small")).kwargs["temperature"] == 0.0
+    reasoning = dspy.LM("openai/gpt-5-mini", temperature=1.0, max_tokens=16000)
+    kept = greedy(reasoning)
+    assert kept is not reasoning and kept.kwargs["temperature"] == 1.0  # OpenAI refuses any other
