@@ -12,11 +12,13 @@ from rich.table import Table
 
 from fusion_dspy.cli import options as opt
 from fusion_dspy.cli.app import app, err, friendly_errors, out, progress_bar
+from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.registry import FusorRegistry
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from fusion_dspy.optimizers.finetune_sources import TrainingSet
     from fusion_dspy.optimizers.study import FusorStudy
     from fusion_dspy.optimizers.study_config import StudyConfig
 
@@ -226,14 +228,14 @@ def optimize_command(
     )  # fmt: skip
     config.check()
     finetune = config.optimizers == [FINETUNE]
+    knobs = (train_steps, train_samples, easy_per_hard, train_tokens)
+    sources = (train_from or [], train_pools or pools_dir or out_dir)
     if budget:
-        _print_finetune_budget(train_steps, train_tokens) if finetune else _print_budget(config)
+        _print_finetune_budget(config, knobs, sources) if finetune else _print_budget(config)
         return
     study_runner = FusorStudy(config)
     if finetune:
-        settings = (train_steps, train_samples, easy_per_hard, train_tokens)
-        sources = (train_from or [], train_pools or pools_dir or out_dir)
-        _finetune(study_runner, None if no_register else FusorRegistry(registry), settings, train_base, sources)
+        _finetune(study_runner, None if no_register else FusorRegistry(registry), knobs, train_base, sources)
         return
     existing = study_runner.study()
     finished = len(existing.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
@@ -280,13 +282,47 @@ def optimize_command(
         out.print(f"study report with the checks: {report}")
 
 
-def _print_finetune_budget(steps: int, tokens: int) -> None:
+def _print_finetune_budget(
+    config: StudyConfig, knobs: tuple[int, int, float, int], sources: tuple[list[str], Path]
+) -> None:
+    """The LoRA steps' CPU-hours and, with --train-from, the fusor samples' (read from the stored pools, no model)."""
+    from fusion_dspy.map.cost import fusor_call_seconds
     from fusion_dspy.optimizers.finetune import cpu_hours
+    from fusion_dspy.optimizers.finetune_data import worth_sampling
 
+    steps, samples, easy_per_hard, tokens = knobs
     low, high = cpu_hours(steps, tokens)
     out.print(f"finetune: {steps} LoRA steps on examples of up to {tokens} tokens: {low:.1f}-{high:.1f} CPU-hours "
               "for the 0.5B fusor on 2 cores (27-53 s per 512-token step, measured under load), plus reading the "
-              "model (~90 s) and the fusor samples of every training pool")  # fmt: skip
+              "model (~90 s)")  # fmt: skip
+    fusor = config.fusor_models[0] if config.fusor_models else config.candidate_model()
+    each = fusor_call_seconds(config.task, fusor)
+    if not sources[0]:
+        out.print(f"fusor samples: {samples} per pool worth sampling of the study's train and val splits, ~{each:.0f} "
+                  f"s each for {fusor} on 2 idle cores")  # fmt: skip
+        return
+    try:
+        training = _training_set(config, sources)
+    except ConfigurationError as exc:
+        out.print(f"fusor samples: not counted yet: {exc}")
+        return
+    ids = [e.id for e in training.examples]
+    wanted = worth_sampling(ids, training.strata, easy_per_hard=easy_per_hard, seed=config.seed)
+    hard = sum(training.strata.get(i) == "hard" for i in wanted)
+    calls = len(wanted) * samples
+    out.print(f"fusor samples: {len(wanted)} of {len(ids)} training pools are worth sampling ({hard} hard), {samples} "
+              f"samples each: {calls} calls of {fusor}, at most ~{calls * each / 3600:.1f} CPU-hours on 2 idle cores "
+              "(a pool's samples share the server's slots, so usually less)")  # fmt: skip
+
+
+def _training_set(config: StudyConfig, sources: tuple[list[str], Path]) -> TrainingSet:
+    """The --train-from pools, read with the study's candidate settings (no model)."""
+    from fusion_dspy.optimizers.finetune_sources import PoolSettings, TrainSource, training_set
+
+    pools = PoolSettings(model=config.model, n=config.n, temperature=config.temperatures[0],
+                         max_tokens=config.max_tokens, seed=config.seed, data_dir=config.data_dir)  # fmt: skip
+    specs = [TrainSource.parse(text) for text in sources[0]]
+    return training_set(specs, sources[1], pools, config.task, config.stratum_threshold)
 
 
 def _finetune(
@@ -299,18 +335,14 @@ def _finetune(
     """Tune the fusor's weights on the study's pools, or on `sources` (--train-from specs, their pools' folder);
     `knobs`: steps, samples per pool, easy per hard, tokens."""
     from fusion_dspy.optimizers.finetune import FinetuneSettings
-    from fusion_dspy.optimizers.finetune_sources import PoolSettings, TrainSource, training_set
     from fusion_dspy.optimizers.finetune_study import run_finetune
     from fusion_dspy.optimizers.lora_train import LoraSettings
 
     config = study_runner.config
     training = None
     if sources[0]:
-        pools = PoolSettings(model=config.model, n=config.n, temperature=config.temperatures[0],
-                             max_tokens=config.max_tokens, seed=config.seed, data_dir=config.data_dir)  # fmt: skip
-        specs = [TrainSource.parse(text) for text in sources[0]]
         with err.status("Reading the training pools…"):
-            training = training_set(specs, sources[1], pools, config.task, config.stratum_threshold)
+            training = _training_set(config, sources)
         err.print("training pools: " + ", ".join(f"{k} {v}" for k, v in training.sources.items()), highlight=False)
     steps, samples, easy_per_hard, tokens = knobs
     settings = FinetuneSettings(samples=samples, easy_per_hard=easy_per_hard, threads=config.threads, seed=config.seed,

@@ -14,10 +14,26 @@ from collections.abc import Iterable, Mapping
 from pydantic import BaseModel, Field
 
 from fusion_dspy.candidates import Candidate
+from fusion_dspy.lm.names import is_tuned, tuned_parts
 from fusion_dspy.lm.weights import EMBEDDED_MODELS
 from fusion_dspy.usage import TokenUsage
 
 MEASURE = "python benchmarks/local_model_speed.py"
+
+
+SECONDS_PER_FUSOR_CALL = {"translation": 30.0, "math": 95.0}
+"""A fusor call of the embedded 1.5B model on 2 idle cores, measured (results/realsize)."""
+
+
+def fusor_call_seconds(task: str, fusor: str) -> float:
+    """Roughly one fusor call of `task` by `fusor` on 2 idle cores, for plans made before any call: other tasks
+    count as translation, other embedded models (a tuned one: its base) scale by their generation speed, unknown
+    models count as the 1.5B."""
+    base = tuned_parts(fusor)[0] if is_tuned(fusor) else fusor
+    reference, model = EMBEDDED_MODELS["local"], EMBEDDED_MODELS.get(base)
+    speed = (model.tokens_per_s or 0.0) if model else 0.0
+    scale = (reference.tokens_per_s or 1.0) / speed if speed else 1.0
+    return SECONDS_PER_FUSOR_CALL.get(task, SECONDS_PER_FUSOR_CALL["translation"]) * scale
 
 
 class ModelSpeed(BaseModel):

@@ -13,7 +13,7 @@ from fusion_dspy.eval.pool_views import PoolView, served_name
 from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log
 from fusion_dspy.map.config import Cell, MapConfig, TaskGrid
-from fusion_dspy.map.cost import ItemCost, item_cost
+from fusion_dspy.map.cost import ItemCost, fusor_call_seconds, item_cost
 from fusion_dspy.programs import Task, task_by_name
 
 CANDIDATE_FREE = ("single",)
@@ -46,11 +46,6 @@ class MapResults(BaseModel):
     reference: dict[str, list[ItemResult]] = Field(description="task → the 1.5B single sample per item")
 
 
-SECONDS_PER_FUSOR_CALL = {("translation", "local"): 30.0, ("math", "local"): 95.0}
-"""A fusor call of the embedded 1.5B model on 2 idle cores, measured (results/realsize): other tasks count as
-translation, other embedded models scale by their generation speed."""
-
-
 class CellPlan(BaseModel):
     task: str
     cell: Cell
@@ -60,13 +55,7 @@ class CellPlan(BaseModel):
     @property
     def cpu_hours(self) -> float:
         """Roughly what the fusor calls take on 2 idle cores (a loaded machine is slower)."""
-        from fusion_dspy.lm.weights import EMBEDDED_MODELS
-
-        base = SECONDS_PER_FUSOR_CALL.get((self.task, "local"), SECONDS_PER_FUSOR_CALL[("translation", "local")])
-        reference, model = EMBEDDED_MODELS["local"], EMBEDDED_MODELS.get(self.cell.fusor)
-        speed = (model.tokens_per_s or 0.0) if model else 0.0
-        scale = (reference.tokens_per_s or 1.0) / speed if speed else 1.0
-        return self.fusor_calls * base * scale / 3600
+        return self.fusor_calls * fusor_call_seconds(self.task, self.cell.fusor) / 3600
 
     def text(self) -> str:
         pools = ", ".join(f"{lang} {k}" for lang, k in self.missing_pools.items())
