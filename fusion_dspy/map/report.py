@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from fusion_dspy.eval.paired import ALL, compare_methods, holm, permutation_test
+from fusion_dspy.eval.paired import ALL, compare_methods, holm, macro_differences, permutation_test
 from fusion_dspy.eval.stats import Estimate, bootstrap
 from fusion_dspy.files import write_atomically
 from fusion_dspy.lm.adapter_cost import TrainingCost, read_cost
@@ -104,6 +104,14 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def _macro_mean(values: list[tuple[str, float]]) -> float:
+    """The mean of per-language means of (language, value) pairs: each language once, as every overall score."""
+    by_language: dict[str, list[float]] = defaultdict(list)
+    for language, value in values:
+        by_language[language].append(value)
+    return _mean([_mean(v) for v in by_language.values()])
+
+
 def _macro(items: list[ItemResult]) -> dict[str, Estimate]:
     by_language: dict[str, list[float]] = defaultdict(list)
     for item in items:
@@ -154,8 +162,8 @@ class MapReport(BaseModel):
                 for metric in task.second_metrics:
                     seconds.append(SecondMetric(
                         task=task_name, cell=cell.name, metric=metric,
-                        main=_mean([(a.score or 0.0) - (b.score or 0.0) for a, b in pairs]),
-                        second=_mean([a.second[metric] - b.second[metric] for a, b in pairs]),
+                        main=_macro_mean([(a.language, (a.score or 0.0) - (b.score or 0.0)) for a, b in pairs]),
+                        second=_macro_mean([(a.language, a.second[metric] - b.second[metric]) for a, b in pairs]),
                     ))  # fmt: skip
         for item, adjusted in zip(versus, holm([v.p_permutation for v in versus]), strict=True):
             item.p_holm = adjusted
@@ -184,8 +192,7 @@ class MapReport(BaseModel):
     def compare(task: str, cell: str, method: str, against: str, mine: dict[str, dict[str, float | None]],
                 theirs: dict[str, dict[str, float | None]]) -> Versus:  # fmt: skip
         comparison = compare_methods(mine, theirs)[ALL]
-        differences = [x - y for lang in mine for k, x in mine[lang].items()
-                       if x is not None and (y := theirs.get(lang, {}).get(k)) is not None]  # fmt: skip
+        differences = macro_differences(mine, theirs)  # the test of the macro mean the CI is of
         return Versus(task=task, cell=cell, method=method, against=against, difference=comparison.difference,
                       record=str(comparison.record), p_permutation=permutation_test(differences).p)  # fmt: skip
 
@@ -293,7 +300,6 @@ class MapReport(BaseModel):
         md, js = out_dir / "report.md", out_dir / "report.json"
         write_atomically(md, self.markdown())
         write_atomically(js, json.dumps(self.model_dump(mode="json"), indent=1, ensure_ascii=False) + "\n")
-        figures = [
-            quality_vs_cost(self.rows, grid.task, out_dir / f"cost-{grid.task}.png") for grid in self.config.tasks
-        ]
+        tasks = dict.fromkeys(grid.task for grid in self.config.tasks)  # a task's grids share its figure
+        figures = [quality_vs_cost(self.rows, task, out_dir / f"cost-{task}.png") for task in tasks]
         return [md, js, *figures]

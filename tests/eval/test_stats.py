@@ -2,7 +2,15 @@ import random
 
 import pytest
 
-from fusion_dspy.eval.paired import compare_methods, holm, paired_difference, permutation_test, sign_test, without_top
+from fusion_dspy.eval.paired import (
+    compare_methods,
+    holm,
+    macro_differences,
+    paired_difference,
+    permutation_test,
+    sign_test,
+    without_top,
+)
 from fusion_dspy.eval.stats import WinTieLoss, bootstrap, bootstrap_macro, paired
 
 
@@ -116,3 +124,18 @@ def test_without_top_removes_the_largest_differences_in_the_direction_of_the_eff
     losing = without_top({"a": -0.5, "b": 0.2, "c": -0.1})
     assert losing.removed == {"a": -0.5, "c": -0.1} and losing.estimate.mean == pytest.approx(0.2)
     assert without_top({"a": 0.4, "b": -0.1}, k=2).removed == {"a": 0.4}  # only one pushes the effect's way
+
+
+def test_the_permutation_test_of_a_macro_mean_weighs_each_language_once():
+    """Nine German items gain 0.1, one Spanish item loses 0.5: the item mean is +0.04, the macro mean (what
+    `compare_methods` reports for "all", each language once) is -0.2. The test's statistic follows the macro."""
+    a = {"de": {f"d{i}": 0.6 for i in range(9)}, "es": {"s0": 0.0}}
+    b = {"de": {f"d{i}": 0.5 for i in range(9)}, "es": {"s0": 0.5}}
+    weighted = macro_differences(a, b)
+    assert sum(weighted) / 2 == pytest.approx(compare_methods(a, b)["all"].difference.mean) == pytest.approx(-0.2)
+    item_mean = sum(x - b[lang][k] for lang in a for k, x in a[lang].items()) / 10
+    assert item_mean == pytest.approx(0.04)
+    # exact over the 10 flips: the Spanish item alone outweighs the German ones, so every flip reaches the macro
+    # statistic (p 1); the item sum is not (p 0.75)
+    assert permutation_test(weighted).p == 1.0
+    assert permutation_test([0.1] * 9 + [-0.5]).p == pytest.approx(0.748, abs=0.001)

@@ -72,6 +72,12 @@ def test_the_grid_runs_end_to_end_and_a_rerun_makes_no_call(scripted_math, tmp_p
     assert MapReport.build(config, again.run()).model_dump() == report.model_dump()
     assert len(scripted_math.calls) == calls, "a rerun over complete stores makes no LM call"
 
+    grids = [TaskGrid(task="math", languages=[lang], limit=3) for lang in ("de", "en")]  # one task, two grids
+    split = map_config(tmp_path, tasks=grids)
+    paths = MapReport.build(split, MapRun(split).run()).write(tmp_path / "split")
+    assert [p.name for p in paths] == ["report.md", "report.json", "cost-math.png"]  # one figure per task
+    assert len(scripted_math.calls) == calls
+
 
 def test_missing_pools_name_the_command_that_makes_them(scripted_math, tmp_path):
     make_stored_pools(tmp_path / "pools")
