@@ -212,18 +212,25 @@ class FusorRegistry:
 
     def save(self, fuser: Fuser, entry: RegistryEntry, adapter: Path | None = None) -> Path:
         """Write the fusor's state and replace its manifest entry (the manifest is rewritten atomically). With
-        `adapter` (a LoRA GGUF), the file is copied beside the state and `entry.adapter` must record its sha256."""
+        `adapter` (a LoRA GGUF), the file is copied beside the state with its cost and training items, and
+        `entry.adapter` must record its sha256."""
         path = self.root / entry.path
         path.parent.mkdir(parents=True, exist_ok=True)
         if adapter is not None:
+            from fusion_dspy.lm.adapter_cost import cost_path
+            from fusion_dspy.lm.adapter_items import items_path
             from fusion_dspy.lm.lora import file_sha256
 
             if entry.adapter is None or entry.adapter.sha256 != file_sha256(adapter):
                 raise ConfigurationError(f"the entry must record {adapter}'s sha256 in entry.adapter to store it.")
             entry.adapter.file = entry.adapter_path
+            stored = self.root / entry.adapter_path
             partial = self.root / (entry.adapter_path + ".partial")
             shutil.copyfile(adapter, partial)
-            partial.replace(self.root / entry.adapter_path)
+            partial.replace(stored)
+            for record in (cost_path, items_path):  # what it cost and what it trained on travel with it
+                if record(adapter).is_file():
+                    shutil.copyfile(record(adapter), record(stored))
         fuser.save(str(path))
         manifest = self.manifest()
         manifest.entries = [e for e in manifest.entries if (e.task, e.language) != (entry.task, entry.language)]

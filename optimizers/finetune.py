@@ -127,7 +127,7 @@ class FinetuneFusor:
     ) -> dict[str, list[FusedSample]]:
         """Sample the fusor on `missing` pools, keeping each pool's samples (and the CPU time) as it is done."""
         s = self.settings
-        meter = CpuMeter(self.out_dir, "bootstrap")
+        meter = CpuMeter(self.out_dir / ADAPTER_FILE, "bootstrap")
 
         def keep(example_id: str, samples: list[FusedSample]) -> None:
             stored.append(PoolSamples(id=example_id, samples=samples))
@@ -165,7 +165,7 @@ class FinetuneFusor:
         by_id = {e.id: e for e in trainset}
         conversations = [sft_messages(student, by_id[t.example_id], t.outputs) for t in selection.targets]
         path = Path(gguf_of(base)[0])
-        meter = CpuMeter(self.out_dir, "train")
+        meter = CpuMeter(self.out_dir / ADAPTER_FILE, "train")
         model, tokenizer = load_gguf_model(path)
         tokenised = [tokenize(tokenizer, c, s.lora.max_tokens) for c in conversations]
         data: list[SftTokens] = [t for t in tokenised if t is not None]

@@ -57,6 +57,7 @@ class TrainingSet(BaseModel):
     examples: list[dspy.Example]
     strata: dict[str, Stratum]
     sources: dict[str, int] = Field(description="`task:lang` → pools used.")
+    items: dict[str, list[str]] = Field(default_factory=dict, description="Task → the item keys of its pools.")
 
 
 def eval_command(source: TrainSource, language: str, pools_dir: Path, pools: PoolSettings) -> str:
@@ -77,6 +78,7 @@ def training_set(
     examples: list[dspy.Example] = []
     strata: dict[str, Stratum] = {}
     counts: dict[str, int] = {}
+    items: dict[str, list[str]] = {}
     for source in sources:
         if task_by_name(source.task).signature is not signature:
             raise ConfigurationError(
@@ -102,7 +104,8 @@ def training_set(
             examples += found
             strata |= strata_of(task, found, threshold)
             counts[f"{source.task}:{language}"] = len(found)
-    return TrainingSet(examples=examples, strata=strata, sources=counts)
+            items.setdefault(source.task, []).extend(task.item_key(e.id, language) for e in found)
+    return TrainingSet(examples=examples, strata=strata, sources=counts, items=items)
 
 
 def refuse_overlap(task: Task, train: list[dspy.Example], test: list[dspy.Example]) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from fusion_dspy.optimizers.finetune import FinetuneFusor, FinetuneResult, FinetuneSettings, Progress
+from fusion_dspy.lm.adapter_items import write_trained_items
+from fusion_dspy.optimizers.finetune import ADAPTER_FILE, FinetuneFusor, FinetuneResult, FinetuneSettings, Progress
 from fusion_dspy.optimizers.finetune_sources import TrainingSet, refuse_overlap
 from fusion_dspy.optimizers.finish import verdict
 from fusion_dspy.optimizers.heldout import compare_held_out
@@ -53,11 +54,13 @@ def run_finetune(
         trainset, test = training.examples, runner.examples(c.temperatures[0], c.n)
         refuse_overlap(runner.task, trainset, test)
         strata = {**training.strata, **strata}
+    offered = training.items if training else {c.task: [runner.task.item_key(e.id, e.language) for e in trainset]}
     student = runner.default_fusor()
     threshold = c.stratum_threshold if c.stratum_threshold is not None else runner.task.pass_threshold
     out_dir = c.out_dir / "finetune" / c.study_name
     optimizer = FinetuneFusor(runner.task.metric, out_dir=out_dir, base_model=base_model, settings=settings,
                               progress=progress)  # fmt: skip
+    write_trained_items(out_dir / ADAPTER_FILE, offered)  # beside the adapter: its evaluations leave these items out
     tuned = optimizer.compile(student, trainset, strata, threshold)
     assert optimizer.result is not None
     trained = optimizer.result

@@ -77,12 +77,21 @@ class Task(ABC):
         self.data_dir = data_dir
         self.judge = PairwiseJudge(judge_lm)
         self.excluded: frozenset[str] = frozenset()
+        self.dropped: frozenset[str] = frozenset()
 
     def excluding(self, item_keys: Iterable[str]) -> Self:
-        """This task with these items (`item_key`s) left out of `load`, before its seeded `limit` sample; e.g. the
-        items no reported number was measured on (`fusion_dspy.programs.reported`), for training data."""
+        """This task with these items (`item_key`s) left out of `load`, before its seeded `limit` sample (which
+        then picks among the rest); e.g. every item a reported number was measured on
+        (`fusion_dspy.programs.reported`), for training data."""
         task = copy.copy(self)
         task.excluded = frozenset(item_keys)
+        return task
+
+    def dropping(self, item_keys: Iterable[str]) -> Self:
+        """This task with these items dropped from what `load` returns, after its seeded `limit` sample (never
+        replaced: a subset keeps its other items); e.g. the items a tuned fusor trained on, when it is tested."""
+        task = copy.copy(self)
+        task.dropped = frozenset(item_keys)
         return task
 
     def score_version(self) -> str:
@@ -241,7 +250,8 @@ class Task(ABC):
         if limit is not None and limit < len(rows):
             keep = sorted(random.Random(f"{self.name}:{language}:{seed}").sample(range(len(rows)), limit))
             rows = [rows[i] for i in keep]
-        return [self.example(row, language).copy(language=language) for row in rows]
+        examples = [self.example(row, language).copy(language=language) for row in rows]
+        return [e for e in examples if self.item_key(e.id, language) not in self.dropped] if self.dropped else examples
 
     def metric(self, example: dspy.Example, prediction: dspy.Prediction, trace: Any = None) -> float | bool:
         """DSPy metric (`ascore`: the language check included): the score, or pass/fail when an optimiser is

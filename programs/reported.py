@@ -43,7 +43,7 @@ def reported_subsets(task: Task) -> tuple[tuple[str, int], ...]:
 def reported_items(task: Task, subsets: Iterable[tuple[str, int]] | None = None, seed: int = 0) -> frozenset[str]:
     """The item keys of every example in these seeded subsets (default: the task's `REPORTED_SUBSETS` and its
     `REPORTED_KEYS`), read with no exclusion whatever `task` excludes."""
-    plain = task.excluding(())
+    plain = task.excluding(()).dropping(())
     chosen = reported_subsets(task) if subsets is None else subsets
     keys = {plain.item_key(e.id, lang) for lang, limit in chosen for e in plain.load(lang, limit, seed)}
     return frozenset(keys | (REPORTED_KEYS.get(task.name, frozenset()) if subsets is None else frozenset()))

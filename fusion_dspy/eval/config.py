@@ -38,6 +38,11 @@ class EvalConfig(BaseModel):
     )
     model: str | None = None
     fusor_model: str | None = None
+    tuned_fusors: list[str] = Field(
+        default_factory=list,
+        description="Tuned fusors (`base@adapter.gguf`) whose training items are dropped from every sample, beside "
+        "`fusor_model`'s own (the map passes all of its tuned fusors to every cell, so its cells stay paired).",
+    )
     judge_model: str | None = Field(default=None, description="Selection judge (bon:judge, bon:pairwise).")
     metric_judge_model: str | None = Field(default=None, description="Judge of judged metrics (default: judge).")
     api_base: str | None = None

@@ -25,6 +25,7 @@ from fusion_dspy.eval.store import (
 )
 from fusion_dspy.fuse import FUSION_VERSION, Fuser
 from fusion_dspy.jsonl import JsonlLog
+from fusion_dspy.lm.adapter_items import trained_on
 from fusion_dspy.lm.resolve import greedy, lm_options, resolve_lm
 from fusion_dspy.programs import task_by_name
 from fusion_dspy.programs.reported import reported_items
@@ -82,7 +83,8 @@ class Evaluation:
         metric_judge = resolve_lm(config.metric_judge_model, **options) if config.metric_judge_model else judge
         self.fusor_lm, self.judge_lm = greedy(fusor), greedy(judge)
         self.metric_judge_lm = greedy(metric_judge)  # its own LM object and predictor
-        self.task = task_class(data_dir=config.data_dir, judge_lm=self.metric_judge_lm).excluding(excluded)
+        task = task_class(data_dir=config.data_dir, judge_lm=self.metric_judge_lm)
+        self.task = task.excluding(excluded).dropping(trained_on(task.name, [config.fusor_model, *config.tuned_fusors]))
         program = self.task.program()
         self.program = program
         self.sampler = RepeatSampler(config.n, lm=self.lm, temperature=config.temperature, seed=config.seed).bind(

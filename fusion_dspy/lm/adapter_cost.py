@@ -1,5 +1,6 @@
-"""What a LoRA adapter cost to make, kept beside it: the CPU time of the fusor samples it learnt from and of its
-training steps, so a report that serves the tuned fusor can state its one-off cost next to the cost per item."""
+"""What a LoRA adapter cost to make, kept beside it (`<adapter stem>.cost.json`, one record per adapter, also where
+several share a folder): the CPU time of the fusor samples it learnt from and of its training steps, so a report
+that serves the tuned fusor can state its one-off cost next to the cost per item."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-COST_FILE = "cost.json"
+COST_SUFFIX = ".cost.json"
 
 
 class TrainingCost(BaseModel):
@@ -24,7 +25,8 @@ class TrainingCost(BaseModel):
 
 
 def cost_path(adapter: Path) -> Path:
-    return adapter.parent / COST_FILE
+    """Where the cost of `adapter` is kept (also before the adapter file exists: training writes it last)."""
+    return adapter.with_name(adapter.stem + COST_SUFFIX)
 
 
 def read_cost(adapter: Path) -> TrainingCost | None:
@@ -33,26 +35,25 @@ def read_cost(adapter: Path) -> TrainingCost | None:
     return TrainingCost.model_validate_json(path.read_text()) if path.is_file() else None
 
 
-def add_cost(folder: Path, stage: str, cpu_s: float) -> TrainingCost:
-    """Add `cpu_s` to `stage` (`bootstrap` or `train`) of the cost kept in `folder`, and return the total."""
-    path = folder / COST_FILE
-    cost = TrainingCost.model_validate_json(path.read_text()) if path.is_file() else TrainingCost()
+def add_cost(adapter: Path, stage: str, cpu_s: float) -> TrainingCost:
+    """Add `cpu_s` to `stage` (`bootstrap` or `train`) of the cost kept for `adapter`, and return the total."""
+    cost = read_cost(adapter) or TrainingCost()
     field = f"{stage}_cpu_s"
     setattr(cost, field, getattr(cost, field) + cpu_s)
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(cost.model_dump_json(indent=2) + "\n")
+    adapter.parent.mkdir(parents=True, exist_ok=True)
+    cost_path(adapter).write_text(cost.model_dump_json(indent=2) + "\n")
     return cost
 
 
 class CpuMeter:
-    """Adds the process's CPU time to a stage of the cost in `folder` at every `tick()` (a pool sampled, a step
+    """Adds the process's CPU time to a stage of `adapter`'s cost at every `tick()` (a pool sampled, a step
     trained), so a killed run loses at most the time since its last tick."""
 
-    def __init__(self, folder: Path, stage: str) -> None:
-        self.folder, self.stage = folder, stage
+    def __init__(self, adapter: Path, stage: str) -> None:
+        self.adapter, self.stage = adapter, stage
         self.last = time.process_time()
 
     def tick(self) -> None:
         now = time.process_time()
-        add_cost(self.folder, self.stage, now - self.last)
+        add_cost(self.adapter, self.stage, now - self.last)
         self.last = now

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval.config import EvalConfig
 from fusion_dspy.eval.pool_views import MIX, PoolView
+from fusion_dspy.lm.names import is_tuned
 from fusion_dspy.map.cost import ModelSpeed, embedded_speeds
 from fusion_dspy.programs import task_by_name
 
@@ -94,7 +95,12 @@ class MapConfig(BaseModel):
             fusor_model=cell.fusor, judge_model=cell.fusor, methods=self.methods(grid.task), api_base=self.api_base,
             temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed, concurrency=self.concurrency,
             data_dir=self.data_dir, rescore_only=self.rescore_only, pool_view=self.view(cell),
+            tuned_fusors=self.tuned_fusors(),
         )  # fmt: skip
+
+    def tuned_fusors(self) -> list[str]:
+        """The fusors with an adapter: the items they trained on leave every cell and the reference line alike."""
+        return [f for f in self.fusors if is_tuned(f)]
 
     def reference_view(self) -> PoolView:
         """The reference single sample: the first candidate of the reference model's stored pools."""

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from fusion_dspy.eval.pool_views import PoolView, served_name
 from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log
+from fusion_dspy.lm.adapter_items import trained_on
 from fusion_dspy.map.config import Cell, MapConfig, TaskGrid
 from fusion_dspy.map.cost import ItemCost, fusor_call_seconds, item_cost
 from fusion_dspy.programs import Task, task_by_name
@@ -192,6 +193,7 @@ class MapRun:
     async def areference(self, grid: TaskGrid) -> list[ItemResult]:
         """The 1.5B single sample (the first candidate of its stored pools) on the map's items, scored."""
         task = task_by_name(grid.task)(data_dir=self.config.data_dir)
+        task = task.dropping(trained_on(grid.task, self.config.tuned_fusors()))  # the cells' items
         view = self.config.reference_view()
         results = []
         for language in grid.languages:

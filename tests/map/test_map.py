@@ -11,6 +11,7 @@ from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval import EvalConfig, Evaluation, make_pools
 from fusion_dspy.map import MapConfig, MapReport, MapRun, TaskGrid
 from fusion_dspy.map.cost import ModelSpeed
+from fusion_dspy.programs import task_by_name
 from tests.conftest import is_fusor_prompt
 
 MODEL = "openai/scripted"
@@ -142,8 +143,8 @@ def test_a_tuned_fusor_states_its_one_off_training_cost(scripted_math, tmp_path)
 
     make_stored_pools(tmp_path / "pools")
     results = MapRun(map_config(tmp_path, ns=[5])).run()
-    add_cost(tmp_path / "tuned", "bootstrap", 1800.0)
-    add_cost(tmp_path / "tuned", "train", 5400.0)
+    add_cost(tmp_path / "tuned" / "adapter.gguf", "bootstrap", 1800.0)
+    add_cost(tmp_path / "tuned" / "adapter.gguf", "train", 5400.0)
     tuned, untracked = f"local-small@{tmp_path}/tuned/adapter.gguf", f"local-small@{tmp_path}/elsewhere.gguf"
     report = MapReport.build(map_config(tmp_path, ns=[5], fusors=[MODEL, tuned, untracked]), results)
     assert report.training[tuned] is not None and report.training[tuned].cpu_hours == 2.0
@@ -152,3 +153,23 @@ def test_a_tuned_fusor_states_its_one_off_training_cost(scripted_math, tmp_path)
         f"Tuned fusor `{tuned}`: 2.0 CPU-hours once (fusor samples 0.5, reading the model and LoRA steps 1.5)" in text
     )
     assert f"`{untracked}`: no cost recorded beside its adapter" in text
+
+
+def test_the_items_a_tuned_fusor_trained_on_leave_every_cell_and_the_reference(scripted_math, tmp_path):
+    """Seeded subsets nest, so a map over fresh items could hold items a tuned fusor trained on: they are dropped
+    from every cell (so the cells stay paired) and from the reference line, never replaced."""
+    from fusion_dspy.lm.adapter_items import write_trained_items
+
+    make_stored_pools(tmp_path / "pools")
+    task = task_by_name("math")()
+    first_de = task.load("de", 3)[0]
+    adapter = tmp_path / "tuned" / "adapter.gguf"
+    write_trained_items(adapter, {"math": [task.item_key(first_de.id, "de")], "gsm8k": ["7"]})
+    config = map_config(tmp_path, ns=[5], fusors=[MODEL, f"local-small@{adapter}"])
+    run = MapRun(config)
+    grid = config.tasks[0]
+    for _, cell in run.cells():  # the plain fusor's cell too
+        loaded = run.evaluation(grid, cell).task.load("de", 3)
+        assert [e.id for e in loaded] == [e.id for e in task.load("de", 3)[1:]]
+    reference = asyncio.run(run.areference(grid))
+    assert first_de.id not in {r.id for r in reference if r.language == "de"} and len(reference) == 5

@@ -13,6 +13,8 @@ import pytest
 
 from fusion_dspy.errors import ConfigurationError, LocalModelError
 from fusion_dspy.fuse import Fuser
+from fusion_dspy.lm.adapter_cost import read_cost
+from fusion_dspy.lm.adapter_items import trained_items, write_trained_items
 from fusion_dspy.lm.lora import Adapter, adapter_server, file_sha256
 from fusion_dspy.lm.weights import EMBEDDED_MODELS, assemble
 from fusion_dspy.optimizers.finetune import FinetuneFusor, FinetuneSettings
@@ -124,9 +126,11 @@ def test_finetune_compiles_a_fusor_served_with_its_adapter_and_the_registry_keep
         n=3,
         adapter=record,
     )
+    write_trained_items(result.adapter, {"math": ["1", "2"]})
     registry.save(tuned.fuser, entry, adapter=result.adapter)  # fmt: skip
     stored = registry.root / "math" / "en.lora.gguf"
     assert file_sha256(stored) == result.adapter_sha256
+    assert read_cost(stored) == result.cost and trained_items(stored) == {"math": {"1", "2"}}  # they travel along
     assert registry.manifest().find("math", "en").adapter.file == "math/en.lora.gguf"
     loaded = registry.load("math", "en", task.signature)
     assert loaded.lm.kwargs["extra_body"] == {"lora": [{"id": 0, "scale": 1.0}]}
@@ -207,3 +211,7 @@ def test_optimize_finetune_trains_on_unreported_pools_and_tests_on_the_study(tin
     assert "training pools: math:de 4" in text and "2 steps in" in text and "held-out test" in text
     bootstrap = (tmp_path / "runs" / "finetune").glob("*/bootstrap.jsonl")
     assert {json.loads(line)["id"][:3] for path in bootstrap for line in path.read_text().splitlines()} == {"de-"}
+    [adapter] = (tmp_path / "runs" / "finetune").glob("*/adapter.gguf")
+    trained = trained_items(adapter)  # what the map and eval leave out when they test this adapter
+    assert trained is not None and set(trained) == {"math"} and len(trained["math"]) == 4
+    assert not trained["math"] & {math.item_key(e.id, "en") for e in math.load("en", 6, 0)}

@@ -48,6 +48,8 @@ def test_the_stored_unreported_pools_become_fusor_examples_with_strata(scripted_
     training = training_set([TrainSource.parse("math:de,fr")], tmp_path, POOLS, "math")
     assert training.sources == {"math:de": left, "math:fr": left} and len(training.examples) == 2 * left
     assert set(training.strata) == {e.id for e in training.examples}
+    keys = {task_by_name("math")().item_key(e.id, e.language) for e in training.examples}
+    assert set(training.items) == {"math"} and set(training.items["math"]) == keys  # what the adapter records
     assert all("candidates" in e.inputs() for e in training.examples)
     limited = training_set([TrainSource.parse("math:de:3")], tmp_path, POOLS, "math")
     assert limited.sources == {"math:de": 3}  # a seeded 3 of those stored

@@ -62,3 +62,19 @@ def test_the_synthetic_demos_held_out_problems_are_reported(monkeypatch):
     math = task_by_name("math")()
     assert held_out == REPORTED_KEYS["math"] and held_out < reported_items(math)
     assert not held_out & reported_items(math, (("en", 3),))  # given subsets: those alone
+
+
+def test_a_task_dropping_items_keeps_its_seeded_subset_less_them_never_replaced():
+    """Excluding samples among the rest; dropping removes items from the subset sampled as before (a tuned fusor's
+    training items leave a test set without moving the rest of it), and reads of the reported items ignore it."""
+    task = task_by_name("math")()
+    subset = task.load("de", 6, 0)
+    gone = {task.item_key(e.id, "de") for e in subset[:2]}
+    dropped = task.dropping(gone)
+    assert [e.id for e in dropped.load("de", 6, 0)] == [e.id for e in subset[2:]]
+    assert [e.id for e in dropped.load("en", 6, 0)] == [
+        e.id
+        for e in task.load("en", 6, 0)
+        if task.item_key(e.id, "en") not in gone  # every language of the item
+    ]
+    assert reported_items(dropped, [("de", 6)]) == reported_items(task, [("de", 6)])
