@@ -24,7 +24,13 @@ def map_command(
     candidates: Annotated[
         str, typer.Option(help="Candidate models, comma-separated; a+b is a mixed pool of a and b's samples in turn.")
     ] = "local-small,local,local-small+local",
-    fusors: Annotated[str, typer.Option(help="Fusor models, comma-separated.")] = "local-small,local",
+    fusors: Annotated[
+        str,
+        typer.Option(
+            help="Fusor models, comma-separated; a tuned one as base@adapter.gguf (from optimize --optimizer "
+            "finetune): the items it trained on leave every cell."
+        ),
+    ] = "local-small,local",
     ns: Annotated[str, typer.Option("--ns", help="Pool sizes, comma-separated (each ≤ --pool-n).")] = "3,5",
     pool_n: Annotated[int, typer.Option(min=1, help="Size of the stored pools; smaller n take their first n.")] = 5,
     pools: Annotated[

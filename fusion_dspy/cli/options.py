@@ -16,7 +16,13 @@ TaskName = Annotated[str, typer.Option("--task", help=f"Benchmark: {', '.join(TA
 Candidates = Annotated[int, typer.Option("-n", "--n", min=1, help="Candidates per example.")]
 Limit = Annotated[int | None, typer.Option(min=1, help="Examples per language (seeded random subset).")]
 Model = Annotated[str | None, typer.Option(envvar=MODEL_ENV, help="Candidate model (default: local).")]
-FusorModel = Annotated[str | None, typer.Option(help="Fusor model (default: --model), run at temperature 0.")]
+FusorModel = Annotated[
+    str | None,
+    typer.Option(
+        help="Fusor model (default: --model), run at temperature 0; a tuned one (base@adapter.gguf) is never "
+        "scored on the items it trained on."
+    ),
+]
 ApiBase = Annotated[str | None, typer.Option(envvar=API_BASE_ENV, help="OpenAI-compatible server URL.")]
 Temperature = Annotated[float, typer.Option(min=0.0, help="Sampling temperature of the candidates.")]
 MaxTokens = Annotated[int | None, typer.Option(min=1, help="Token limit per call.")]
