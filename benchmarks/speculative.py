@@ -179,6 +179,12 @@ def _sum(items: list[dict[str, Any]], key: str) -> float:
     return sum(item["timings"].get(key, 0.0) for item in items)
 
 
+def _load_range(runs: dict[str, dict[str, Any]]) -> list[float]:
+    """The lowest and highest load average the items of a configuration were answered under."""
+    loads = [item["load"] for run in runs.values() for item in run["items"]]
+    return [min(loads), max(loads)] if loads else []
+
+
 def _decode_tok_s(items: list[dict[str, Any]]) -> float:
     return _sum(items, "predicted_n") / max(_sum(items, "predicted_ms") / 1000, 1e-9)
 
@@ -224,7 +230,7 @@ def fusor_runs(args: argparse.Namespace, common: dict[str, Any]) -> dict[str, An
                 continue
             base = runs["none"]["items"]
             table[f"{task}-{language}@T{temperature:g}"] = {
-                "none": {"pools": len(base), "decode_tok_s": _decode_tok_s(base),
+                "none": {"pools": len(base), "load": _load_range(runs), "decode_tok_s": _decode_tok_s(base),
                          "prompt_time_share": compare(base, base, False)["prompt_time_share"],
                          "wall_s_median": statistics.median(i["wall_s"] for i in base)},
                 **{k: compare(base, r["items"], temperature == 0) for k, r in runs.items() if k != "none"},
@@ -246,7 +252,8 @@ def candidate_runs(args: argparse.Namespace, common: dict[str, Any]) -> dict[str
         if args.candidate_type not in runs:
             continue
         base, spec = runs["none"]["items"], runs[args.candidate_type]["items"]
-        row = compare(base, spec, False) | {"decode_tok_s_none": _decode_tok_s(base)}
+        row = compare(base, spec, False) | {"decode_tok_s_none": _decode_tok_s(base), "items": len(base),
+                                            "load": _load_range(runs)}  # fmt: skip
         row["throughput_tok_s"] = _sum(spec, "predicted_n") / sum(i["wall_s"] for i in spec)
         row["throughput_tok_s_none"] = _sum(base, "predicted_n") / sum(i["wall_s"] for i in base)
         table[f"{task}-{language}"] = row
@@ -335,13 +342,18 @@ def main() -> None:
     }
     fusor = fusor_runs(args, common) if args.pools else {}
     candidates = candidate_runs(args, common) if args.candidate_items else {}
+    ranges = [r["none"]["load"] for r in fusor.values()] + [r["load"] for r in candidates.values()]
+    ranges = [r for r in ranges if r]
     result = summary(fusor, candidates, ceilings, args) | {
         "speculative_fusor": fusor, "speculative_candidates": candidates,
         "speculative_settings": {"pools": args.pools, "fusor_model": args.fusor_model, "types": args.types,
                                  "temperatures": args.temperatures, "candidate_model": args.candidate_model,
                                  "candidate_type": args.candidate_type, "candidate_items": args.candidate_items,
                                  "max_tokens": args.max_tokens},
-        "speculative_load": {"before": load_before[0], "after": os.getloadavg()[0]},
+        "speculative_load": {  # what the answers were made under (each item records its minute's load)
+            "runs": [min(r[0] for r in ranges), max(r[1] for r in ranges)] if ranges else None,
+            "report_before": load_before[0], "report_after": os.getloadavg()[0],
+        },
     }  # fmt: skip
     print(json.dumps(result, indent=2))
     if args.write:
