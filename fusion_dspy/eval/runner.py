@@ -68,8 +68,9 @@ class Evaluation:
         # --items unreported: reported items leave `self.task` itself, so every path that loads through it (runs,
         # plans, pool views, first-k, the map) sees the same examples; `limit` samples among the rest.
         unreported = config.items == "unreported"
-        excluded = reported_items(task_class(data_dir=config.data_dir)) if unreported else frozenset()
-        checked = task_class(data_dir=config.data_dir).excluding(excluded)
+        plain = task_class(data_dir=config.data_dir)  # no judge yet: the data is checked before any model resolves
+        excluded = reported_items(plain) if unreported else frozenset()
+        checked = plain.excluding(excluded)
         for language in config.languages:  # missing or broken data fails now, not after a model has loaded
             if not checked.load(language, config.limit, config.seed) and unreported:
                 raise ConfigurationError(f"--items unreported leaves no {config.task} {language} items: every one is "
