@@ -80,3 +80,17 @@ def test_no_unreported_items_left_or_no_record_of_them_names_the_fix(scripted_ma
         Evaluation(config(tmp_path))
     with pytest.raises(ConfigurationError, match=r"programs/reported\.py"):
         Evaluation(config(tmp_path, task="factual", languages=["en"]))
+
+
+def test_pools_for_a_tuned_fusor_leave_out_what_it_trained_on(scripted_math, tmp_path):
+    """Naming the tuned fusor is how its fresh-item pools are made: eval samples only the items it never saw."""
+    from fusion_dspy.lm.adapter_items import write_trained_items
+
+    math = task_by_name("math")()
+    subset = math.load("de", 5, 0)
+    adapter = tmp_path / "tuned" / "adapter.gguf"
+    write_trained_items(adapter, {"math": [math.item_key(e.id, "de") for e in subset[:3]]})
+    made = asyncio.run(make_pools(config(tmp_path, items="all", limit=5, languages=["de"],
+                                         fusor_model=f"local-small@{adapter}")))  # fmt: skip
+    assert made == {"de": 2}
+    assert len(scripted_math.calls) == 2 * 3  # the two fresh items' candidates, nothing else
