@@ -231,6 +231,8 @@ class FusorRegistry:
             for record in (cost_path, items_path):  # what it cost and what it trained on travel with it
                 if record(adapter).is_file():
                     shutil.copyfile(record(adapter), record(stored))
+                else:  # never a record of the adapter this one replaced
+                    record(stored).unlink(missing_ok=True)
         fuser.save(str(path))
         manifest = self.manifest()
         manifest.entries = [e for e in manifest.entries if (e.task, e.language) != (entry.task, entry.language)]

@@ -108,3 +108,32 @@ def test_entries_carry_the_held_out_evidence_and_old_manifests_still_load(tmp_pa
     assert registry.manifest().find("factual", "de").held_out.strata["hard"].after == 0.3
     old = entry("en").model_dump(exclude={"held_out", "adaptive", "study", "report"})
     assert Manifest.model_validate({"entries": [old]}).entries[0].held_out is None  # written before issue 13
+
+
+def test_an_adapter_travels_with_its_cost_and_training_items_and_never_with_an_older_ones(tmp_path):
+    from fusion_dspy.lm.adapter_cost import add_cost, read_cost
+    from fusion_dspy.lm.adapter_items import trained_items, write_trained_items
+    from fusion_dspy.lm.lora import file_sha256
+    from fusion_dspy.registry import AdapterRecord
+
+    def adapter_entry(adapter: Path) -> RegistryEntry:
+        record = AdapterRecord(file="", sha256=file_sha256(adapter), base_model="local-small", steps=2, examples=3,
+                               train_seconds=1.0)  # fmt: skip
+        return entry("en", optimizer="finetune", adapter=record)
+
+    registry = FusorRegistry(tmp_path / "registry")
+    first = tmp_path / "run1" / "adapter.gguf"
+    first.parent.mkdir()
+    first.write_bytes(b"GGUF first")
+    add_cost(first, "train", 3600.0)
+    write_trained_items(first, {"factual": ["a", "b"]})
+    registry.save(compiled("Tuned."), adapter_entry(first), adapter=first)
+    stored = tmp_path / "registry" / "factual" / "en.lora.gguf"
+    assert read_cost(stored) == read_cost(first) and trained_items(stored) == {"factual": {"a", "b"}}
+
+    second = tmp_path / "run2" / "adapter.gguf"  # made elsewhere: no records beside it
+    second.parent.mkdir()
+    second.write_bytes(b"GGUF second")
+    registry.save(compiled("Tuned again."), adapter_entry(second), adapter=second)
+    assert stored.read_bytes() == b"GGUF second"
+    assert read_cost(stored) is None and trained_items(stored) is None  # not the first adapter's
