@@ -162,6 +162,11 @@ class RegistryEntry(BaseModel):
         default=None, description="Adaptive-fusion thresholds the study chose (None: plain fusion)."
     )
     held_out: HeldOut | None = Field(default=None, description="Paired before/after on the held-out split.")
+    vs_selection: HeldOut | None = Field(
+        default=None,
+        description="This fusor against the task's selection (majority vote, or MBR for free text) on the same "
+        "held-out pools: `before` is the selection's score (None: not compared).",
+    )
     instructions: InstructionLanguage | None = Field(
         default=None, description="English against task-language instructions (None: not compared, e.g. English)."
     )

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from fusion_dspy._async import run_sync
 from fusion_dspy.lm.adapter_items import write_trained_items
 from fusion_dspy.optimizers.finetune import ADAPTER_FILE, FinetuneFusor, FinetuneResult, FinetuneSettings, Progress
 from fusion_dspy.optimizers.finetune_sources import TrainingSet, refuse_overlap
 from fusion_dspy.optimizers.finish import verdict
 from fusion_dspy.optimizers.heldout import compare_held_out
+from fusion_dspy.optimizers.selection_baseline import ascore_selection
 from fusion_dspy.optimizers.study import FusorStudy
 from fusion_dspy.registry import AdapterRecord, FusorRegistry, HeldOut, RegistryEntry
 
@@ -28,6 +30,8 @@ class FinetuneOutcome(BaseModel):
     before: float
     after: float
     held_out: HeldOut
+    selection: float = Field(description="Held-out test score of the task's selection (majority vote or MBR).")
+    vs_selection: HeldOut = Field(description="The tuned fusor against the task's selection on the same pools.")
     training: FinetuneResult
     registered: str | None = None
     refused: str | None = None
@@ -68,7 +72,10 @@ def run_finetune(
     before = runner.score_each(student, test, label="held-out: default fusor", stored=True)
     after = runner.score_each(tuned, test, label="held-out: tuned fusor")
     held_out = compare_held_out(before, after, strata, seed=c.seed)
-    outcome = FinetuneOutcome(before=before.mean, after=after.mean, held_out=held_out, training=trained)
+    selection = run_sync(ascore_selection(runner.task, test, seed=c.seed))  # no LM: majority vote or MBR
+    vs_selection = compare_held_out(selection, after, strata, seed=c.seed)
+    outcome = FinetuneOutcome(before=before.mean, after=after.mean, held_out=held_out, selection=selection.mean,
+                              vs_selection=vs_selection, training=trained)  # fmt: skip
     if registry is None:
         return outcome
     if held_out.worse_beyond_noise:
@@ -82,7 +89,8 @@ def run_finetune(
         task=c.task, language=c.language, metric=f"{runner.task.description}; 0 in the wrong language",
         before=before.mean, after=after.mean, optimizer="finetune", n=c.n,
         splits={"train": len(trainset), "val": 0, "test": len(test)},
-        chain_of_thought=runner.task.chain_of_thought, held_out=held_out, adapter=record, study=c.study_name,
+        chain_of_thought=runner.task.chain_of_thought, held_out=held_out, vs_selection=vs_selection, adapter=record,
+        study=c.study_name,
         models={"candidates": c.candidate_model(), "fusor": f"{trained.base_model} + LoRA"}, note=verdict(held_out),
     )  # fmt: skip
     outcome.registered = str(registry.save(tuned.fuser, entry, adapter=trained.adapter))

@@ -135,6 +135,12 @@ class Task(ABC):
         (the same normaliser as the task's majority vote), symmetric-chrF consensus for free text."""
         return MajorityVote(normalize=self.vote_normalizer) if self.verifiable else MBRScorer()
 
+    @property
+    def selection(self) -> str:
+        """The selection method a fusor is measured against (the `consensus()` scorer's eval name): majority vote
+        for verifiable answers, MBR for free text."""
+        return "majority" if self.verifiable else "mbr"
+
     def adaptive_thresholds(self) -> Thresholds:
         """The thresholds chosen for this task (`programs/adaptive.json`), else the class's a priori defaults."""
         return load_thresholds(self.name) or self.adaptive_defaults

@@ -356,9 +356,11 @@ def _finetune(
         + (f"; made in {t.cost.cpu_hours:.2f} CPU-hours (fusor samples and training, all runs)" if t.cost else "")
     )
     registered = f"; registered {outcome.registered}" if outcome.registered else ""
+    versus = outcome.vs_selection
     out.print(
         f"held-out test {outcome.before:.3f} (default fusor) → {outcome.after:.3f} (tuned), paired difference "
-        f"{outcome.held_out.summary}{registered}"
+        f"{outcome.held_out.summary}; against {study_runner.task.selection} on the same pools "
+        f"({outcome.selection:.3f}): {versus.summary}{registered}"
     )
     if outcome.refused:
         err.print(outcome.refused)

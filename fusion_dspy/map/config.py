@@ -82,8 +82,7 @@ class MapConfig(BaseModel):
     def methods(self, task: str) -> list[str]:
         """Single sample, the task's selection (majority vote for verifiable answers, MBR for free text), plain and
         adaptive fusion, oracle."""
-        selection = "majority" if task_by_name(task).verifiable else "mbr"
-        return ["single", selection, "fusion", "adaptive", "oracle"]
+        return ["single", task_by_name(task)().selection, "fusion", "adaptive", "oracle"]
 
     def view(self, cell: Cell) -> PoolView:
         return PoolView(models=cell.candidates.split(MIX), n=cell.n, pool_n=self.pool_n, folders=self.folders())

@@ -165,12 +165,14 @@ def test_optimize_finetune_trains_on_a_study_and_reports_held_out(tiny_gguf, tmp
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "2 steps in" in text and "held-out test" in text and "paired difference" in text
+    assert "against majority on the same pools" in text  # the selection a tuned fusor has to beat
     [checkpoint] = (tmp_path / "runs" / "finetune").glob("*/checkpoint/state.json")
     assert json.loads(checkpoint.read_text())["step"] == 2
     manifest = FusorRegistry(tmp_path / "registry").manifest()
     if "not registered" not in text:  # the random tiny fusor may also be refused as worse beyond noise: then no entry
         entry = manifest.find("math", "en")
         assert entry is not None and entry.optimizer == "finetune" and entry.adapter is not None
+        assert entry.vs_selection is not None and entry.vs_selection.n == entry.held_out.n
         assert file_sha256(tmp_path / "registry" / entry.adapter.file) == entry.adapter.sha256
     else:
         assert "not registered" in text and manifest.find("math", "en") is None
