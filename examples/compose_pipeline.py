@@ -47,7 +47,8 @@ def main() -> None:
     lm = fd.resolve_lm(args.model, max_tokens=args.max_tokens)
     with dspy.context(lm=lm):
         result = AnswerThenSummarise(n=args.n)(question=args.question)
-    print(f"Fused answer (from {result.candidates} candidates):\n{result.answer}\n")
+    plural = "" if result.candidates == 1 else "s"
+    print(f"Fused answer (from {result.candidates} candidate{plural}):\n{result.answer}\n")
     print(f"Summary: {result.summary}")
 
 

@@ -1,6 +1,7 @@
 """The examples run end to end against the real embedded model (the small one, few tokens)."""
 
 import os
+import re
 import subprocess
 import sys
 from importlib.util import find_spec
@@ -26,7 +27,10 @@ def run_example(*args: str, env: dict[str, str] | None = None) -> str:
 def test_compose_pipeline_runs_on_the_local_model():
     out = run_example(str(EXAMPLES / "compose_pipeline.py"), "What is the capital of Italy?",
                       "--model", "local-small", "-n", "2", "--max-tokens", "40")  # fmt: skip
-    assert "Fused answer (from 2 candidates):" in out
+    # a 40-token chain of thought can be cut before its answer, which fails that candidate: the example says how
+    # many were fused (a fresh clone's cache saw one of the two cut), and the answer and summary must be there
+    fused = re.search(r"Fused answer \(from ([12]) candidates?\):\n(.+)", out)
+    assert fused and fused[2].strip(), out
     summary = out.split("Summary:")[-1].strip()
     assert summary
 
