@@ -139,8 +139,7 @@ class FusorStudy:
     def default_fusor(self) -> FusorOnly:
         """What a user gets without tuning: the task's default Fuser (its own chain-of-thought setting, default
         instructions, no demos) on the first fusor model."""
-        c = self.config
-        return self.fusor(self.task.chain_of_thought, c.fusor_models[0] if c.fusor_models else c.candidate_model())
+        return self.fusor(self.task.chain_of_thought, self.config.default_fusor_model())
 
     def score(self, program: FusorOnly, devset: list[dspy.Example]) -> tuple[float, TokenUsage]:
         return evaluate(program, devset, self.task.metric, self.config.threads)

@@ -128,6 +128,10 @@ class StudyConfig(BaseModel):
     def candidate_model(self) -> str:
         return self.model or "local"
 
+    def default_fusor_model(self) -> str:
+        """The model of the task's default fusor: the first fusor model, else the candidate model."""
+        return self.fusor_models[0] if self.fusor_models else self.candidate_model()
+
     @property
     def responses_path(self) -> Path | None:
         """The study folder's LM response log (None when it is off)."""

@@ -295,7 +295,7 @@ def _print_finetune_budget(
     out.print(f"finetune: {steps} LoRA steps on examples of up to {tokens} tokens: {low:.1f}-{high:.1f} CPU-hours "
               "for the 0.5B fusor on 2 cores (27-53 s per 512-token step, measured under load), plus reading the "
               "model (~90 s)")  # fmt: skip
-    fusor = config.fusor_models[0] if config.fusor_models else config.candidate_model()
+    fusor = config.default_fusor_model()
     each = fusor_call_seconds(config.task, fusor)
     if not sources[0]:
         out.print(f"fusor samples: {samples} per pool worth sampling of the study's train and val splits, ~{each:.0f} "
