@@ -257,7 +257,7 @@ class Task(ABC):
             keep = sorted(random.Random(f"{self.name}:{language}:{seed}").sample(range(len(rows)), limit))
             rows = [rows[i] for i in keep]
         examples = [self.example(row, language).copy(language=language) for row in rows]
-        return [e for e in examples if self.item_key(e.id, language) not in self.dropped] if self.dropped else examples
+        return [e for e in examples if self.item_key(e.id, language) not in self.dropped]
 
     def metric(self, example: dspy.Example, prediction: dspy.Prediction, trace: Any = None) -> float | bool:
         """DSPy metric (`ascore`: the language check included): the score, or pass/fail when an optimiser is
