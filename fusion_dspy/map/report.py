@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from fusion_dspy.eval.paired import ALL, compare_methods, holm, macro_differences, permutation_test
-from fusion_dspy.eval.stats import Estimate, bootstrap
+from fusion_dspy.eval.stats import Estimate, bootstrap, bootstrap_macro
 from fusion_dspy.files import write_atomically
 from fusion_dspy.lm.adapter_cost import TrainingCost, read_cost
 from fusion_dspy.lm.names import is_tuned, tuned_parts
 from fusion_dspy.map.config import MapConfig
 from fusion_dspy.map.cost import MEASURE
 from fusion_dspy.map.run import FUSING, ItemResult, MapResults
-from fusion_dspy.programs import task_by_name
+from fusion_dspy.programs import Task, task_by_name
 
 VOTE_BINS = ((0.0, 0.5, "no majority (<50%)"), (0.5, 0.999, "majority (50–99%)"), (0.999, 1.01, "unanimous"))
 CHRF_BINS = ((0.0, 0.4, "low (<0.40)"), (0.4, 0.6, "middle (0.40–0.60)"), (0.6, 1.01, "high (≥0.60)"))
@@ -34,7 +35,7 @@ class Row(BaseModel):
     n: int
     method: str
     scores: dict[str, Estimate]
-    second: dict[str, float] = Field(default_factory=dict, description="second metric → mean over all items")
+    second: dict[str, float] = Field(default_factory=dict, description="second metric → mean (each language once)")
     seconds_per_item: float | None = Field(description="None when a model involved has no measured speeds.")
     candidate_seconds_per_item: float | None
     tokens_per_item: float
@@ -112,13 +113,14 @@ def _macro_mean(values: list[tuple[str, float]]) -> float:
     return _mean([_mean(v) for v in by_language.values()])
 
 
-def _macro(items: list[ItemResult]) -> dict[str, Estimate]:
-    by_language: dict[str, list[float]] = defaultdict(list)
+def _scores(items: list[ItemResult], key: Callable[[str, str], str]) -> dict[str, Estimate]:
+    """Per language and overall (each language once; the CI resamples items jointly across languages, `key`
+    naming the item an example is in every language), a failed answer scoring 0."""
+    keyed: dict[str, dict[str, float]] = defaultdict(dict)
     for item in items:
-        by_language[item.language].append(item.score or 0.0)
-    scores = {language: bootstrap(values) for language, values in by_language.items()}
-    scores[ALL] = Estimate(mean=_mean([e.mean for e in scores.values()]), low=0.0, high=0.0,
-                           n=sum(e.n for e in scores.values()))  # fmt: skip
+        keyed[item.language][key(item.id, item.language)] = item.score or 0.0
+    scores = {language: bootstrap(list(values.values())) for language, values in keyed.items()}
+    scores[ALL] = bootstrap_macro(keyed)
     return scores
 
 
@@ -138,7 +140,7 @@ class MapReport(BaseModel):
         for task_name, reference in results.reference.items():
             task = task_by_name(task_name)()
             label = f"{config.reference} single sample"
-            rows.append(cls.row(config, task_name, label, config.reference, "-", 1, "single", reference))
+            rows.append(cls.row(config, task, label, config.reference, "-", 1, "single", reference))
 
             def keyed(items: list[ItemResult], task_=task) -> dict[str, dict[str, float | None]]:
                 out: dict[str, dict[str, float | None]] = defaultdict(dict)
@@ -150,7 +152,7 @@ class MapReport(BaseModel):
                 cell = result.cell
                 for method, items in result.methods.items():
                     name = method.removeprefix("bon:")
-                    rows.append(cls.row(config, task_name, cell.name, cell.candidates, cell.fusor, cell.n, name, items))
+                    rows.append(cls.row(config, task, cell.name, cell.candidates, cell.fusor, cell.n, name, items))
                 selection = next(m for m in result.methods if m in ("majority", "mbr", "bon:majority", "bon:mbr"))
                 selected = result.methods[selection]
                 for method in (m for m in FUSING if m in result.methods):
@@ -172,7 +174,7 @@ class MapReport(BaseModel):
         return cls(config=config, rows=rows, versus=versus, bins=bins, second_metrics=seconds, training=training)
 
     @staticmethod
-    def row(config: MapConfig, task: str, cell: str, candidates: str, fusor: str, n: int, method: str,
+    def row(config: MapConfig, task: Task, cell: str, candidates: str, fusor: str, n: int, method: str,
             items: list[ItemResult]) -> Row:  # fmt: skip
         names = {name for item in items for name in item.second}
 
@@ -182,8 +184,9 @@ class MapReport(BaseModel):
             return sum(known) / len(known) if known and len(known) == len(seconds) else None
 
         return Row(
-            task=task, cell=cell, candidates=candidates, fusor=fusor, n=n, method=method, scores=_macro(items),
-            second={name: _mean([item.second[name] for item in items]) for name in sorted(names)},
+            task=task.name, cell=cell, candidates=candidates, fusor=fusor, n=n, method=method,
+            scores=_scores(items, task.item_key),
+            second={name: _macro_mean([(i.language, i.second[name]) for i in items]) for name in sorted(names)},
             seconds_per_item=per_item("all"), candidate_seconds_per_item=per_item("candidates"),
             tokens_per_item=sum(item.cost.tokens for item in items) / max(1, len(items)),
         )  # fmt: skip

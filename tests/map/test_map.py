@@ -173,3 +173,23 @@ def test_the_items_a_tuned_fusor_trained_on_leave_every_cell_and_the_reference(s
         assert [e.id for e in loaded] == [e.id for e in task.load("de", 3)[1:]]
     reference = asyncio.run(run.areference(grid))
     assert first_de.id not in {r.id for r in reference if r.language == "de"} and len(reference) == 5
+
+
+def test_a_rows_overall_score_and_second_metric_weigh_each_language_once(tmp_path):
+    """Translation de has 100 items and es 50 in the committed map: the overall score, its CI and the second
+    metric's column are all means over languages (an item mean would count de twice), and the CI is a real one."""
+    from fusion_dspy.map.cost import ItemCost
+    from fusion_dspy.map.run import ItemResult
+
+    def item(language: str, i: int, score: float, bleu: float) -> ItemResult:
+        return ItemResult(id=f"{language}-{i}", language=language, score=score, second={"bleu": bleu},
+                          cost=ItemCost(), agreement=0.5)  # fmt: skip
+
+    items = [item("de", i, 1.0 if i % 2 else 0.0, 0.4) for i in range(4)] + [item("es", 0, 0.0, 0.1)]
+    task = task_by_name("translation")()
+    row = MapReport.row(map_config(tmp_path), task, "cell", MODEL, MODEL, 5, "mbr", items)
+    overall = row.scores["all"]
+    assert overall.mean == pytest.approx((0.5 + 0.0) / 2)  # not the item mean, 2/5
+    assert overall.low < overall.mean < overall.high and overall.n == 5
+    assert row.scores["de"].mean == 0.5 and row.scores["es"].n == 1
+    assert row.second["bleu"] == pytest.approx((0.4 + 0.1) / 2)  # not (4 × 0.4 + 0.1) / 5
