@@ -10,3 +10,9 @@ def write_atomically(path: Path, text: str) -> None:
     partial = path.with_suffix(path.suffix + ".partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)
+
+
+def beside(path: Path, suffix: str) -> Path:
+    """A record kept beside `path` in its folder, named by its stem: `adapter.gguf` → `adapter.cost.json`
+    (also before `path` itself exists)."""
+    return path.with_name(path.stem + suffix)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from fusion_dspy.files import beside, write_atomically
+
 COST_SUFFIX = ".cost.json"
 
 
@@ -26,7 +28,7 @@ class TrainingCost(BaseModel):
 
 def cost_path(adapter: Path) -> Path:
     """Where the cost of `adapter` is kept (also before the adapter file exists: training writes it last)."""
-    return adapter.with_name(adapter.stem + COST_SUFFIX)
+    return beside(adapter, COST_SUFFIX)
 
 
 def read_cost(adapter: Path) -> TrainingCost | None:
@@ -41,7 +43,7 @@ def add_cost(adapter: Path, stage: str, cpu_s: float) -> TrainingCost:
     field = f"{stage}_cpu_s"
     setattr(cost, field, getattr(cost, field) + cpu_s)
     adapter.parent.mkdir(parents=True, exist_ok=True)
-    cost_path(adapter).write_text(cost.model_dump_json(indent=2) + "\n")
+    write_atomically(cost_path(adapter), cost.model_dump_json(indent=2) + "\n")  # a kill leaves the old total
     return cost
 
 

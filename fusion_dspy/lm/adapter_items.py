@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from fusion_dspy.files import beside, write_atomically
 from fusion_dspy.lm.names import is_tuned, tuned_parts
 
 logger = logging.getLogger(__name__)
@@ -19,14 +20,14 @@ ITEMS_SUFFIX = ".trained_items.json"
 
 def items_path(adapter: Path) -> Path:
     """Where the training items of `adapter` are kept (also before the adapter file exists)."""
-    return adapter.with_name(adapter.stem + ITEMS_SUFFIX)
+    return beside(adapter, ITEMS_SUFFIX)
 
 
 def write_trained_items(adapter: Path, items: Mapping[str, Iterable[str]]) -> Path:
     """Record `items` (task name → item keys) as what `adapter` trains on."""
     adapter.parent.mkdir(parents=True, exist_ok=True)
     path = items_path(adapter)
-    path.write_text(json.dumps({task: sorted(set(keys)) for task, keys in items.items()}, indent=1) + "\n")
+    write_atomically(path, json.dumps({task: sorted(set(keys)) for task, keys in items.items()}, indent=1) + "\n")
     return path
 
 
