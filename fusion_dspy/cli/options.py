@@ -3,14 +3,16 @@ so the commands cannot drift apart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, TaskID
 
 from fusion_dspy.lm.resolve import API_BASE_ENV, MODEL_ENV
 from fusion_dspy.programs import TASKS
+
+if TYPE_CHECKING:
+    from fusion_dspy.eval.runner import Advance
 
 TaskName = Annotated[str, typer.Option("--task", help=f"Benchmark: {', '.join(TASKS)}.")]
 Candidates = Annotated[int, typer.Option("-n", "--n", min=1, help="Candidates per example.")]
@@ -38,13 +40,14 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def progress_advancer(progress: Progress) -> Callable[[str, int | None], None]:
-    """The `advance(label, total)` callback of the eval harness, drawn as one bar per label."""
+def progress_advancer(progress: Progress) -> Advance:
+    """The `advance(label, total, done)` callback of the eval harness (`eval.runner.Advance`), drawn as one bar per
+    label; the steps a resumed run found `done` are out of its time to go."""
     bars: dict[str, TaskID] = {}
 
-    def advance(label: str, total: int | None) -> None:
+    def advance(label: str, total: int | None, done: int = 0) -> None:
         if label not in bars:
-            bars[label] = progress.add_task(label, total=total)
+            bars[label] = progress.add_task(label, total=total, completed=done)
         else:
             progress.advance(bars[label])
 

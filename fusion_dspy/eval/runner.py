@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import dspy
 
@@ -35,7 +35,13 @@ from fusion_dspy.select.majority import MajorityVote
 from fusion_dspy.select.registry import scorer_by_name
 from fusion_dspy.sources.repeat import RepeatSampler, validate_n
 
-Advance = Callable[[str, int | None], None]
+
+class Advance(Protocol):
+    """Progress of the harness: `advance(label, total, done)` opens a bar of `total` steps of which `done` were
+    already stored (a resumed run: they took no time here, so the time to go leaves them out); `advance(label,
+    None)` is one step more."""
+
+    def __call__(self, label: str, total: int | None, done: int = 0) -> None: ...
 
 
 def tied_answers(record: MethodRecord, pool: PoolRecord, key: Callable[[dict[str, Any]], str]) -> int | None:
@@ -48,7 +54,7 @@ def tied_answers(record: MethodRecord, pool: PoolRecord, key: Callable[[dict[str
     return len({key(by_index[i].outputs) for i in top})
 
 
-def no_progress(label: str, total: int | None) -> None:
+def no_progress(label: str, total: int | None, done: int = 0) -> None:
     return None
 
 
@@ -212,9 +218,8 @@ class Evaluation:
             )
 
         todo = [(ex, m, why) for ex in examples for m in self.config.methods if (why := self.stale(methods, m, ex.id))]
-        advance(f"{language}: methods", len(examples) * len(self.config.methods))
-        for _ in range(len(examples) * len(self.config.methods) - len(todo)):
-            advance(f"{language}: methods", None)
+        total = len(examples) * len(self.config.methods)
+        advance(f"{language}: methods", total, total - len(todo))
 
         async def run(example: dspy.Example, method: str, why: str) -> None:
             async with gate:
@@ -279,9 +284,7 @@ class Evaluation:
                 f"--rescore-only needs every pool stored; {len(missing)} {language} pools are missing "
                 f"(first: {missing[0].id}). Run without --rescore-only to sample them."
             )
-        advance(f"{language}: candidate pools", len(examples))
-        for _ in range(len(examples) - len(missing)):
-            advance(f"{language}: candidate pools", None)
+        advance(f"{language}: candidate pools", len(examples), len(examples) - len(missing))
 
         failures: list[str] = []
 

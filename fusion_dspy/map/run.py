@@ -169,8 +169,8 @@ class MapRun:
         task = evaluation.task
         methods: dict[str, list[ItemResult]] = {m: [] for m in evaluation.config.methods}
 
-        def labelled(label: str, total: int | None) -> None:
-            advance(f"{grid.task} {cell.name} · {label}", total)
+        def labelled(label: str, total: int | None, done: int = 0) -> None:
+            advance(f"{grid.task} {cell.name} · {label}", total, done)
 
         for language in grid.languages:
             seed_answers(evaluation, view, language)

@@ -76,6 +76,24 @@ def test_an_interrupted_run_resumes_from_stored_pools(scripted_math, tmp_path):
     assert report.scores["fusion"]["de"].n == 3
 
 
+def test_a_resumed_run_opens_its_bars_with_what_was_stored(scripted_math, tmp_path):
+    """The steps found stored open the bar as done (they took no time here), so its time to go is this run's pace;
+    advanced one by one, they made a resumed pool run look ten times faster than it was."""
+    asyncio.run(run_evaluation(config(tmp_path, languages=["de"], limit=2)))
+    calls: list[tuple[str, int | None, int]] = []
+
+    def advance(label: str, total: int | None, done: int = 0) -> None:
+        calls.append((label, total, done))
+
+    resumed = config(tmp_path, languages=["de"], limit=3)
+    asyncio.run(run_evaluation(resumed, advance))
+    assert calls[0] == ("de: candidate pools", 3, 2)
+    assert calls[1] == ("de: candidate pools", None, 0)  # the one pool made now
+    methods = [c for c in calls if c[0] == "de: methods"]
+    per_item = len(resumed.methods)
+    assert methods[0] == ("de: methods", 3 * per_item, 2 * per_item) and len(methods) == 1 + per_item
+
+
 def test_report_json_round_trips(scripted_math, tmp_path):
     report, paths = asyncio.run(run_evaluation(config(tmp_path, languages=["en"], scorers=["majority"])))
     assert EvalReport.model_validate(json.loads(paths[1].read_text())) == report
