@@ -6,8 +6,9 @@ The test server runs in its own process (`ServerProcess`), as a real model serve
 
     python benchmarks/run.py            # ~5-10 minutes on 2 cores; --skip-local to leave out the embedded model
 
-Speculative decoding on the embedded models takes hours and runs apart (`python benchmarks/speculative.py --write`);
-this script keeps the keys it merged into results.json.
+Speculative decoding on the embedded models takes hours and runs apart (`python benchmarks/speculative.py --write`),
+as does a LoRA step of the real fusor (`python benchmarks/lora_step.py --write`); this script keeps the keys they
+merged into results.json.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import dspy
 from batch_cli import run_batch
+from lora_step import RESULT_KEYS as LORA_KEYS
 from one_request import one_request_costs
 from prompt_cache import fusor_prompt_cache_share
 from speculative import RESULT_KEYS as SPECULATIVE_KEYS
@@ -228,7 +230,7 @@ def main() -> None:
         results |= local_model([1, 2, 3, 5])
         results |= fusor_prompt_cache_share()
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results |= {key: value for key, value in previous.items() if key in SPECULATIVE_KEYS}
+    results |= {key: value for key, value in previous.items() if key in SPECULATIVE_KEYS + LORA_KEYS}
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
     prompts_row = f"{args.prompts} prompts × n={args.n} at C={args.concurrency} ÷ physical limit"

@@ -8,10 +8,11 @@ fusor's GGUF read into transformers (`gguf_model`, `lora_train`), writes it as a
 (`lora_gguf`) and returns the student with its LM set to the base model plus that adapter on one llama.cpp server
 (`fusion_dspy.lm.lora`). Every stage keeps its result in `out_dir`, so a killed run continues where it stopped.
 
-CPU budget (2 cores, under load): reading the 0.5B GGUF 88 s; one LoRA step (r=16, every linear layer) 27-53 s on
-a 512-token example, so about 1 CPU-hour per 100 steps of 512 tokens (a 1,024-token fusor prompt costs about twice
-that); bootstrapping is `samples` fusor calls per pool it samples: every hard pool and about 1.5 easy ones per
-hard one kept (`finetune_data.worth_sampling`), never an impossible one.
+CPU budget (2 cores, under load): reading the 0.5B GGUF 80-88 s; one LoRA step (r=16, every linear layer) 27-53 s
+on a 512-token example, so about 1 CPU-hour per 100 steps of 512 tokens (a math fusor example over five 0.5B chains
+of thought, ~1,000 tokens, about twice that: `benchmarks/lora_step.py`); bootstrapping is `samples` fusor calls
+per pool it samples: every hard pool and about 1.5 easy ones per hard one kept (`finetune_data.worth_sampling`),
+never an impossible one.
 """
 
 from __future__ import annotations

@@ -163,8 +163,13 @@ def optimize_command(
         float, typer.Option(min=0.0, help="finetune: easy pools per hard pool in the training mix (AggLM's balance).")
     ] = 1.0,
     train_tokens: Annotated[
-        int, typer.Option(min=64, help="finetune: longest training example in tokens (longer ones are left out).")
-    ] = 1024,
+        int,
+        typer.Option(
+            min=64,
+            help="finetune: longest training example in tokens (longer ones are left out, and counted: a math "
+            "fusor example over five 0.5B chains of thought runs ~900-1,100 tokens).",
+        ),
+    ] = 2048,
     train_base: Annotated[
         str | None,
         typer.Option(help="finetune: the GGUF file (or embedded model) trained and served (default: the fusor's)."),
@@ -200,8 +205,9 @@ def optimize_command(
     default fusor --train-samples times per train+val pool, keeps the answers that pass the metric (hard pools
     balanced 1:1 with easy ones by default), trains a LoRA on the fusor's embedded GGUF read into transformers and
     serves it beside the quantised base model; the adapter is registered with the fusor. CPU budget on 2 cores
-    under load (0.5B fusor): 88 s to read the model, 27-53 s per LoRA step on a 512-token example, so about
-    0.75-1.5 CPU-hours per 100 steps at 512 tokens and twice that at 1,024; use `local-small` as the fusor model.
+    under load (0.5B fusor): 80-88 s to read the model, 27-53 s per LoRA step on a 512-token example, so about
+    0.75-1.5 CPU-hours per 100 steps at 512 tokens and twice that at 1,024 (a math fusor example over five 0.5B
+    samples: 67-69 s a step, `benchmarks/lora_step.py`); use `local-small` as the fusor model.
     A killed run continues from its checkpoint (rerun the same command). `--budget` prints the estimate.
 
     \b
@@ -292,9 +298,9 @@ def _print_finetune_budget(
 
     steps, samples, easy_per_hard, tokens = knobs
     low, high = cpu_hours(steps, tokens)
-    out.print(f"finetune: {steps} LoRA steps on examples of up to {tokens} tokens: {low:.1f}-{high:.1f} CPU-hours "
-              "for the 0.5B fusor on 2 cores (27-53 s per 512-token step, measured under load), plus reading the "
-              "model (~90 s)")  # fmt: skip
+    out.print(f"finetune: {steps} LoRA steps on examples of up to {tokens} tokens: at most {low:.1f}-{high:.1f} "
+              "CPU-hours for the 0.5B fusor on 2 cores (27-53 s per 512-token step, measured under load; a math "
+              "example over five 0.5B samples is ~1,000 tokens), plus reading the model (~90 s)")  # fmt: skip
     fusor = config.default_fusor_model()
     each = fusor_call_seconds(config.task, fusor)
     if not sources[0]:
