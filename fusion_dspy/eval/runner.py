@@ -97,7 +97,9 @@ class Evaluation:
         self.sampler = RepeatSampler(config.n, lm=self.lm, temperature=config.temperature, seed=config.seed).bind(
             program
         )
-        fuser = Fuser(lm=self.fusor_lm, chain_of_thought=self.task.chain_of_thought)
+        # a failed fusor call falls back to the selection fusion is measured against (majority vote on math, not
+        # the Fuser's own default, MBR), so fusion minus selection differs only where the fusor answered
+        fuser = Fuser(lm=self.fusor_lm, chain_of_thought=self.task.chain_of_thought, fallback=self.task.consensus())
         self.aggregators: dict[str, NofN] = {"fusion": NofN(program, fuser, n=config.n)}  # plain: always fuses
         self.adaptive = AdaptiveMethod(self.task, fuser, seed=config.seed)
         self._views: dict[str, ViewPools] = {}
@@ -116,8 +118,9 @@ class Evaluation:
             return "single-1"
         if method == "oracle":
             return f"oracle-1/{self.task.score_version()}"  # the oracle picks by the metric
-        if method == "fusion":
-            fallback = f"+select-{SELECTION_VERSION}" if selected else ""
+        if method == "fusion":  # answers that fell back to MBR (the task's selection, or before it was) stay valid
+            by = "" if self.task.selection == "mbr" else f"/{self.task.selection}"
+            fallback = f"+select-{SELECTION_VERSION}{by}" if selected else ""
             return f"fusion-{FUSION_VERSION}/{prompt_digest('fuser')}{fallback}"
         if method == ADAPTIVE:  # its skip and floor are selections; where it fuses, it takes the fusion answer
             return f"adaptive-2/select-{SELECTION_VERSION}/fusion-{FUSION_VERSION}/{prompt_digest('fuser')}"

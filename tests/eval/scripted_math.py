@@ -11,7 +11,8 @@ from fusion_dspy.testing import ScriptedLM
 from tests.conftest import is_fusor_prompt
 
 
-def math_model() -> ScriptedLM:
+def math_model(fused: dict | None = None) -> ScriptedLM:
+    """`fused`: what the fusor answers (default: reasoning and 18)."""
     numbers = itertools.cycle(["18", "7", "18", "3", "42"])
 
     def respond(prompt: str) -> dict:
@@ -20,7 +21,7 @@ def math_model() -> ScriptedLM:
         if "[[ ## response ## ]]" in prompt:
             return {"score": 5}
         if is_fusor_prompt(prompt):
-            return {"reasoning": "combined", "answer": "18"}
+            return fused or {"reasoning": "combined", "answer": "18"}
         return {"reasoning": "step by step", "answer": next(numbers)}
 
     return ScriptedLM(respond)

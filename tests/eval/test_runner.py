@@ -123,3 +123,20 @@ def test_missing_data_fails_before_any_model_starts(monkeypatch, tmp_path):
 
     with pytest.raises(DataNotFoundError, match="--data-dir"):
         asyncio.run(run_evaluation(config(tmp_path, data_dir=str(tmp_path))))
+
+
+def test_a_failed_fusor_falls_back_to_the_selection_fusion_is_measured_against(monkeypatch, tmp_path):
+    """On math, fusion is compared with majority vote: a fusor call that fails takes majority vote's answer (the
+    Fuser's own default is MBR), so fusion minus majority is zero wherever the fusor did not answer."""
+    from tests.eval.scripted_math import math_model
+
+    lm = math_model(fused={"reasoning": "no answer field"})  # unparsable: the answer field is missing
+    monkeypatch.setattr(runner_module, "resolve_lm", lambda spec=None, **kw: lm)
+    asyncio.run(run_evaluation(config(tmp_path, languages=["en"], scorers=["majority", "mbr"])))
+    [log] = (tmp_path / "predictions" / "math" / "en").glob("*/*.jsonl")
+    records = [MethodRecord.model_validate_json(line) for line in log.read_text().splitlines()]
+    by = {(r.method, r.id): r for r in records}
+    fused = [r for r in records if r.method == "fusion"]
+    assert len(fused) == 3 and all(r.path == "selected" and "MajorityVote" in (r.fallback or "") for r in fused)
+    assert all(r.answer_version.endswith("/majority") for r in fused)
+    assert all(r.outputs == by[("bon:majority", r.id)].outputs for r in fused)
