@@ -213,12 +213,15 @@ class MapReport(BaseModel):
     @staticmethod
     def mark_pareto(rows: list[Row]) -> None:
         """Per task, the rows no other row beats on both score (higher) and cost (lower): the cheapest way to each
-        quality."""
-        for row in rows:
-            row.pareto = not any(
-                o.task == row.task and o is not row and o.scores[ALL].mean >= row.scores[ALL].mean
-                and o.cost <= row.cost and (o.scores[ALL].mean > row.scores[ALL].mean or o.cost < row.cost)
-                for o in rows
+        quality. The oracle reads the reference, so it is a bound, not a way: it is neither on the front nor
+        beats a row there. Of rows equal in both (the single sample of every n), the first stands for them."""
+        ways = [(k, r) for k, r in enumerate(rows) if r.method != "oracle"]
+        for i, row in enumerate(rows):
+            score = row.scores[ALL].mean
+            row.pareto = row.method != "oracle" and not any(
+                o.task == row.task and k != i and o.scores[ALL].mean >= score and o.cost <= row.cost
+                and (o.scores[ALL].mean > score or o.cost < row.cost or k < i)
+                for k, o in ways
             )  # fmt: skip
 
     def markdown(self) -> str:
@@ -232,7 +235,8 @@ class MapReport(BaseModel):
             "over items per language, the overall mean weighs each language once. Cost: model seconds per item on "
             "this 2-core CPU at each model's measured single-request speed (prompt tokens not served from the "
             "prefix cache, plus generated tokens), candidates and fusor; tokens per item likewise. ★ marks the "
-            "Pareto front (no other row is both better and cheaper).",
+            "Pareto front (no other row is both better and cheaper; the oracle, which reads the reference, is a bound "
+            "and not on it).",
         ]
         unknown = sorted({m for r in self.rows if r.seconds_per_item is None for m in (r.candidates, r.fusor)} - {"-"})
         if unknown:
@@ -265,10 +269,29 @@ class MapReport(BaseModel):
                     + f"{_seconds(r.seconds_per_item)} ({_seconds(r.candidate_seconds_per_item)}) | "
                     + f"{r.tokens_per_item:.0f} |"
                 )
+            lines += self._front(rows)
             lines += self._comparisons(c.reference, [v for v in self.versus if v.task == task])
             lines += self._bins([b for b in self.bins if b.task == task])
             lines += self._second([m for m in self.second_metrics if m.task == task])
         return "\n".join(lines) + "\n"
+
+    @staticmethod
+    def _front(rows: list[Row]) -> list[str]:
+        """The Pareto front from cheapest up: the cheapest way to each quality, and what each step up buys."""
+        front = sorted((r for r in rows if r.pareto), key=lambda r: (r.cost, -r.scores[ALL].mean))
+        unit = "s/item" if all(r.seconds_per_item is not None for r in front) else "tokens/item"
+        table = []
+        for before, r in zip([None, *front], front, strict=False):
+            score = r.scores[ALL]
+            step = "–"
+            if before is not None:
+                step = f"{score.mean - before.scores[ALL].mean:+.3f} at ×{r.cost / max(before.cost, 1e-9):.1f} the cost"
+            table.append(
+                [r.cell, r.method, f"{score.mean:.3f} [{score.low:.3f}, {score.high:.3f}]", f"{r.cost:.1f}", step]
+            )
+        intro = ("The cheapest way to each quality (the Pareto front, cheapest first; the CI resamples items; a step "
+                 "is what a point adds over the one before it):")  # fmt: skip
+        return _table(intro, ["cell", "method", "mean [95% CI]", unit, "step"], table) if front else []
 
     def _comparisons(self, reference: str, versus: list[Versus]) -> list[str]:
         intro = (f"Fusing methods against the cell's selection and against the {reference} single sample (paired on "

@@ -61,6 +61,9 @@ def test_the_grid_runs_end_to_end_and_a_rerun_makes_no_call(scripted_math, tmp_p
     assert any(r.pareto for r in report.rows)
     markdown = paths[0].read_text()
     assert "## math (de, en: 3 items each)" in markdown and "Holm p" in markdown and "★" in markdown
+    front = [r for r in report.rows if r.pareto]
+    assert front and "oracle" not in {r.method for r in front}
+    assert "The cheapest way to each quality" in markdown
     assert json.loads(paths[1].read_text())["rows"][0]["cell"] == f"{MODEL} single sample"
 
     unmeasured = MapReport.build(map_config(tmp_path, speeds={}), results)
@@ -193,3 +196,24 @@ def test_a_rows_overall_score_and_second_metric_weigh_each_language_once(tmp_pat
     assert overall.low < overall.mean < overall.high and overall.n == 5
     assert row.scores["de"].mean == 0.5 and row.scores["es"].n == 1
     assert row.second["bleu"] == pytest.approx((0.4 + 0.1) / 2)  # not (4 × 0.4 + 0.1) / 5
+
+
+def test_the_front_leaves_out_the_oracle_and_lists_a_repeated_row_once():
+    """The oracle reads the reference (a bound, not a way to an answer), and the single sample is the same row in
+    every n: neither may crowd the cheapest-way table."""
+    from fusion_dspy.eval.stats import Estimate
+    from fusion_dspy.map.report import Row
+
+    def row(cell: str, method: str, score: float, seconds: float) -> Row:
+        estimate = Estimate(mean=score, low=score - 0.02, high=score + 0.02, n=50)
+        return Row(task="translation", cell=cell, candidates=MODEL, fusor=MODEL, n=5, method=method,
+                   scores={"all": estimate}, seconds_per_item=seconds, candidate_seconds_per_item=seconds,
+                   tokens_per_item=100.0)  # fmt: skip
+
+    rows = [row("n=5", "single", 0.16, 2.5), row("n=5", "mbr", 0.18, 12.1), row("n=5", "oracle", 0.26, 12.1),
+            row("n=3", "single", 0.16, 2.5), row("n=3", "mbr", 0.19, 7.3), row("ref", "single", 0.26, 8.7)]  # fmt: skip
+    MapReport.mark_pareto(rows)
+    assert [(r.cell, r.method) for r in rows if r.pareto] == [("n=5", "single"), ("n=3", "mbr"), ("ref", "single")]
+    table = "\n".join(MapReport._front(rows))
+    assert "oracle" not in table and table.count("| single |") == 2
+    assert "| n=3 | mbr | 0.190 [0.170, 0.210] | 7.3 | +0.030 at ×2.9 the cost |" in table
