@@ -102,8 +102,8 @@ class MapConfig(BaseModel):
         return [f for f in self.fusors if is_tuned(f)]
 
     def reference_view(self) -> PoolView:
-        """The reference single sample: the first candidate of the reference model's stored pools."""
-        return PoolView(models=[self.reference], n=1, pool_n=self.pool_n, folders=self.folders())
+        """The reference model's whole stored pools: its single sample is the first of them that answered."""
+        return PoolView(models=[self.reference], n=self.pool_n, pool_n=self.pool_n, folders=self.folders())
 
     def task_names(self) -> list[str]:
         return list(dict.fromkeys(grid.task for grid in self.tasks))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import dspy
 from pydantic import BaseModel, Field
 
+from fusion_dspy.candidates import Candidate, CandidatePool
+from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval.pool_views import PoolView, served_name
 from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
 from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log
@@ -17,9 +20,20 @@ from fusion_dspy.map.config import Cell, MapConfig, TaskGrid
 from fusion_dspy.map.cost import ItemCost, fusor_call_seconds, item_cost
 from fusion_dspy.programs import Task, task_by_name
 
+logger = logging.getLogger(__name__)
+
 CANDIDATE_FREE = ("single",)
-"""Methods that use one candidate only (their cost is that candidate's)."""
+"""Methods that use one candidate only (their cost is what getting that one answer cost: `single_attempts`)."""
 FUSING = ("fusion", "adaptive")
+
+
+def single_attempts(pool: CandidatePool) -> list[Candidate]:
+    """What a single sample costs a user who retries a failed call: every sample up to and including the first
+    that answered (the answer eval's `single` method takes), or all of them when none did."""
+    for position, candidate in enumerate(pool.candidates):
+        if candidate.ok:
+            return pool.candidates[: position + 1]
+    return list(pool.candidates)
 
 
 class ItemResult(BaseModel):
@@ -183,7 +197,7 @@ class MapRun:
         return CellResult(task=grid.task, cell=cell, methods=methods)
 
     def item(self, task: Task, cell: Cell, example: dspy.Example, record: MethodRecord, pool: PoolRecord) -> ItemResult:
-        used = pool.pool.succeeded[:1] if record.method in CANDIDATE_FREE else pool.pool.candidates
+        used = single_attempts(pool.pool) if record.method in CANDIDATE_FREE else pool.pool.candidates
         fusing = record.method in FUSING
         cost = item_cost(used, served_name(cell.fusor) if fusing else None, record.usage if fusing else None)
         second = {name: task.score_second(name, example, record.outputs) for name in task.second_metrics}
@@ -191,25 +205,40 @@ class MapRun:
                           agreement=agreement(task, pool), path=record.path)  # fmt: skip
 
     async def areference(self, grid: TaskGrid) -> list[ItemResult]:
-        """The 1.5B single sample (the first candidate of its stored pools) on the map's items, scored."""
+        """The 1.5B single sample on the map's items, scored: the first stored sample that answered, as in a
+        cell's `single` row (a user retries a failed call, and pays for it: `single_attempts`). An item none of
+        whose stored samples answered is left out, and said."""
         task = task_by_name(grid.task)(data_dir=self.config.data_dir)
         task = task.dropping(trained_on(grid.task, self.config.tuned_fusors()))  # the cells' items
         view = self.config.reference_view()
         results = []
         for language in grid.languages:
             examples = task.load(language, grid.limit, self.config.seed)
-            key = PoolKey(task=grid.task, language=language, model=view.label(), n=1,
+            key = PoolKey(task=grid.task, language=language, model=view.label(), n=view.n,
                           temperature=self.config.temperature, seed=self.config.seed,
                           max_tokens=self.config.max_tokens)  # fmt: skip
-            rows, _ = view.rows(key, [ex.id for ex in examples])
+            rows, lacking = view.rows(key, [ex.id for ex in examples])
+            if lacking:
+                c = self.config
+                raise ConfigurationError(
+                    f"{sum(map(len, lacking.values()))} {grid.task} {language} pools of the reference "
+                    f"{c.reference} are missing (first: {next(iter(lacking.values()))[0]}). Make them first: "
+                    f"fusion-dspy eval --task {grid.task} --langs {language} -n {c.pool_n} --limit {grid.limit} "
+                    f"--model {c.reference} --temperature {c.temperature:g} --seed {c.seed}"
+                    + (f" --max-tokens {c.max_tokens}" if c.max_tokens else "")
+                    + f" --pools-only --out {c.out_dir}"
+                )
+            unanswered = [ex.id for ex in examples if ex.id in rows and not rows[ex.id].pool.succeeded]
+            if unanswered:
+                logger.warning("reference %s %s: no stored sample answered %d item(s) (first: %s); left out of "
+                               "the reference line", grid.task, language, len(unanswered), unanswered[0])  # fmt: skip
             for example in examples:
-                if example.id not in rows or not rows[example.id].pool.succeeded:
+                if example.id in unanswered:
                     continue
                 pool = rows[example.id]
                 outputs = pool.pool.succeeded[0].outputs
                 score = (await task.ameasure(example, outputs)).score
                 second = {name: task.score_second(name, example, outputs) for name in task.second_metrics}
                 results.append(ItemResult(id=example.id, language=language, score=score, second=second,
-                                          cost=item_cost(pool.pool.succeeded[:1]),
-                                          agreement=1.0))  # fmt: skip
+                                          cost=item_cost(single_attempts(pool.pool)), agreement=1.0))  # fmt: skip
         return results

@@ -217,3 +217,31 @@ def test_the_front_leaves_out_the_oracle_and_lists_a_repeated_row_once():
     table = "\n".join(MapReport._front(rows))
     assert "oracle" not in table and table.count("| single |") == 2
     assert "| n=3 | mbr | 0.190 [0.170, 0.210] | 7.3 | +0.030 at ×2.9 the cost |" in table
+
+
+def test_the_reference_single_sample_is_the_first_that_answered_and_pays_for_the_retry(scripted_math, tmp_path):
+    """A failed first sample left the item out of the reference line (97 of 100 WMT de items, silently); now the
+    reference takes the first sample that answered, as a cell's `single` row does, and its cost counts the
+    failed attempt too. A reference pool not stored at all is an error naming the command that makes it."""
+    make_stored_pools(tmp_path / "pools")
+    [log] = (tmp_path / "pools" / "pools" / "math" / "en").glob("*.jsonl")
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    first = rows[0]["pool"]["candidates"][0]
+    first.update(status="failed", error="Timeout", outputs={})
+    log.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    config = map_config(tmp_path, ns=[5])
+    results = MapRun(config).run()
+    reference = {item.id: item for item in results.reference["math"]}
+    assert len(reference) == 6  # 2 languages × 3 items: none left out
+    item = reference[rows[0]["id"]]
+    retried = sum(c["usage"]["completion_tokens"] for c in rows[0]["pool"]["candidates"][:2])
+    assert item.cost.candidates[MODEL].completion_tokens == retried  # the failed attempt and the answer
+
+    other = map_config(tmp_path, ns=[5], reference="openai/other")  # a reference model with no stored pools
+    with pytest.raises(
+        ConfigurationError,
+        match=r"pools of the reference openai/other are missing .* Make them "
+        r"first: fusion-dspy eval --task math --langs de -n 5 --limit 3 --model openai/other",
+    ):
+        MapRun(other).run()
