@@ -118,12 +118,14 @@ class Evaluation:
             return "single-1"
         if method == "oracle":
             return f"oracle-1/{self.task.score_version()}"  # the oracle picks by the metric
-        if method == "fusion":  # answers that fell back to MBR (the task's selection, or before it was) stay valid
-            by = "" if self.task.selection == "mbr" else f"/{self.task.selection}"
+        # a failed fusor falls back to the task's selection: answers that fell back to MBR (the task's selection, or
+        # the Fuser's default before) stay valid; elsewhere the fallback is part of the version
+        by = "" if self.task.selection == "mbr" else f"/{self.task.selection}"
+        if method == "fusion":
             fallback = f"+select-{SELECTION_VERSION}{by}" if selected else ""
             return f"fusion-{FUSION_VERSION}/{prompt_digest('fuser')}{fallback}"
         if method == ADAPTIVE:  # its skip and floor are selections; where it fuses, it takes the fusion answer
-            return f"adaptive-2/select-{SELECTION_VERSION}/fusion-{FUSION_VERSION}/{prompt_digest('fuser')}"
+            return f"adaptive-2/select-{SELECTION_VERSION}/fusion-{FUSION_VERSION}/{prompt_digest('fuser')}{by}"
         scorer = method.removeprefix("bon:")
         prompt = f"/{prompt_digest(scorer)}" if scorer in ("judge", "pairwise") else ""
         return f"select-{SELECTION_VERSION}{prompt}"

@@ -140,3 +140,5 @@ def test_a_failed_fusor_falls_back_to_the_selection_fusion_is_measured_against(m
     assert len(fused) == 3 and all(r.path == "selected" and "MajorityVote" in (r.fallback or "") for r in fused)
     assert all(r.answer_version.endswith("/majority") for r in fused)
     assert all(r.outputs == by[("bon:majority", r.id)].outputs for r in fused)
+    adaptive = [r for r in records if r.method == "adaptive"]  # where it fuses it takes that fallback too
+    assert len(adaptive) == 3 and all(r.answer_version.endswith("/majority") for r in adaptive)
