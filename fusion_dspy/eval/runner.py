@@ -229,7 +229,9 @@ class Evaluation:
         async def run(example: dspy.Example, method: str, why: str) -> None:
             async with gate:
                 pool = pools.rows[example.id]
-                if why == "answer" and method == "fusion":
+                if not pool.pool.succeeded:  # a view's first n samples all failed: no method has a candidate
+                    methods.append(self._unanswered(method, example.id))
+                elif why == "answer" and method == "fusion":
                     await fused(example)
                 elif why == "answer" and method == ADAPTIVE:
                     methods.append(await self._adaptive(example, pool, lambda: fused(example)))
@@ -368,6 +370,15 @@ class Evaluation:
         measured = await self.task.ameasure(self._scored_example(example, record), result.outputs)
         result.score, result.failed_judgements = measured.score, measured.failed_judgements
         return result
+
+    def _unanswered(self, method: str, example_id: str) -> MethodRecord:
+        """The record of a pool none of whose candidates answered (n=3 of a stored 5 whose first three failed):
+        every method gets nothing to answer with, so every method scores 0 on that item, paired alike."""
+        return MethodRecord(
+            id=example_id, method=method, outputs={}, score=0.0, reason="no candidate in the pool answered",
+            answer_version=self.answer_version(method), score_version=self.task.score_version(),
+            settings=self.adaptive.settings if method == ADAPTIVE else None,
+        )  # fmt: skip
 
     async def _answer(self, method: str, example: dspy.Example, record: PoolRecord) -> MethodRecord:
         if method == "single":

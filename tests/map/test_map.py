@@ -245,3 +245,22 @@ def test_the_reference_single_sample_is_the_first_that_answered_and_pays_for_the
         r"first: fusion-dspy eval --task math --langs de -n 5 --limit 3 --model openai/other",
     ):
         MapRun(other).run()
+
+
+def test_a_view_whose_first_samples_all_failed_scores_zero_for_every_method(scripted_math, tmp_path):
+    """MGSM en-72 of the 0.5B pools: samples 1-3 failed, the 4th answered. At n=3 no method has a candidate: the
+    item scores 0 for every method of that cell (it stopped the map with an IndexError)."""
+    make_stored_pools(tmp_path / "pools")
+    [log] = (tmp_path / "pools" / "pools" / "math" / "en").glob("*.jsonl")
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    for candidate in rows[0]["pool"]["candidates"][:3]:
+        candidate.update(status="failed", error="Timeout", outputs={})
+    log.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    results = MapRun(map_config(tmp_path)).run()
+    three = next(r for r in results.cells if r.cell.n == 3)
+    five = next(r for r in results.cells if r.cell.n == 5)
+    broken = rows[0]["id"]
+    assert all(next(i for i in items if i.id == broken).score == 0.0 for items in three.methods.values())
+    assert next(i for i in five.methods["single"] if i.id == broken).score is not None  # the 4th sample answers
+    assert all(len(items) == 6 for items in three.methods.values())  # nothing dropped
