@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -113,12 +112,19 @@ def _macro_mean(values: list[tuple[str, float]]) -> float:
     return _mean([_mean(v) for v in by_language.values()])
 
 
-def _scores(items: list[ItemResult], key: Callable[[str, str], str]) -> dict[str, Estimate]:
-    """Per language and overall (each language once; the CI resamples items jointly across languages, `key`
-    naming the item an example is in every language), a failed answer scoring 0."""
-    keyed: dict[str, dict[str, float]] = defaultdict(dict)
+def _keyed(items: list[ItemResult], task: Task) -> dict[str, dict[str, float | None]]:
+    """Language → item (`Task.item_key`: the same item in every language of a parallel task) → score."""
+    out: dict[str, dict[str, float | None]] = defaultdict(dict)
     for item in items:
-        keyed[item.language][key(item.id, item.language)] = item.score or 0.0
+        out[item.language][task.item_key(item.id, item.language)] = item.score
+    return out
+
+
+def _scores(items: list[ItemResult], task: Task) -> dict[str, Estimate]:
+    """Per language and overall (each language once; the CI resamples items jointly across languages), a failed
+    answer scoring 0."""
+    keyed = {language: {key: score or 0.0 for key, score in scores.items()}
+             for language, scores in _keyed(items, task).items()}  # fmt: skip
     scores = {language: bootstrap(list(values.values())) for language, values in keyed.items()}
     scores[ALL] = bootstrap_macro(keyed)
     return scores
@@ -142,12 +148,6 @@ class MapReport(BaseModel):
             label = f"{config.reference} single sample"
             rows.append(cls.row(config, task, label, config.reference, "-", 1, "single", reference))
 
-            def keyed(items: list[ItemResult], task_=task) -> dict[str, dict[str, float | None]]:
-                out: dict[str, dict[str, float | None]] = defaultdict(dict)
-                for item in items:
-                    out[item.language][task_.item_key(item.id, item.language)] = item.score
-                return out
-
             for result in (r for r in results.cells if r.task == task_name):
                 cell = result.cell
                 for method, items in result.methods.items():
@@ -157,8 +157,8 @@ class MapReport(BaseModel):
                 selected = result.methods[selection]
                 for method in (m for m in FUSING if m in result.methods):
                     for against, other in ((selection.removeprefix("bon:"), selected), (label, reference)):
-                        versus.append(cls.compare(task_name, cell.name, method, against, keyed(result.methods[method]),
-                                                  keyed(other)))  # fmt: skip
+                        mine = _keyed(result.methods[method], task)
+                        versus.append(cls.compare(task_name, cell.name, method, against, mine, _keyed(other, task)))
                     bins += cls.bin(task_name, cell.name, method, result.methods[method], selected, task.verifiable)
                 pairs = list(zip(result.methods["fusion"], selected, strict=True))
                 for metric in task.second_metrics:
@@ -185,7 +185,7 @@ class MapReport(BaseModel):
 
         return Row(
             task=task.name, cell=cell, candidates=candidates, fusor=fusor, n=n, method=method,
-            scores=_scores(items, task.item_key),
+            scores=_scores(items, task),
             second={name: _macro_mean([(i.language, i.second[name]) for i in items]) for name in sorted(names)},
             seconds_per_item=per_item("all"), candidate_seconds_per_item=per_item("candidates"),
             tokens_per_item=sum(item.cost.tokens for item in items) / max(1, len(items)),
