@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from fusion_dspy.errors import ConfigurationError
+from fusion_dspy.lm.server import local_threads
 from fusion_dspy.optimizers.sft_format import SftTokens
 from fusion_dspy.optimizers.study_config import digest
 
@@ -111,13 +112,16 @@ def train_lora(
 ) -> tuple[Any, TrainState]:
     """The peft model after `settings.steps` optimiser steps (continuing a checkpoint in `out_dir`), and its state.
 
-    `model` is a transformers causal LM (float32, CPU); only the LoRA weights train.
+    `model` is a transformers causal LM (float32, CPU); only the LoRA weights train. Torch uses
+    `FUSION_DSPY_LOCAL_THREADS` threads as the embedded server does, so a training run beside a model job with 1
+    each does not oversubscribe the cores (torch would otherwise take them all).
     """
     import torch
     from peft import LoraConfig, get_peft_model
 
     if not data:
         raise ConfigurationError("no training examples: no fused answer passed the metric (or all were too long).")
+    torch.set_num_threads(local_threads())
     torch.manual_seed(settings.seed)
     config = LoraConfig(
         r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,

@@ -46,6 +46,13 @@ class ServerSettings(BaseModel):
         return cls(**values)
 
 
+def local_threads(settings: ServerSettings | None = None) -> int:
+    """CPU threads a local model job uses (the server, LoRA training): `FUSION_DSPY_LOCAL_THREADS`, else every
+    core. Two jobs at once with 1 each share a 2-core machine without oversubscribing it."""
+    settings = settings or ServerSettings.from_env()
+    return settings.threads or os.cpu_count() or 1
+
+
 def base_params(model_path: str, settings: ServerSettings, chat_template: str | None = None) -> Any:
     """llama.cpp server parameters for the GGUF file at `model_path` with these settings (no speculative decoding,
     no adapters: callers add them)."""
@@ -58,7 +65,7 @@ def base_params(model_path: str, settings: ServerSettings, chat_template: str | 
     params.n_parallel = settings.parallel_slots
     params.n_ctx = settings.context_per_slot * settings.parallel_slots
     params.kv_unified = True
-    threads = settings.threads or os.cpu_count() or 1
+    threads = local_threads(settings)
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.cache_ram_mib = settings.cache_ram_mib

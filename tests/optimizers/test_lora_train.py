@@ -60,3 +60,15 @@ def test_a_checkpoint_of_other_settings_is_refused_naming_the_fix(tmp_path):
 def test_no_examples_is_an_error_that_says_why(tmp_path):
     with pytest.raises(ConfigurationError, match="no fused answer passed"):
         train_lora(tiny_qwen2(32), [], SETTINGS, tmp_path)
+
+
+def test_training_uses_the_local_thread_setting_of_the_embedded_server(tmp_path, monkeypatch):
+    """Beside a model job with FUSION_DSPY_LOCAL_THREADS=1, torch must not take every core (oversubscription)."""
+    before = torch.get_num_threads()
+    monkeypatch.setenv("FUSION_DSPY_LOCAL_THREADS", "1")
+    try:
+        torch.set_num_threads(2)
+        train_lora(tiny_qwen2(32), DATA, SETTINGS.model_copy(update={"steps": 1}), tmp_path)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
