@@ -132,7 +132,7 @@ class NofN(dspy.Module):
             f" ({aggregation.reason})" if aggregation.reason else "",
         )
         leave_in_trace(kept_trace(aggregation, pool, trace, self.signature))
-        await send_answer(self, aggregation, trace, live, self.output_keys)
+        await send_answer(self, self.aggregator, aggregation, trace, live, self.output_keys)
         return FusedPrediction.build(aggregation, pool, usage, keys=self.output_keys)
 
     def named_parameters(self) -> list[tuple[str, Any]]:

@@ -5,7 +5,8 @@ it writes them when nothing after it can replace its answer (`Fuser`, plain `Fus
 (adaptive fusion's floor), or when the answer is a selection (`BestOfN`, a skipped or floored fusion), each
 `dspy.streaming.StreamListener` on the program's output fields receives the final answer once, as if a model had
 written it in one piece. A fused answer that streamed and was then replaced (the fusor's output was unusable) is
-followed by a `StatusMessage` saying so; the final prediction always holds the answer.
+followed by a `StatusMessage` saying so and then by the answer that replaced it, which reusable listeners (those of
+`stream_listeners()` are) take as a new stream; the final prediction always holds the answer.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def fusor_streams_live(aggregator: Aggregator, inputs: dict[str, Any], pool: Can
 def answer_listeners(program: dspy.Module, fields: Iterable[str]) -> list[StreamListener]:
     """`StreamListener`s for `fields` of an N-to-one program, on the predictor that writes its final answer: the
     fusor's when it fuses, else the wrapped module's. (A plain `StreamListener("answer")` cannot choose: the wrapped
-    module and the fusor both write `answer`.)"""
+    module and the fusor both write `answer`.) They are reusable, so an answer that replaces a streamed fused one
+    reaches them too (a listener that is not ignores everything after its first stream ends)."""
     named = program.named_predictors()
     writers = [(n, p) for n, p in named if n.startswith("aggregator.")] + [
         (n, p) for n, p in named if n.startswith("source.")
@@ -64,15 +66,24 @@ def answer_listeners(program: dspy.Module, fields: Iterable[str]) -> list[Stream
                 f"no predictor of this program writes {field!r}; its output fields are "
                 f"{sorted({f for _, p in named for f in p.signature.output_fields})}."
             )
-        listeners.append(StreamListener(signature_field_name=field, predict=found[1], predict_name=found[0]))
+        listeners.append(
+            StreamListener(signature_field_name=field, predict=found[1], predict_name=found[0], allow_reuse=True)
+        )
     return listeners
 
 
 async def send_answer(
-    program: dspy.Module, aggregation: Aggregation, trace: list[Any], live: bool, fields: list[str]
+    program: dspy.Module,
+    aggregator: Aggregator,
+    aggregation: Aggregation,
+    trace: list[Any],
+    live: bool,
+    fields: list[str],
 ) -> None:
     """Give each listener on `program`'s predictors the final answer's fields once, unless the fusor's own tokens
-    already gave it exactly this answer."""
+    already gave it exactly this answer. Where they may have given it another one (a fusor that answered, or failed,
+    and was replaced), the adapter's end marker first closes a stream a listener may still be inside (a fusor cut
+    off before its end marker), then the replacement is announced and sent as a stream of its own."""
     stream = dspy.settings.send_stream
     listeners = [
         listener
@@ -82,10 +93,12 @@ async def send_answer(
     if stream is None or not listeners:
         return
     ours = {id(p) for p in predictors(program)}
-    called = {id(entry[0]) for entry in trace}
+    called = {id(entry[0]) for entry in trace}  # predictors that answered (a failed call leaves no trace entry)
+    if aggregation.fallback is not None:  # the fusor was tried: it may have streamed before it failed
+        called |= {id(p) for p in predictors(aggregator)}
     intact = aggregation.path == "fused" and aggregation.fallback is None
     by_predictor: dict[int, list[str]] = {}
-    replaced = False
+    replaced: set[int] = set()
     for listener in listeners:
         key = id(listener.predict)
         if key not in ours:
@@ -93,8 +106,11 @@ async def send_answer(
         streamed = live and key in called
         if streamed and intact:
             continue
-        replaced = replaced or streamed
+        if streamed:
+            replaced.add(key)
         by_predictor.setdefault(key, []).append(listener.signature_field_name)
+    for key in replaced:
+        await stream.send(ListenerBridge("fusion-dspy", key).chunk(_text_event(_closing(by_predictor[key]))))
     if replaced:
         why = aggregation.fallback or aggregation.reason or f"path {aggregation.path}"
         await stream.send(StatusMessage(f"the streamed fused answer was replaced ({why}); listeners may take it again"))
@@ -119,6 +135,17 @@ def _written(values: dict[str, str]) -> list[str]:
         return [piece for name, text in values.items() for piece in (f"<{name}>", text, f"</{name}>")]
     pieces = [piece for name, text in values.items() for piece in (f"[[ ## {name} ## ]]\n", text, "\n\n")]
     return [*pieces, "[[ ## completed ## ]]"]
+
+
+def _closing(fields: list[str]) -> str:
+    """What ends a field's stream under the adapter in use (the end of a JSON string value, the field's closing
+    tag, the completed marker); to a listener not inside a stream it is not a field start, so it passes unheard."""
+    adapter = dspy.settings.adapter
+    if isinstance(adapter, JSONAdapter):
+        return '"}'
+    if isinstance(adapter, XMLAdapter):
+        return "".join(f"</{name}>" for name in fields)
+    return "\n\n[[ ## completed ## ]]"
 
 
 def _text_event(text: str) -> StreamDeltaEvent:

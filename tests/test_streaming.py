@@ -2,6 +2,8 @@
 tokens (the fusor's as it writes them, a selection's once), candidates never stream, nothing waits forever."""
 
 import asyncio
+import itertools
+import json
 import logging
 import time
 
@@ -10,7 +12,7 @@ import pytest
 from dspy.streaming import StatusMessage, StreamListener, StreamResponse
 
 import fusion_dspy as fd
-from fusion_dspy.testing import ScriptedLM, SlowLM
+from fusion_dspy.testing import ScriptedLM, SlowLM, format_fields
 from tests.conftest import is_fusor_prompt, sampler_then_fusor
 
 SAMPLES = [{"answer": a} for a in ["Paris is the capital", "Lyon, maybe", "It is Paris"]]
@@ -125,6 +127,37 @@ async def test_a_streamed_fused_answer_that_is_replaced_says_so():
     assert final.nofn.path == "selected" and "empty" in final.nofn.fallback
     notes = [v.message for _, v in values if isinstance(v, StatusMessage)]
     assert any("replaced" in note and "empty" in note for note in notes)
+    assert "".join(p.chunk for p in after_last_status(values)) == final.answer  # and the listener takes it
+
+
+def after_last_status(values, field="answer"):
+    """The listener's chunks after the last StatusMessage: the answer that replaced a streamed one."""
+    last = max((i for i, (_, v) in enumerate(values) if isinstance(v, StatusMessage)), default=-1)
+    return chunks(values[last + 1 :], field)
+
+
+CUT_OFF = {  # a fusor reply cut off inside its answer field (no end marker), unusable: a listener is left inside it;
+    # (adapter, how a model writes fields under it, the cut-off reply, how a listener's joined chunks read)
+    "chat": (dspy.ChatAdapter, format_fields, "[[ ## answer ## ]]\n   ", str.strip),
+    "json": (dspy.JSONAdapter, json.dumps, '{"answer": "   ', json.loads),  # DSPy streams a JSON value as written
+    "xml": (dspy.XMLAdapter, lambda f: "".join(f"<{k}>{v}</{k}>" for k, v in f.items()), "<answer>   ", str.strip),
+}
+
+
+@pytest.mark.parametrize("adapter", list(CUT_OFF))
+async def test_a_listener_left_inside_a_replaced_stream_takes_the_new_answer(adapter):
+    """The fresh-clone failure of 2026-12-08: the 0.5B fusor's answer was replaced after it streamed, and the
+    listener (not reusable, and left inside the stream) never heard the selection that replaced it."""
+    kind, written, cut_off, read = CUT_OFF[adapter]
+    cycle = itertools.cycle(SAMPLES)
+    program = fd.FusionOfN(qa(), n=3)
+    lm = ScriptedLM(lambda prompt: cut_off if is_fusor_prompt(prompt) else written(next(cycle)), stream_chunk_chars=4)
+    with dspy.context(lm=lm, adapter=kind()):
+        values = await collect(program, program.stream_listeners(), question="Capital of France?")
+    final = values[-1][1]
+    assert final.nofn.path == "selected" and final.answer in {s["answer"] for s in SAMPLES}
+    assert any(isinstance(v, StatusMessage) and "replaced" in v.message for _, v in values)
+    assert read("".join(p.chunk for p in after_last_status(values))) == final.answer
 
 
 async def test_a_listener_on_another_predictor_gets_the_final_answer_once():
@@ -197,4 +230,5 @@ async def test_the_embedded_model_streams_a_fused_answer(small_local_lm):
             values.append((time.perf_counter(), value))
     final = values[-1][1]
     assert isinstance(final, dspy.Prediction) and final.answer.strip()
-    assert "".join(p.chunk for p in chunks(values)).strip() == final.answer.strip()
+    # a fused answer that streamed and was replaced is announced, and the replacement follows the announcement
+    assert "".join(p.chunk for p in after_last_status(values)).strip() == final.answer.strip()
