@@ -6,10 +6,13 @@ math pools exactly as the fusor's prompt is served, trains a LoRA (rank 16, ever
 it as a llama.cpp LoRA GGUF and serves it beside the quantised base. Reports: reading the model (s), each step (s)
 and its tokens, the step against llama.cpp reading the same prompt (a ratio measured in the same run), and whether
 the served adapter's next token and log-probability match the trained one's (the base differs: Q4_K_M served,
-dequantised float32 trained, so a close match, not an exact one, is expected).
+dequantised float32 trained, so a close match, not an exact one, is expected), and what serving the adapter costs:
+prompt reading and decoding with it against the base model alone on the same server (ratios, alternating rounds),
+which is what a tuned fusor's row on the map is charged beyond its base model's speed.
 
     python benchmarks/lora_step.py                       # 2 steps on 2 examples: ~5 minutes on 2 idle cores
     python benchmarks/lora_step.py --steps 4 --write      # merge the figures into benchmarks/results.json
+    FUSION_DSPY_LOCAL_THREADS=1 python benchmarks/lora_step.py   # one core, as beside another model job
 
 Needs the `[train]` extra and the real MGSM data (`../shared/data`); the machine's load is recorded with the times.
 """
@@ -32,6 +35,7 @@ from fusion_dspy.eval.store import PoolRecord
 from fusion_dspy.fuse import Fuser
 from fusion_dspy.jsonl import JsonlLog
 from fusion_dspy.lm.lora import Adapter, adapter_server, file_sha256
+from fusion_dspy.lm.server import local_threads
 from fusion_dspy.lm.weights import EMBEDDED_MODELS, assemble
 from fusion_dspy.optimizers.fusor_data import fusor_examples
 from fusion_dspy.optimizers.fusor_only import FusorOnly
@@ -45,7 +49,7 @@ RESULTS = Path(__file__).with_name("results.json")
 RESULT_KEYS = (  # what --write merges into results.json (benchmarks/run.py keeps them)
     "lora_model", "lora_read_s", "lora_step_s", "lora_step_tokens", "lora_step_s_per_512_tokens",
     "lora_step_vs_served_prompt", "lora_adapter_mb", "lora_served_top_token_matches", "lora_served_logprob_gap",
-    "lora_load",
+    "lora_served_prompt_slowdown", "lora_served_decode_slowdown", "lora_threads", "lora_load",
 )  # fmt: skip
 POOLS = Path(__file__).resolve().parents[1] / "results" / "map" / "pools" / "math" / "en"
 
@@ -78,6 +82,33 @@ def served(base_url: str, prompt: list[int], lora: list[dict[str, Any]]) -> dict
         answer = json.load(response)
     top = answer["completion_probabilities"][0]
     return {"id": top["id"], "logprob": top["logprob"], "prompt_s": answer["timings"]["prompt_ms"] / 1000}
+
+
+def speeds(base_url: str, prompt: list[int], lora: list[dict[str, Any]], tokens: int) -> tuple[float, float]:
+    """Seconds to read `prompt` and to decode `tokens` tokens (EOS ignored, prompt not cached) with these adapters."""
+    body = {"prompt": prompt, "n_predict": tokens, "ignore_eos": True, "temperature": 0, "lora": lora,
+            "cache_prompt": False}  # fmt: skip
+    request = urllib.request.Request(base_url.removesuffix("/v1") + "/completion", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=600) as response:
+        timings = json.load(response)["timings"]
+    return timings["prompt_ms"] / 1000, timings["predicted_ms"] / 1000
+
+
+def slowdowns(base_url: str, prompt: list[int], rounds: int = 3, tokens: int = 64) -> tuple[float, float]:
+    """The adapter's serving cost against the base model's on the same server, in the same run: medians of
+    alternating rounds, as (prompt reading, decoding) time ratios. Scale 0 leaves the adapter out of the request
+    (llama.cpp applies only adapters of non-zero scale), so the base runs as it does for an untuned fusor."""
+    base: list[tuple[float, float]] = []
+    tuned: list[tuple[float, float]] = []
+    for _ in range(rounds):
+        base.append(speeds(base_url, prompt, [{"id": 0, "scale": 0.0}], tokens))
+        tuned.append(speeds(base_url, prompt, [{"id": 0, "scale": 1.0}], tokens))
+
+    def ratio(part: int) -> float:
+        return statistics.median(t[part] for t in tuned) / statistics.median(b[part] for b in base)
+
+    return ratio(0), ratio(1)
 
 
 def main() -> None:
@@ -119,6 +150,7 @@ def main() -> None:
         server = adapter_server(gguf, [Adapter(path=path, sha256=file_sha256(path))])
         try:
             with_adapter = served(server.base_url, prompt, [{"id": 0, "scale": 1.0}])
+            prompt_slowdown, decode_slowdown = slowdowns(server.base_url, prompt)
         finally:
             server.close()
     step_tokens = [
@@ -135,6 +167,9 @@ def main() -> None:
         "lora_adapter_mb": round(adapter_mb, 1),
         "lora_served_top_token_matches": with_adapter["id"] == int(tuned.argmax()),
         "lora_served_logprob_gap": round(abs(with_adapter["logprob"] - float(tuned.max())), 3),
+        "lora_served_prompt_slowdown": round(prompt_slowdown, 2),
+        "lora_served_decode_slowdown": round(decode_slowdown, 2),
+        "lora_threads": local_threads(),
         "lora_load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     print(json.dumps(summary, indent=1))

@@ -47,11 +47,22 @@ Speeds = Mapping[str, ModelSpeed]
 """Model name (as pools record it, `openai/<name>` for embedded models) → its speeds."""
 
 
+ADAPTER_SLOWDOWN = 1.04
+"""Time of a call served with a LoRA adapter against the base model alone: rank 16 on every linear layer of the
+0.5B model, served by llama.cpp beside its quantised base, cost 4% more in prompt reading and 4% in decoding
+(`benchmarks/lora_step.py`, the same server in alternating rounds, one thread, load 3.3-4.4; 2026-12-08)."""
+
+
 def speed_of(speeds: Speeds, model: str) -> ModelSpeed | None:
     """A model's speeds; a tuned fusor (`openai/local-small+adapter-1a2b3c4d`, `fusion_dspy.lm.lora.tuned_lm`)
-    is counted at its base model's (assumed, not measured: its rank-16 adapter is a small share of the model's
-    work)."""
-    return speeds.get(model) or speeds.get(model.split("+", 1)[0])
+    runs at its base model's, slowed by serving its adapter (`ADAPTER_SLOWDOWN`, measured)."""
+    if model in speeds:
+        return speeds[model]
+    base, tuned = model.split("+", 1)[0], "+" in model
+    if not tuned or base not in speeds:
+        return None
+    own = speeds[base]
+    return ModelSpeed(prompt=own.prompt / ADAPTER_SLOWDOWN, generation=own.generation / ADAPTER_SLOWDOWN)
 
 
 def embedded_speeds() -> dict[str, ModelSpeed]:

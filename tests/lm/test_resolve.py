@@ -91,7 +91,7 @@ def test_an_embedded_model_with_an_adapter_is_a_model_string(tmp_path):
     """`local-small@adapter.gguf`: what `optimize --optimizer finetune` writes, usable wherever a model is named (the
     map's --fusors, eval's --fusor-model); a missing adapter is refused naming the fix."""
     from fusion_dspy.lm.names import check_model_name, is_tuned
-    from fusion_dspy.map.cost import ModelSpeed, speed_of
+    from fusion_dspy.map.cost import ADAPTER_SLOWDOWN, ModelSpeed, speed_of
 
     spec = f"local-small@{tmp_path}/adapter.gguf"
     assert is_tuned(spec) and not is_tuned("local-small@adapter.bin") and not is_tuned("vertex_ai/claude@2024")
@@ -99,8 +99,23 @@ def test_an_embedded_model_with_an_adapter_is_a_model_string(tmp_path):
     with pytest.raises(ConfigurationError, match=r"no LoRA adapter at .*optimize --optimizer finetune"):
         resolve_lm(spec)
     speeds = {"openai/local-small": ModelSpeed(prompt=100.0, generation=20.0)}
-    assert speed_of(speeds, "openai/local-small+adapter-1a2b3c4d") == speeds["openai/local-small"]
-    assert speed_of(speeds, "openai/other") is None
+    tuned = speed_of(speeds, "openai/local-small+adapter-1a2b3c4d")  # its base's, slowed by serving the adapter
+    assert tuned == ModelSpeed(prompt=100.0 / ADAPTER_SLOWDOWN, generation=20.0 / ADAPTER_SLOWDOWN)
+    assert ADAPTER_SLOWDOWN > 1 and speed_of(speeds, "openai/local-small") == speeds["openai/local-small"]
+    assert speed_of(speeds, "openai/other") is None and speed_of(speeds, "openai/other+adapter-1a2b3c4d") is None
+
+
+def test_the_adapter_slowdown_is_the_one_the_benchmark_measured():
+    """`ADAPTER_SLOWDOWN` is copied from `benchmarks/results.json` (the package does not read benchmarks/): a rerun
+    of `benchmarks/lora_step.py --write` that measures another one must update it."""
+    import json
+    from pathlib import Path
+
+    from fusion_dspy.map.cost import ADAPTER_SLOWDOWN
+
+    results = json.loads((Path(__file__).parents[2] / "benchmarks" / "results.json").read_text())
+    measured = max(results["lora_served_prompt_slowdown"], results["lora_served_decode_slowdown"])
+    assert measured == ADAPTER_SLOWDOWN, f"set fusion_dspy.map.cost.ADAPTER_SLOWDOWN to {measured}"
 
 
 def test_greedy_is_temperature_0_except_for_models_that_take_only_their_own():
