@@ -8,7 +8,7 @@ fusor's GGUF read into transformers (`gguf_model`, `lora_train`), writes it as a
 (`lora_gguf`) and returns the student with its LM set to the base model plus that adapter on one llama.cpp server
 (`fusion_dspy.lm.lora`). Every stage keeps its result in `out_dir`, so a killed run continues where it stopped.
 
-CPU budget (2 cores, under load): reading the 0.5B GGUF 80-88 s; one LoRA step (r=16, every linear layer) 27-53 s
+CPU budget (2 cores, under load): reading the 0.5B GGUF 80-88 s; one LoRA step (r=16, every linear layer) 27-55 s
 on a 512-token example, so about 1 CPU-hour per 100 steps of 512 tokens (a math fusor example over five 0.5B chains
 of thought, ~1,000 tokens, about twice that: `benchmarks/lora_step.py`); bootstrapping is `samples` fusor calls
 per pool it samples: every hard pool and about 1.5 easy ones per hard one kept (`finetune_data.worth_sampling`),
@@ -44,8 +44,9 @@ Progress = Callable[[str, int, int], Callable[[], None]]
 """(step label, units, units already done) -> a callable advancing the step by one unit (as `FusorStudy`)."""
 SAMPLES_FILE = "bootstrap.jsonl"
 ADAPTER_FILE = "adapter.gguf"
-SECONDS_PER_STEP_512 = (27.0, 53.0)
-"""Measured seconds per LoRA step of the 0.5B fusor on a 512-token example (2 cores, under load)."""
+SECONDS_PER_STEP_512 = (27.0, 55.0)
+"""Measured seconds per LoRA step of the 0.5B fusor on a 512-token example under load: 27-53 on 2 threads, 55 on
+one thread beside another model job (`benchmarks/lora_step.py`, FUSION_DSPY_LOCAL_THREADS=1)."""
 
 
 def cpu_hours(steps: int, tokens: int = 512) -> tuple[float, float]:

@@ -5,7 +5,7 @@ A checkpoint (adapter weights, optimiser state, step, losses) is written every `
 example of each step is a seeded function of the step, so a resumed run sees the data a whole run would have.
 One step of the 0.5B model (r=16, every linear layer) on a 512-token example took 27-53 s on this 2-core machine
 under load; `benchmarks/lora_step.py` measured 67-69 s on real math fusor examples of 922 and 1,105 tokens
-(34.5 s per 512 tokens, load 3.3-5.0).
+(34.5 s per 512 tokens, load 3.3-5.0), and 97-122 s (55 s per 512) on one thread beside another model job.
 """
 
 from __future__ import annotations

@@ -205,7 +205,7 @@ def optimize_command(
     default fusor --train-samples times per train+val pool, keeps the answers that pass the metric (hard pools
     balanced 1:1 with easy ones by default), trains a LoRA on the fusor's embedded GGUF read into transformers and
     serves it beside the quantised base model; the adapter is registered with the fusor. CPU budget on 2 cores
-    under load (0.5B fusor): 80-88 s to read the model, 27-53 s per LoRA step on a 512-token example, so about
+    under load (0.5B fusor): 80-88 s to read the model, 27-55 s per LoRA step on a 512-token example, so about
     0.75-1.5 CPU-hours per 100 steps at 512 tokens and twice that at 1,024 (a math fusor example over five 0.5B
     samples: 67-69 s a step, `benchmarks/lora_step.py`); use `local-small` as the fusor model.
     A killed run continues from its checkpoint (rerun the same command). `--budget` prints the estimate.
@@ -299,7 +299,7 @@ def _print_finetune_budget(
     steps, samples, easy_per_hard, tokens = knobs
     low, high = cpu_hours(steps, tokens)
     out.print(f"finetune: {steps} LoRA steps on examples of up to {tokens} tokens: at most {low:.1f}-{high:.1f} "
-              "CPU-hours for the 0.5B fusor on 2 cores (27-53 s per 512-token step, measured under load; a math "
+              "CPU-hours for the 0.5B fusor on 2 cores (27-55 s per 512-token step, measured under load; a math "
               "example over five 0.5B samples is ~1,000 tokens), plus reading the model (~90 s)")  # fmt: skip
     fusor = config.default_fusor_model()
     each = fusor_call_seconds(config.task, fusor)
