@@ -70,14 +70,22 @@ def apportion(total: int, sizes: Mapping[str, int]) -> dict[str, int]:
     return result
 
 
+FRACTIONS = (0.4, 0.3)
+"""Train and validation shares of a study's pools; the test split has the rest."""
+
+
+def split_sizes(count: int, fractions: tuple[float, float] = FRACTIONS) -> dict[str, int]:
+    """Train / val / test sizes of `count` examples: a plain 40 / 30 / 30 split, at least one in train and val."""
+    sizes = {"train": max(1, round(fractions[0] * count)), "val": max(1, round(fractions[1] * count))}
+    return {**sizes, "test": count - sizes["train"] - sizes["val"]}
+
+
 def stratified_ids(
-    strata: Mapping[str, Stratum], seed: int = 0, fractions: tuple[float, float] = (0.4, 0.3)
+    strata: Mapping[str, Stratum], seed: int = 0, fractions: tuple[float, float] = FRACTIONS
 ) -> dict[str, list[str]]:
     """Seeded train / val / test ids with every stratum in proportion; the split sizes are those of a plain
-    40 / 30 / 30 split (at least one example each), so only the membership changes."""
-    count = len(strata)
-    sizes = {"train": max(1, round(fractions[0] * count)), "val": max(1, round(fractions[1] * count))}
-    sizes["test"] = count - sizes["train"] - sizes["val"]
+    40 / 30 / 30 split (`split_sizes`), so only the membership changes."""
+    sizes = split_sizes(len(strata), fractions)
     groups: dict[str, list[str]] = {}
     for example_id in sorted(strata):
         groups.setdefault(strata[example_id], []).append(example_id)

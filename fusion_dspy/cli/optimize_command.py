@@ -295,6 +295,7 @@ def _print_finetune_budget(
     from fusion_dspy.map.cost import fusor_call_seconds
     from fusion_dspy.optimizers.finetune import cpu_hours
     from fusion_dspy.optimizers.finetune_data import worth_sampling
+    from fusion_dspy.optimizers.strata import split_sizes
 
     steps, samples, easy_per_hard, tokens = knobs
     low, high = cpu_hours(steps, tokens)
@@ -303,6 +304,10 @@ def _print_finetune_budget(
               "example over five 0.5B samples is ~1,000 tokens), plus reading the model (~90 s)")  # fmt: skip
     fusor = config.default_fusor_model()
     each = fusor_call_seconds(config.task, fusor)
+    tested = config.limit if sources[0] else split_sizes(config.limit)["test"]
+    out.print(f"held-out test: up to {tested} pools ({'all the study' if sources[0] else 'the test split'}'s): a call "
+              f"of the tuned fusor each, and of the default fusor where no stored score has it: at most {2 * tested} "
+              f"calls, ~{2 * tested * each / 3600:.1f} CPU-hours on 2 idle cores")  # fmt: skip
     if not sources[0]:
         out.print(f"fusor samples: {samples} per pool worth sampling of the study's train and val splits, ~{each:.0f} "
                   f"s each for {fusor} on 2 idle cores")  # fmt: skip

@@ -24,6 +24,9 @@ def test_the_budget_is_the_measured_step_time_times_the_steps(tmp_path):
     low, high = cpu_hours(200, 1024)
     assert (round(low, 1), round(high, 1)) == (3.0, 6.1)  # 200 steps × 27-55 s × 2 (1,024 tokens)
     assert f"{low:.1f}-{high:.1f} CPU-hours" in " ".join(result.output.split())
+    # the default --limit 30 splits 12/9/9: the tuned and the default fusor each answer the 9 test pools at most
+    assert "held-out test: up to 9 pools (the test split's)" in " ".join(result.output.split())
+    assert "at most 18 calls" in " ".join(result.output.split())
 
 
 def test_the_help_names_the_cpu_budget_and_the_install():
