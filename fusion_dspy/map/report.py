@@ -58,6 +58,8 @@ class Versus(BaseModel):
     record: str
     p_permutation: float
     p_holm: float = 1.0
+    fell_back: int = Field(default=0, description="Items where the fusor failed and the selection's answer stands.")
+    items: int = 0
 
     @property
     def verdict(self) -> str:
@@ -156,9 +158,12 @@ class MapReport(BaseModel):
                 selection = next(m for m in result.methods if m in ("majority", "mbr", "bon:majority", "bon:mbr"))
                 selected = result.methods[selection]
                 for method in (m for m in FUSING if m in result.methods):
+                    answers = result.methods[method]
                     for against, other in ((selection.removeprefix("bon:"), selected), (label, reference)):
-                        mine = _keyed(result.methods[method], task)
-                        versus.append(cls.compare(task_name, cell.name, method, against, mine, _keyed(other, task)))
+                        compared = cls.compare(task_name, cell.name, method, against, _keyed(answers, task),
+                                               _keyed(other, task))  # fmt: skip
+                        compared.fell_back, compared.items = sum(a.fell_back for a in answers), len(answers)
+                        versus.append(compared)
                     bins += cls.bin(task_name, cell.name, method, result.methods[method], selected, task.verifiable)
                 pairs = list(zip(result.methods["fusion"], selected, strict=True))
                 for metric in task.second_metrics:
@@ -296,11 +301,13 @@ class MapReport(BaseModel):
     def _comparisons(self, reference: str, versus: list[Versus]) -> list[str]:
         intro = (f"Fusing methods against the cell's selection and against the {reference} single sample (paired on "
                  "the same items; macro difference with its 95% bootstrap CI; W/T/L; permutation p; Holm p over all "
-                 f"{len(self.versus)} comparisons of the map):")  # fmt: skip
+                 f"{len(self.versus)} comparisons of the map; fell back: items where the fusor failed, so the "
+                 "selection's answer stands in the fusing row):")  # fmt: skip
         rows = [[v.cell, v.method, v.against, f"{v.difference.mean:+.3f} [{v.difference.low:+.3f}, "
-                 f"{v.difference.high:+.3f}]", v.record, f"{v.p_permutation:.3f}", f"{v.p_holm:.3f}", v.verdict]
+                 f"{v.difference.high:+.3f}]", v.record, f"{v.p_permutation:.3f}", f"{v.p_holm:.3f}", v.verdict,
+                 f"{v.fell_back}/{v.items}"]
                 for v in versus]  # fmt: skip
-        header = ["cell", "method", "against", "difference [95% CI]", "W/T/L", "p", "Holm p", "verdict"]
+        header = ["cell", "method", "against", "difference [95% CI]", "W/T/L", "p", "Holm p", "verdict", "fell back"]
         return _table(intro, header, rows)
 
     @staticmethod

@@ -46,6 +46,8 @@ class ItemResult(BaseModel):
     cost: ItemCost
     agreement: float = Field(description="Support of the pool's best candidate under the task's consensus.")
     path: str | None = None
+    fell_back: bool = Field(default=False, description="A fusing method whose fusor failed here: the selection's "
+                            "answer stands in its place.")  # fmt: skip
 
 
 class CellResult(BaseModel):
@@ -202,7 +204,8 @@ class MapRun:
         cost = item_cost(used, served_name(cell.fusor) if fusing else None, record.usage if fusing else None)
         second = {name: task.score_second(name, example, record.outputs) for name in task.second_metrics}
         return ItemResult(id=example.id, language=example.language, score=record.score, second=second, cost=cost,
-                          agreement=agreement(task, pool), path=record.path)  # fmt: skip
+                          agreement=agreement(task, pool), path=record.path,
+                          fell_back=fusing and record.fallback is not None)  # fmt: skip
 
     async def areference(self, grid: TaskGrid) -> list[ItemResult]:
         """The 1.5B single sample on the map's items, scored: the first stored sample that answered, as in a

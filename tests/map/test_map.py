@@ -264,3 +264,20 @@ def test_a_view_whose_first_samples_all_failed_scores_zero_for_every_method(scri
     assert all(next(i for i in items if i.id == broken).score == 0.0 for items in three.methods.values())
     assert next(i for i in five.methods["single"] if i.id == broken).score is not None  # the 4th sample answers
     assert all(len(items) == 6 for items in three.methods.values())  # nothing dropped
+
+
+def test_the_comparisons_say_how_often_the_fusor_fell_back_to_the_selection(scripted_math, tmp_path, monkeypatch):
+    """A fusing row whose fusor failed answers with the selection there: the reader must see how often (the
+    0.5B fusor fell back on 8 of 40 MGSM en items at n=5 and 14 of 40 fr items at n=3)."""
+    from fusion_dspy.eval import runner as runner_module
+    from tests.eval.scripted_math import math_model
+
+    make_stored_pools(tmp_path / "pools")
+    broken = math_model(fused={"reasoning": "combined", "answer": " "})  # an empty answer: the fusor failed
+    monkeypatch.setattr(runner_module, "resolve_lm", lambda spec=None, **kw: broken)
+    config = map_config(tmp_path, ns=[5])
+    report = MapReport.build(config, MapRun(config).run())
+    fusion = [v for v in report.versus if v.method == "fusion"]
+    assert fusion and all((v.fell_back, v.items) == (6, 6) for v in fusion)
+    assert all(v.difference.mean == 0 for v in fusion if v.against == "majority")  # the selection's answers
+    assert "| fell back |" in report.markdown() and "| 6/6 |" in report.markdown()
