@@ -59,6 +59,7 @@ class Versus(BaseModel):
     p_permutation: float
     p_holm: float = 1.0
     fell_back: int = Field(default=0, description="Items where the fusor failed and the selection's answer stands.")
+    named: int = Field(default=0, description="Items where the fusor named a candidate, whose answer stands.")
     items: int = 0
 
     @property
@@ -162,7 +163,11 @@ class MapReport(BaseModel):
                     for against, other in ((selection.removeprefix("bon:"), selected), (label, reference)):
                         compared = cls.compare(task_name, cell.name, method, against, _keyed(answers, task),
                                                _keyed(other, task))  # fmt: skip
-                        compared.fell_back, compared.items = sum(a.fell_back for a in answers), len(answers)
+                        compared.fell_back, compared.named = (
+                            sum(a.fell_back for a in answers),
+                            sum(a.named for a in answers),
+                        )
+                        compared.items = len(answers)
                         versus.append(compared)
                     bins += cls.bin(task_name, cell.name, method, result.methods[method], selected, task.verifiable)
                 pairs = list(zip(result.methods["fusion"], selected, strict=True))
@@ -301,13 +306,24 @@ class MapReport(BaseModel):
     def _comparisons(self, reference: str, versus: list[Versus]) -> list[str]:
         intro = (f"Fusing methods against the cell's selection and against the {reference} single sample (paired on "
                  "the same items; macro difference with its 95% bootstrap CI; W/T/L; permutation p; Holm p over all "
-                 f"{len(self.versus)} comparisons of the map; fell back: items where the fusor failed, so the "
-                 "selection's answer stands in the fusing row):")  # fmt: skip
+                 f"{len(self.versus)} comparisons of the map; fell back / named: items where the fusor failed, so "
+                 "the selection's answer stands in the fusing row, and where it named a candidate instead of "
+                 "answering, so that candidate's answer stands):")  # fmt: skip
         rows = [[v.cell, v.method, v.against, f"{v.difference.mean:+.3f} [{v.difference.low:+.3f}, "
                  f"{v.difference.high:+.3f}]", v.record, f"{v.p_permutation:.3f}", f"{v.p_holm:.3f}", v.verdict,
-                 f"{v.fell_back}/{v.items}"]
+                 f"{v.fell_back} / {v.named} of {v.items}"]
                 for v in versus]  # fmt: skip
-        header = ["cell", "method", "against", "difference [95% CI]", "W/T/L", "p", "Holm p", "verdict", "fell back"]
+        header = [
+            "cell",
+            "method",
+            "against",
+            "difference [95% CI]",
+            "W/T/L",
+            "p",
+            "Holm p",
+            "verdict",
+            "fell back / named",
+        ]
         return _table(intro, header, rows)
 
     @staticmethod

@@ -48,6 +48,8 @@ class ItemResult(BaseModel):
     path: str | None = None
     fell_back: bool = Field(default=False, description="A fusing method whose fusor failed here: the selection's "
                             "answer stands in its place.")  # fmt: skip
+    named: bool = Field(default=False, description="A fusing method whose fusor named a candidate (\"Candidate 2\") "
+                        "instead of answering: that candidate's answer stands, resolved.")  # fmt: skip
 
 
 class CellResult(BaseModel):
@@ -205,7 +207,8 @@ class MapRun:
         second = {name: task.score_second(name, example, record.outputs) for name in task.second_metrics}
         return ItemResult(id=example.id, language=example.language, score=record.score, second=second, cost=cost,
                           agreement=agreement(task, pool), path=record.path,
-                          fell_back=fusing and record.fallback is not None)  # fmt: skip
+                          fell_back=fusing and record.fallback is not None and record.path != "fused",
+                          named=fusing and record.fallback is not None and record.path == "fused")  # fmt: skip
 
     async def areference(self, grid: TaskGrid) -> list[ItemResult]:
         """The 1.5B single sample on the map's items, scored: the first stored sample that answered, as in a

@@ -266,18 +266,21 @@ def test_a_view_whose_first_samples_all_failed_scores_zero_for_every_method(scri
     assert all(len(items) == 6 for items in three.methods.values())  # nothing dropped
 
 
-def test_the_comparisons_say_how_often_the_fusor_fell_back_to_the_selection(scripted_math, tmp_path, monkeypatch):
-    """A fusing row whose fusor failed answers with the selection there: the reader must see how often (the
-    0.5B fusor fell back on 8 of 40 MGSM en items at n=5 and 14 of 40 fr items at n=3)."""
+@pytest.mark.parametrize(("answer", "counts"), [(" ", (6, 0)), ("Candidate 2", (0, 6))], ids=["failed", "named"])
+def test_the_comparisons_say_how_often_the_fusor_did_not_fuse(scripted_math, tmp_path, monkeypatch, answer, counts):
+    """A fusing row answers with the selection where its fusor failed, and with a candidate where it named one
+    ("Candidate 2"): the reader must see how often (the 0.5B fusor named a candidate on 13 of 40 MGSM fr items
+    at n=3, and fell back on 3 of 40 en items)."""
     from fusion_dspy.eval import runner as runner_module
     from tests.eval.scripted_math import math_model
 
     make_stored_pools(tmp_path / "pools")
-    broken = math_model(fused={"reasoning": "combined", "answer": " "})  # an empty answer: the fusor failed
-    monkeypatch.setattr(runner_module, "resolve_lm", lambda spec=None, **kw: broken)
+    fusor = math_model(fused={"reasoning": "combined", "answer": answer})
+    monkeypatch.setattr(runner_module, "resolve_lm", lambda spec=None, **kw: fusor)
     config = map_config(tmp_path, ns=[5])
     report = MapReport.build(config, MapRun(config).run())
     fusion = [v for v in report.versus if v.method == "fusion"]
-    assert fusion and all((v.fell_back, v.items) == (6, 6) for v in fusion)
-    assert all(v.difference.mean == 0 for v in fusion if v.against == "majority")  # the selection's answers
-    assert "| fell back |" in report.markdown() and "| 6/6 |" in report.markdown()
+    assert fusion and all((v.fell_back, v.named, v.items) == (*counts, 6) for v in fusion)
+    if answer == " ":  # the selection's answers stand
+        assert all(v.difference.mean == 0 for v in fusion if v.against == "majority")
+    assert "| fell back / named |" in report.markdown() and f"| {counts[0]} / {counts[1]} of 6 |" in report.markdown()
