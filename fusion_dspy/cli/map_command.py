@@ -32,6 +32,13 @@ def map_command(
         ),
     ] = "local-small,local",
     ns: Annotated[str, typer.Option("--ns", help="Pool sizes, comma-separated (each ≤ --pool-n).")] = "3,5",
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The model whose single sample on the same items is every cell's reference line "
+            "(default: local, the embedded 1.5B model)."
+        ),
+    ] = None,
     pool_n: Annotated[int, typer.Option(min=1, help="Size of the stored pools; smaller n take their first n.")] = 5,
     pools: Annotated[
         str | None, typer.Option(help="Folders holding stored pools (eval --out), comma-separated; --out too.")
@@ -66,6 +73,7 @@ def map_command(
     import datasets
 
     from fusion_dspy.map import MapConfig, MapReport, MapRun, TaskGrid
+    from fusion_dspy.map.config import REFERENCE_MODEL
 
     datasets.disable_progress_bars()
     config = MapConfig(
@@ -73,10 +81,12 @@ def map_command(
         fusors=opt.split_list(fusors), ns=[int(n) for n in opt.split_list(ns)], pool_n=pool_n, out_dir=out_dir,
         pool_folders=[Path(p) for p in opt.split_list(pools or "")], temperature=temperature,
         max_tokens=max_tokens, seed=seed, concurrency=concurrency, data_dir=data_dir, rescore_only=rescore_only,
+        reference=reference or REFERENCE_MODEL,
     )  # fmt: skip
     with err.status("Loading the data and the stored pools…"):
         run = MapRun(config)
         plans = run.plan()
+        reference_gaps = run.missing_reference()
     hours = sum(p.cpu_hours for p in plans)
     err.print(
         f"Plan: {sum(p.fusor_calls for p in plans)} fusor calls, ~{hours:.1f} CPU-hours on 2 idle cores",
@@ -84,8 +94,12 @@ def map_command(
     )
     for cell_plan in plans:
         err.print(cell_plan.text(), highlight=False)
+    for gap in reference_gaps:
+        err.print(f"  reference line: {gap}", highlight=False)
     if dry_run:
         return
+    if reference_gaps:  # before any cell runs: the reference is read last, hours of fusor calls later
+        raise ConfigurationError(reference_gaps[0])
     missing = [p for p in plans if p.missing_pools]
     if missing:
         raise ConfigurationError(

@@ -210,30 +210,55 @@ class MapRun:
                           fell_back=fusing and record.fallback is not None and record.path != "fused",
                           named=fusing and record.fallback is not None and record.path == "fused")  # fmt: skip
 
+    def _reference_task(self, grid: TaskGrid) -> Task:
+        task = task_by_name(grid.task)(data_dir=self.config.data_dir)
+        return task.dropping(trained_on(grid.task, self.config.tuned_fusors()))  # the cells' items
+
+    def _reference_rows(
+        self, task: Task, grid: TaskGrid, language: str
+    ) -> tuple[list[dspy.Example], dict[str, PoolRecord], dict[str, list[str]]]:
+        """The grid's items in `language`, the reference's stored pools for them, and the ids it lacks."""
+        view = self.config.reference_view()
+        examples = task.load(language, grid.limit, self.config.seed)
+        key = PoolKey(task=grid.task, language=language, model=view.label(), n=view.n,
+                      temperature=self.config.temperature, seed=self.config.seed,
+                      max_tokens=self.config.max_tokens)  # fmt: skip
+        rows, lacking = view.rows(key, [ex.id for ex in examples])
+        return examples, rows, lacking
+
+    def missing_reference(self) -> list[str]:
+        """What the reference line still lacks, one line per (task, language) with the command that makes it:
+        checked before any cell runs, so a map does not spend hours on cells to stop at the reference."""
+        missing = []
+        for grid in self.config.tasks:
+            task = self._reference_task(grid)
+            for language in grid.languages:
+                _, _, lacking = self._reference_rows(task, grid, language)
+                if lacking:
+                    missing.append(self._reference_gap(grid, language, lacking))
+        return missing
+
+    def _reference_gap(self, grid: TaskGrid, language: str, lacking: dict[str, list[str]]) -> str:
+        c = self.config
+        return (
+            f"{sum(map(len, lacking.values()))} {grid.task} {language} pools of the reference {c.reference} are "
+            f"missing (first: {next(iter(lacking.values()))[0]}). Make them first: fusion-dspy eval --task "
+            f"{grid.task} --langs {language} -n {c.pool_n} --limit {grid.limit} --model {c.reference} "
+            f"--temperature {c.temperature:g} --seed {c.seed}"
+            + (f" --max-tokens {c.max_tokens}" if c.max_tokens else "")
+            + f" --pools-only --out {c.out_dir}"
+        )
+
     async def areference(self, grid: TaskGrid) -> list[ItemResult]:
         """The 1.5B single sample on the map's items, scored: the first stored sample that answered, as in a
         cell's `single` row (a user retries a failed call, and pays for it: `single_attempts`). An item none of
         whose stored samples answered is left out, and said."""
-        task = task_by_name(grid.task)(data_dir=self.config.data_dir)
-        task = task.dropping(trained_on(grid.task, self.config.tuned_fusors()))  # the cells' items
-        view = self.config.reference_view()
+        task = self._reference_task(grid)
         results = []
         for language in grid.languages:
-            examples = task.load(language, grid.limit, self.config.seed)
-            key = PoolKey(task=grid.task, language=language, model=view.label(), n=view.n,
-                          temperature=self.config.temperature, seed=self.config.seed,
-                          max_tokens=self.config.max_tokens)  # fmt: skip
-            rows, lacking = view.rows(key, [ex.id for ex in examples])
+            examples, rows, lacking = self._reference_rows(task, grid, language)
             if lacking:
-                c = self.config
-                raise ConfigurationError(
-                    f"{sum(map(len, lacking.values()))} {grid.task} {language} pools of the reference "
-                    f"{c.reference} are missing (first: {next(iter(lacking.values()))[0]}). Make them first: "
-                    f"fusion-dspy eval --task {grid.task} --langs {language} -n {c.pool_n} --limit {grid.limit} "
-                    f"--model {c.reference} --temperature {c.temperature:g} --seed {c.seed}"
-                    + (f" --max-tokens {c.max_tokens}" if c.max_tokens else "")
-                    + f" --pools-only --out {c.out_dir}"
-                )
+                raise ConfigurationError(self._reference_gap(grid, language, lacking))
             unanswered = [ex.id for ex in examples if ex.id in rows and not rows[ex.id].pool.succeeded]
             if unanswered:
                 logger.warning("reference %s %s: no stored sample answered %d item(s) (first: %s); left out of "

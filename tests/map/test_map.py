@@ -111,6 +111,25 @@ def test_the_map_command_dry_run_prints_the_plan(scripted_math, tmp_path):
     assert "Plan: 6 fusor calls" in result.output and "n=3: 6 fusor calls" in result.output
 
 
+def test_a_missing_reference_is_named_before_any_cell_runs(scripted_math, tmp_path):
+    """The reference line is read after every cell: with its pools missing, a map spent its fusor calls and then
+    stopped. Now --dry-run lists the gap with the command that fills it, and a run refuses before any call."""
+    from typer.testing import CliRunner
+
+    make_stored_pools(tmp_path / "pools")
+    args = ["map", "--grid", "math:de,en:3", "--candidates", MODEL, "--fusors", MODEL, "--ns", "3", "--pools",
+            str(tmp_path / "pools"), "--out", str(tmp_path / "map"), "--reference", "openai/other"]  # fmt: skip
+    plan = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    text = " ".join(plan.output.split())
+    assert "reference line: 3 math de pools of the reference openai/other are missing" in text
+    assert "fusion-dspy eval --task math --langs en -n 5 --limit 3 --model openai/other" in text
+    calls = len(scripted_math.calls)
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code != 0 and "pools of the reference openai/other are missing" in refused.output
+    assert len(scripted_math.calls) == calls, "no fusor call before the reference is there"
+
+
 def test_answers_an_eval_run_stored_for_the_same_pools_are_reused(scripted_math, tmp_path):
     from fusion_dspy.eval import run_evaluation
 
