@@ -261,5 +261,5 @@ class FusorRegistry:
             from fusion_dspy.lm.lora import Adapter, adapter_server, lora_lm
 
             adapter = Adapter(path=self.root / entry.adapter.file, sha256=entry.adapter.sha256)
-            fuser.lm = lora_lm(adapter_server(entry.adapter.base_model, [adapter]), adapter.path, temperature=0.0)
+            fuser.lm = lora_lm(adapter_server(entry.adapter.base_model, [adapter]), adapter, temperature=0.0)
         return fuser

@@ -197,5 +197,5 @@ def tuned_fusor(student: FusorOnly, base: str | Path, adapter: Adapter) -> Fusor
     limit = own.kwargs.get("max_tokens") if isinstance(own, dspy.LM) else None
     options = {"max_tokens": limit} if limit is not None else {}
     tuned = student.deepcopy()
-    tuned.fuser.lm = lora_lm(adapter_server(base, [adapter]), adapter.path, temperature=0.0, **options)
+    tuned.fuser.lm = lora_lm(adapter_server(base, [adapter]), adapter, temperature=0.0, **options)
     return tuned

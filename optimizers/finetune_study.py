@@ -70,7 +70,9 @@ def run_finetune(
     trained = optimizer.result
     runner.progress = progress
     before = runner.score_each(student, test, label="held-out: default fusor", stored=True)
-    after = runner.score_each(tuned, test, label="held-out: tuned fusor")
+    # stored too: the tuned fusor's LM name carries its adapter's digest, so a resumed run (a session cut off
+    # during this test) reads back what it scored, and an adapter trained again is scored anew
+    after = runner.score_each(tuned, test, label="held-out: tuned fusor", stored=True)
     held_out = compare_held_out(before, after, strata, seed=c.seed)
     selection = run_sync(ascore_selection(runner.task, test, seed=c.seed))  # no LM: majority vote or MBR
     vs_selection = compare_held_out(selection, after, strata, seed=c.seed)

@@ -111,10 +111,14 @@ def lora_request(index: int | None) -> dict[str, Any]:
     return {"lora": [] if index is None else [{"id": index, "scale": 1.0}]}
 
 
-def lora_lm(server: AdapterServer, adapter: Path | None, **kwargs: Any) -> dspy.LM:
-    """A DSPy LM for the base model with `adapter` applied (None: the base model alone), on `server`."""
-    index = None if adapter is None else server.index(adapter)
-    name = Path(server.model).stem if adapter is None else f"{Path(server.model).stem}+{adapter.stem}"
+def lora_lm(server: AdapterServer, adapter: Adapter | None, **kwargs: Any) -> dspy.LM:
+    """A DSPy LM for the base model with `adapter` applied (None: the base model alone), on `server`. Its name
+    carries the adapter's digest (`…+adapter-1a2b3c4d`), as `TunedLM`'s does: an adapter trained again into the
+    same file is another model to DSPy's cache and to the score stores, never answered from the old one's."""
+    index = None if adapter is None else server.index(adapter.path)
+    name = Path(server.model).stem
+    if adapter is not None:
+        name += f"+{adapter.path.stem}-{(adapter.sha256 or file_sha256(adapter.checked()))[:8]}"
     return dspy.LM(f"openai/{name}", api_base=server.base_url, api_key=LOCAL_API_KEY,
                    extra_body=lora_request(index), **local_options(**kwargs))  # fmt: skip
 

@@ -101,6 +101,9 @@ def test_finetune_compiles_a_fusor_served_with_its_adapter_and_the_registry_keep
     answer = tuned.fuser.lm(messages=[{"role": "user", "content": "2+2?"}], max_tokens=4)
     assert len(answer) == 1 and isinstance(answer[0], str) and answer[0]
     assert tuned.fuser.lm.kwargs["extra_body"] == {"lora": [{"id": 0, "scale": 1.0}]}
+    # the adapter's digest in the LM's name: one trained again into the same file is another model to DSPy's cache
+    # and to the score store (the held-out scores of a resumed run are read back by it)
+    assert tuned.fuser.lm.model.endswith(f"+adapter-{result.adapter_sha256[:8]}")
     assert student.fuser.lm is lm  # the student is left as it was
 
     registry = FusorRegistry(tmp_path / "registry")
@@ -134,6 +137,7 @@ def test_finetune_compiles_a_fusor_served_with_its_adapter_and_the_registry_keep
     assert registry.manifest().find("math", "en").adapter.file == "math/en.lora.gguf"
     loaded = registry.load("math", "en", task.signature)
     assert loaded.lm.kwargs["extra_body"] == {"lora": [{"id": 0, "scale": 1.0}]}
+    assert loaded.lm.model.endswith(f"+en.lora-{result.adapter_sha256[:8]}")
     stored.write_bytes(stored.read_bytes()[:-4] + b"\0\0\0\0")
     with pytest.raises(ConfigurationError, match="does not match the sha256"):
         registry.load("math", "en", task.signature)
