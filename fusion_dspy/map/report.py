@@ -59,7 +59,7 @@ class Versus(BaseModel):
     p_permutation: float
     p_holm: float = 1.0
     fell_back: int = Field(default=0, description="Items where the fusor failed and the selection's answer stands.")
-    named: int = Field(default=0, description="Items where the fusor named a candidate, whose answer stands.")
+    named: int = Field(default=0, description="Items where the fusor pointed at a candidate, resolved to its text.")
     items: int = 0
 
     @property
@@ -307,8 +307,9 @@ class MapReport(BaseModel):
         intro = (f"Fusing methods against the cell's selection and against the {reference} single sample (paired on "
                  "the same items; macro difference with its 95% bootstrap CI; W/T/L; permutation p; Holm p over all "
                  f"{len(self.versus)} comparisons of the map; fell back / named: items where the fusor failed, so "
-                 "the selection's answer stands in the fusing row, and where it named a candidate instead of "
-                 "answering, so that candidate's answer stands):")  # fmt: skip
+                 "the selection's answer stands in the fusing row, and where it pointed at a candidate instead of "
+                 "answering (\"Candidate 2\", or its answer inside a candidate's tags), resolved to that "
+                 "text):")  # fmt: skip
         rows = [[v.cell, v.method, v.against, f"{v.difference.mean:+.3f} [{v.difference.low:+.3f}, "
                  f"{v.difference.high:+.3f}]", v.record, f"{v.p_permutation:.3f}", f"{v.p_holm:.3f}", v.verdict,
                  f"{v.fell_back} / {v.named} of {v.items}"]

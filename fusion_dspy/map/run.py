@@ -48,8 +48,9 @@ class ItemResult(BaseModel):
     path: str | None = None
     fell_back: bool = Field(default=False, description="A fusing method whose fusor failed here: the selection's "
                             "answer stands in its place.")  # fmt: skip
-    named: bool = Field(default=False, description="A fusing method whose fusor named a candidate (\"Candidate 2\") "
-                        "instead of answering: that candidate's answer stands, resolved.")  # fmt: skip
+    named: bool = Field(default=False, description="A fusing method whose fusor pointed at a candidate instead of "
+                        "answering (\"Candidate 2\", or its answer inside a candidate's tags): resolved to that "
+                        "text (`fuse.resolve_candidate_references`).")  # fmt: skip
 
 
 class CellResult(BaseModel):
