@@ -17,7 +17,8 @@ from fusion_dspy.lm.adapter_cost import TrainingCost, read_cost
 from fusion_dspy.lm.names import is_tuned, tuned_parts
 from fusion_dspy.map.config import MapConfig
 from fusion_dspy.map.cost import MEASURE
-from fusion_dspy.map.run import FUSING, ItemResult, MapResults
+from fusion_dspy.map.items import FUSING, ItemResult
+from fusion_dspy.map.run import MapResults
 from fusion_dspy.programs import Task, task_by_name
 
 VOTE_BINS = ((0.0, 0.5, "no majority (<50%)"), (0.5, 0.999, "majority (50–99%)"), (0.999, 1.01, "unanimous"))

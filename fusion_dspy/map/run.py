@@ -3,54 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import dspy
 from pydantic import BaseModel, Field
 
-from fusion_dspy.candidates import Candidate, CandidatePool
-from fusion_dspy.errors import ConfigurationError
 from fusion_dspy.eval.pool_views import PoolView, served_name
 from fusion_dspy.eval.runner import Advance, Evaluation, no_progress
-from fusion_dspy.eval.store import MethodRecord, PoolKey, PoolRecord, method_log
-from fusion_dspy.lm.adapter_items import trained_on
+from fusion_dspy.eval.store import MethodRecord, PoolRecord, method_log
 from fusion_dspy.map.config import Cell, MapConfig, TaskGrid
-from fusion_dspy.map.cost import ItemCost, fusor_call_seconds, item_cost
-from fusion_dspy.programs import Task, task_by_name
-
-logger = logging.getLogger(__name__)
-
-CANDIDATE_FREE = ("single",)
-"""Methods that use one candidate only (their cost is what getting that one answer cost: `single_attempts`)."""
-FUSING = ("fusion", "adaptive")
-
-
-def single_attempts(pool: CandidatePool) -> list[Candidate]:
-    """What a single sample costs a user who retries a failed call: every sample up to and including the first
-    that answered (the answer eval's `single` method takes), or all of them when none did."""
-    for position, candidate in enumerate(pool.candidates):
-        if candidate.ok:
-            return pool.candidates[: position + 1]
-    return list(pool.candidates)
-
-
-class ItemResult(BaseModel):
-    """One method's answer to one item in one cell, with what it cost and how much the pool agreed."""
-
-    id: str
-    language: str
-    score: float | None
-    second: dict[str, float] = Field(default_factory=dict, description="The task's second metrics (e.g. BLEU).")
-    cost: ItemCost
-    agreement: float = Field(description="Support of the pool's best candidate under the task's consensus.")
-    path: str | None = None
-    fell_back: bool = Field(default=False, description="A fusing method whose fusor failed here: the selection's "
-                            "answer stands in its place.")  # fmt: skip
-    named: bool = Field(default=False, description="A fusing method whose fusor pointed at a candidate instead of "
-                        "answering (\"Candidate 2\", or its answer inside a candidate's tags): resolved to that "
-                        "text (`fuse.resolve_candidate_references`).")  # fmt: skip
+from fusion_dspy.map.cost import fusor_call_seconds, item_cost
+from fusion_dspy.map.items import CANDIDATE_FREE, FUSING, ItemResult, single_attempts
+from fusion_dspy.map.reference import ReferenceLine
+from fusion_dspy.programs import Task
 
 
 class CellResult(BaseModel):
@@ -132,6 +98,7 @@ class MapRun:
     def __init__(self, config: MapConfig, evaluation_factory: Callable[[Any], Evaluation] = Evaluation) -> None:
         config.check()
         self.config = config
+        self.reference = ReferenceLine(config)
         self.make_evaluation = evaluation_factory
         self._evaluations: dict[tuple[str, str, str, str], Evaluation] = {}
 
@@ -211,66 +178,10 @@ class MapRun:
                           fell_back=fusing and record.fallback is not None and record.path != "fused",
                           named=fusing and record.fallback is not None and record.path == "fused")  # fmt: skip
 
-    def _reference_task(self, grid: TaskGrid) -> Task:
-        task = task_by_name(grid.task)(data_dir=self.config.data_dir)
-        return task.dropping(trained_on(grid.task, self.config.tuned_fusors()))  # the cells' items
-
-    def _reference_rows(
-        self, task: Task, grid: TaskGrid, language: str
-    ) -> tuple[list[dspy.Example], dict[str, PoolRecord], dict[str, list[str]]]:
-        """The grid's items in `language`, the reference's stored pools for them, and the ids it lacks."""
-        view = self.config.reference_view()
-        examples = task.load(language, grid.limit, self.config.seed)
-        key = PoolKey(task=grid.task, language=language, model=view.label(), n=view.n,
-                      temperature=self.config.temperature, seed=self.config.seed,
-                      max_tokens=self.config.max_tokens)  # fmt: skip
-        rows, lacking = view.rows(key, [ex.id for ex in examples])
-        return examples, rows, lacking
-
     def missing_reference(self) -> list[str]:
-        """What the reference line still lacks, one line per (task, language) with the command that makes it:
-        checked before any cell runs, so a map does not spend hours on cells to stop at the reference."""
-        missing = []
-        for grid in self.config.tasks:
-            task = self._reference_task(grid)
-            for language in grid.languages:
-                _, _, lacking = self._reference_rows(task, grid, language)
-                if lacking:
-                    missing.append(self._reference_gap(grid, language, lacking))
-        return missing
-
-    def _reference_gap(self, grid: TaskGrid, language: str, lacking: dict[str, list[str]]) -> str:
-        c = self.config
-        return (
-            f"{sum(map(len, lacking.values()))} {grid.task} {language} pools of the reference {c.reference} are "
-            f"missing (first: {next(iter(lacking.values()))[0]}). Make them first: fusion-dspy eval --task "
-            f"{grid.task} --langs {language} -n {c.pool_n} --limit {grid.limit} --model {c.reference} "
-            f"--temperature {c.temperature:g} --seed {c.seed}"
-            + (f" --max-tokens {c.max_tokens}" if c.max_tokens else "")
-            + f" --pools-only --out {c.out_dir}"
-        )
+        """What the reference line still lacks (`ReferenceLine.missing`): checked before any cell runs."""
+        return self.reference.missing()
 
     async def areference(self, grid: TaskGrid) -> list[ItemResult]:
-        """The 1.5B single sample on the map's items, scored: the first stored sample that answered, as in a
-        cell's `single` row (a user retries a failed call, and pays for it: `single_attempts`). An item none of
-        whose stored samples answered is left out, and said."""
-        task = self._reference_task(grid)
-        results = []
-        for language in grid.languages:
-            examples, rows, lacking = self._reference_rows(task, grid, language)
-            if lacking:
-                raise ConfigurationError(self._reference_gap(grid, language, lacking))
-            unanswered = [ex.id for ex in examples if ex.id in rows and not rows[ex.id].pool.succeeded]
-            if unanswered:
-                logger.warning("reference %s %s: no stored sample answered %d item(s) (first: %s); left out of "
-                               "the reference line", grid.task, language, len(unanswered), unanswered[0])  # fmt: skip
-            for example in examples:
-                if example.id in unanswered:
-                    continue
-                pool = rows[example.id]
-                outputs = pool.pool.succeeded[0].outputs
-                score = (await task.ameasure(example, outputs)).score
-                second = {name: task.score_second(name, example, outputs) for name in task.second_metrics}
-                results.append(ItemResult(id=example.id, language=language, score=score, second=second,
-                                          cost=item_cost(single_attempts(pool.pool)), agreement=1.0))  # fmt: skip
-        return results
+        """The reference line on `grid`'s items (`ReferenceLine.ascore`)."""
+        return await self.reference.ascore(grid)

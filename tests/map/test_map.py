@@ -111,25 +111,6 @@ def test_the_map_command_dry_run_prints_the_plan(scripted_math, tmp_path):
     assert "Plan: 6 fusor calls" in result.output and "n=3: 6 fusor calls" in result.output
 
 
-def test_a_missing_reference_is_named_before_any_cell_runs(scripted_math, tmp_path):
-    """The reference line is read after every cell: with its pools missing, a map spent its fusor calls and then
-    stopped. Now --dry-run lists the gap with the command that fills it, and a run refuses before any call."""
-    from typer.testing import CliRunner
-
-    make_stored_pools(tmp_path / "pools")
-    args = ["map", "--grid", "math:de,en:3", "--candidates", MODEL, "--fusors", MODEL, "--ns", "3", "--pools",
-            str(tmp_path / "pools"), "--out", str(tmp_path / "map"), "--reference", "openai/other"]  # fmt: skip
-    plan = CliRunner().invoke(app, [*args, "--dry-run"])
-    assert plan.exit_code == 0, plan.output
-    text = " ".join(plan.output.split())
-    assert "reference line: 3 math de pools of the reference openai/other are missing" in text
-    assert "fusion-dspy eval --task math --langs en -n 5 --limit 3 --model openai/other" in text
-    calls = len(scripted_math.calls)
-    refused = CliRunner().invoke(app, args)
-    assert refused.exit_code != 0 and "pools of the reference openai/other are missing" in refused.output
-    assert len(scripted_math.calls) == calls, "no fusor call before the reference is there"
-
-
 def test_answers_an_eval_run_stored_for_the_same_pools_are_reused(scripted_math, tmp_path):
     from fusion_dspy.eval import run_evaluation
 
@@ -201,7 +182,7 @@ def test_a_rows_overall_score_and_second_metric_weigh_each_language_once(tmp_pat
     """Translation de has 100 items and es 50 in the committed map: the overall score, its CI and the second
     metric's column are all means over languages (an item mean would count de twice), and the CI is a real one."""
     from fusion_dspy.map.cost import ItemCost
-    from fusion_dspy.map.run import ItemResult
+    from fusion_dspy.map.items import ItemResult
 
     def item(language: str, i: int, score: float, bleu: float) -> ItemResult:
         return ItemResult(id=f"{language}-{i}", language=language, score=score, second={"bleu": bleu},
@@ -236,34 +217,6 @@ def test_the_front_leaves_out_the_oracle_and_lists_a_repeated_row_once():
     table = "\n".join(MapReport._front(rows))
     assert "oracle" not in table and table.count("| single |") == 2
     assert "| n=3 | mbr | 0.190 [0.170, 0.210] | 7.3 | +0.030 at ×2.9 the cost |" in table
-
-
-def test_the_reference_single_sample_is_the_first_that_answered_and_pays_for_the_retry(scripted_math, tmp_path):
-    """A failed first sample left the item out of the reference line (97 of 100 WMT de items, silently); now the
-    reference takes the first sample that answered, as a cell's `single` row does, and its cost counts the
-    failed attempt too. A reference pool not stored at all is an error naming the command that makes it."""
-    make_stored_pools(tmp_path / "pools")
-    [log] = (tmp_path / "pools" / "pools" / "math" / "en").glob("*.jsonl")
-    rows = [json.loads(line) for line in log.read_text().splitlines()]
-    first = rows[0]["pool"]["candidates"][0]
-    first.update(status="failed", error="Timeout", outputs={})
-    log.write_text("".join(json.dumps(row) + "\n" for row in rows))
-
-    config = map_config(tmp_path, ns=[5])
-    results = MapRun(config).run()
-    reference = {item.id: item for item in results.reference["math"]}
-    assert len(reference) == 6  # 2 languages × 3 items: none left out
-    item = reference[rows[0]["id"]]
-    retried = sum(c["usage"]["completion_tokens"] for c in rows[0]["pool"]["candidates"][:2])
-    assert item.cost.candidates[MODEL].completion_tokens == retried  # the failed attempt and the answer
-
-    other = map_config(tmp_path, ns=[5], reference="openai/other")  # a reference model with no stored pools
-    with pytest.raises(
-        ConfigurationError,
-        match=r"pools of the reference openai/other are missing .* Make them "
-        r"first: fusion-dspy eval --task math --langs de -n 5 --limit 3 --model openai/other",
-    ):
-        MapRun(other).run()
 
 
 def test_a_view_whose_first_samples_all_failed_scores_zero_for_every_method(scripted_math, tmp_path):
