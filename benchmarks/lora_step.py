@@ -73,13 +73,19 @@ def training_examples(tokenizer: Any, count: int, max_tokens: int) -> list[SftTo
     raise SystemExit(f"only {len(data)} of the stored pools fit in {max_tokens} tokens; raise --max-tokens.")
 
 
-def served(base_url: str, prompt: list[int], lora: list[dict[str, Any]]) -> dict[str, Any]:
-    """llama.cpp's next token for `prompt` (ids) with these adapters, and its prompt-reading time."""
-    body = {"prompt": prompt, "n_predict": 1, "n_probs": 1, "temperature": 0, "lora": lora, "cache_prompt": False}
+def complete(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
+    """llama.cpp's native `/completion` answer to `body` (token ids in, timings and probabilities out)."""
     request = urllib.request.Request(base_url.removesuffix("/v1") + "/completion", json.dumps(body).encode(),
                                      {"Content-Type": "application/json"})  # fmt: skip
     with urllib.request.urlopen(request, timeout=600) as response:
-        answer = json.load(response)
+        answer: dict[str, Any] = json.load(response)
+    return answer
+
+
+def served(base_url: str, prompt: list[int], lora: list[dict[str, Any]]) -> dict[str, Any]:
+    """llama.cpp's next token for `prompt` (ids) with these adapters, and its prompt-reading time."""
+    body = {"prompt": prompt, "n_predict": 1, "n_probs": 1, "temperature": 0, "lora": lora, "cache_prompt": False}
+    answer = complete(base_url, body)
     top = answer["completion_probabilities"][0]
     return {"id": top["id"], "logprob": top["logprob"], "prompt_s": answer["timings"]["prompt_ms"] / 1000}
 
@@ -88,10 +94,7 @@ def speeds(base_url: str, prompt: list[int], lora: list[dict[str, Any]], tokens:
     """Seconds to read `prompt` and to decode `tokens` tokens (EOS ignored, prompt not cached) with these adapters."""
     body = {"prompt": prompt, "n_predict": tokens, "ignore_eos": True, "temperature": 0, "lora": lora,
             "cache_prompt": False}  # fmt: skip
-    request = urllib.request.Request(base_url.removesuffix("/v1") + "/completion", json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=600) as response:
-        timings = json.load(response)["timings"]
+    timings = complete(base_url, body)["timings"]
     return timings["prompt_ms"] / 1000, timings["predicted_ms"] / 1000
 
 

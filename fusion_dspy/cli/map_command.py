@@ -86,7 +86,7 @@ def map_command(
     with err.status("Loading the data and the stored pools…"):
         run = MapRun(config)
         plans = run.plan()
-        reference_gaps = run.missing_reference()
+        reference_gaps = run.reference.missing()
     hours = sum(p.cpu_hours for p in plans)
     err.print(
         f"Plan: {sum(p.fusor_calls for p in plans)} fusor calls, ~{hours:.1f} CPU-hours on 2 idle cores",

@@ -111,14 +111,19 @@ def lora_request(index: int | None) -> dict[str, Any]:
     return {"lora": [] if index is None else [{"id": index, "scale": 1.0}]}
 
 
+def tuned_name(base: str, adapter: Adapter) -> str:
+    """The name a model serving `adapter` goes by (`local-small+adapter-1a2b3c4d`): its base's and the adapter's
+    digest, so stores and caches keep two adapters of the same file name apart; a map's cost reads the base's
+    speed from the part before `+`."""
+    return f"{base}+{adapter.path.stem}-{(adapter.sha256 or file_sha256(adapter.checked()))[:8]}"
+
+
 def lora_lm(server: AdapterServer, adapter: Adapter | None, **kwargs: Any) -> dspy.LM:
     """A DSPy LM for the base model with `adapter` applied (None: the base model alone), on `server`. Its name
     carries the adapter's digest (`…+adapter-1a2b3c4d`), as `TunedLM`'s does: an adapter trained again into the
     same file is another model to DSPy's cache and to the score stores, never answered from the old one's."""
     index = None if adapter is None else server.index(adapter.path)
-    name = Path(server.model).stem
-    if adapter is not None:
-        name += f"+{adapter.path.stem}-{(adapter.sha256 or file_sha256(adapter.checked()))[:8]}"
+    name = Path(server.model).stem if adapter is None else tuned_name(Path(server.model).stem, adapter)
     return dspy.LM(f"openai/{name}", api_base=server.base_url, api_key=LOCAL_API_KEY,
                    extra_body=lora_request(index), **local_options(**kwargs))  # fmt: skip
 
@@ -130,10 +135,9 @@ class TunedLM(EmbeddedLM):
     same file name apart, and a map's cost reads the base model's speed."""
 
     def __init__(self, base: str, adapter: Path, **kwargs: Any) -> None:
-        digest = file_sha256(Adapter(path=adapter).checked())
-        super().__init__(base, served_as=f"{base}+{adapter.stem}-{digest[:8]}", extra_body=lora_request(0),
+        self.adapter = Adapter(path=adapter, sha256=file_sha256(Adapter(path=adapter).checked()))
+        super().__init__(base, served_as=tuned_name(base, self.adapter), extra_body=lora_request(0),
                          **local_options(**kwargs))  # fmt: skip
-        self.adapter = Adapter(path=adapter, sha256=digest)
 
     def server_url(self) -> str:
         return adapter_server(self.embedded, [self.adapter]).base_url  # its one adapter has id 0

@@ -161,15 +161,12 @@ class MapReport(BaseModel):
                 selected = result.methods[selection]
                 for method in (m for m in FUSING if m in result.methods):
                     answers = result.methods[method]
+                    fused = {"fell_back": sum(a.fell_back for a in answers), "named": sum(a.named for a in answers),
+                             "items": len(answers)}  # fmt: skip
                     for against, other in ((selection.removeprefix("bon:"), selected), (label, reference)):
                         compared = cls.compare(task_name, cell.name, method, against, _keyed(answers, task),
                                                _keyed(other, task))  # fmt: skip
-                        compared.fell_back, compared.named = (
-                            sum(a.fell_back for a in answers),
-                            sum(a.named for a in answers),
-                        )
-                        compared.items = len(answers)
-                        versus.append(compared)
+                        versus.append(compared.model_copy(update=fused))
                     bins += cls.bin(task_name, cell.name, method, result.methods[method], selected, task.verifiable)
                 pairs = list(zip(result.methods["fusion"], selected, strict=True))
                 for metric in task.second_metrics:
@@ -315,17 +312,8 @@ class MapReport(BaseModel):
                  f"{v.difference.high:+.3f}]", v.record, f"{v.p_permutation:.3f}", f"{v.p_holm:.3f}", v.verdict,
                  f"{v.fell_back} / {v.named} of {v.items}"]
                 for v in versus]  # fmt: skip
-        header = [
-            "cell",
-            "method",
-            "against",
-            "difference [95% CI]",
-            "W/T/L",
-            "p",
-            "Holm p",
-            "verdict",
-            "fell back / named",
-        ]
+        header = ["cell", "method", "against", "difference [95% CI]", "W/T/L", "p", "Holm p", "verdict",
+                  "fell back / named"]  # fmt: skip
         return _table(intro, header, rows)
 
     @staticmethod

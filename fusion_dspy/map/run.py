@@ -178,10 +178,6 @@ class MapRun:
                           fell_back=fusing and record.fallback is not None and record.path != "fused",
                           named=fusing and record.fallback is not None and record.path == "fused")  # fmt: skip
 
-    def missing_reference(self) -> list[str]:
-        """What the reference line still lacks (`ReferenceLine.missing`): checked before any cell runs."""
-        return self.reference.missing()
-
     async def areference(self, grid: TaskGrid) -> list[ItemResult]:
         """The reference line on `grid`'s items (`ReferenceLine.ascore`)."""
         return await self.reference.ascore(grid)
